@@ -1,0 +1,18 @@
+"""flink-swarm: config -> nodes -> swarm -> Flink. Read config, build the components, export."""
+import pulumi
+
+from components import config
+from components.nodes import Nodes
+from components.sshkey import SshKey
+
+settings = config.load()
+key = SshKey("ssh-key", settings)
+nodes = Nodes("nodes", settings, key)
+
+pulumi.export("nodes", nodes.table())
+pulumi.export("sshCommands", {
+    n.name: pulumi.Output.format("ssh -i {0} -p {1} {2}@{3}", key.key_file, n.spec.port,
+                                 n.spec.user or settings.ssh_user, n.public_ip)
+    for n in nodes.nodes})
+pulumi.export("sshPublicKey", key.public_key)
+pulumi.export("sshPrivateKey", key.private_key)

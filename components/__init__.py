@@ -1,0 +1,1 @@
+"""flink-swarm components: config -> nodes -> swarm -> flink, one ComponentResource per concept."""

@@ -1,0 +1,85 @@
+"""Azure nodes: resource group, VNet/subnet, NSG from the port table, static IP, NIC and VM per node."""
+from __future__ import annotations
+
+import pulumi
+from pulumi_azure_native import compute, network, resources
+
+from . import ports
+from .config import Settings
+
+
+class AzureNodes(pulumi.ComponentResource):
+    """The stack's Azure machines. Resource names derive from node names, never list positions."""
+
+    def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("flink-swarm:azure:Nodes", name, None, opts)
+        self._settings = settings
+        self._child = pulumi.ResourceOptions(parent=self)
+        cfg = settings.azure
+        self.private_range: str = cfg["subnet"]
+        self.group = resources.ResourceGroup(
+            "rg", resource_group_name=f"{settings.name_prefix}-flink-swarm", location=cfg["location"],
+            opts=self._child)
+        self.vnet = network.VirtualNetwork(
+            "vnet", resource_group_name=self.group.name, virtual_network_name=f"{settings.name_prefix}-vnet",
+            address_space=network.AddressSpaceArgs(address_prefixes=[cfg["addressSpace"]]), opts=self._child)
+        self.ips = {
+            spec.name: network.PublicIPAddress(
+                f"{spec.name}-ip", resource_group_name=self.group.name, public_ip_address_name=f"{spec.name}-ip",
+                sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
+                public_ip_allocation_method="Static", public_ip_address_version="IPv4", opts=self._child)
+            for spec in settings.of_cloud("azure")
+        }
+        self.public_ips = {name: ip.ip_address.apply(lambda a: a or "") for name, ip in self.ips.items()}
+
+    def _rules(self, cluster_sources: pulumi.Input[list[str]]) -> list[network.SecurityRuleArgs]:
+        rules = []
+        for index, rule in ports.rules_for(self._settings.network):
+            sources = cluster_sources if rule.scope == ports.CLUSTER else list(self._settings.admin_cidrs)
+            rules.append(network.SecurityRuleArgs(
+                name=rule.name, priority=100 + 10 * index, direction="Inbound", access="Allow",
+                protocol=rule.protocol.capitalize(), source_address_prefixes=sources, source_port_range="*",
+                destination_address_prefix="*", destination_port_ranges=list(rule.ports) or ["*"]))
+        return rules
+
+    def machines(self, cluster_sources: pulumi.Output[list[str]], public_key: pulumi.Input[str]
+                 ) -> dict[str, tuple[pulumi.Output[str], list[pulumi.Resource]]]:
+        """NSG (inline rules only), subnet, and NIC + VM per node: name -> (private IP, [VM])."""
+        s, cfg = self._settings, self._settings.azure
+        nsg = network.NetworkSecurityGroup(
+            "nsg", resource_group_name=self.group.name, network_security_group_name=f"{s.name_prefix}-nsg",
+            security_rules=self._rules(cluster_sources), opts=self._child)
+        subnet = network.Subnet(
+            "subnet", resource_group_name=self.group.name, virtual_network_name=self.vnet.name,
+            subnet_name="nodes", address_prefix=cfg["subnet"],
+            network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id), opts=self._child)
+        out = {}
+        for spec in s.of_cloud("azure"):
+            nic = network.NetworkInterface(
+                f"{spec.name}-nic", resource_group_name=self.group.name, network_interface_name=f"{spec.name}-nic",
+                ip_configurations=[network.NetworkInterfaceIPConfigurationArgs(
+                    name="primary", primary=True, subnet=network.SubnetArgs(id=subnet.id),
+                    private_ip_allocation_method="Dynamic",
+                    public_ip_address=network.PublicIPAddressArgs(id=self.ips[spec.name].id))],
+                opts=self._child)
+            vm = compute.VirtualMachine(
+                f"{spec.name}-vm", resource_group_name=self.group.name, vm_name=spec.name,
+                hardware_profile=compute.HardwareProfileArgs(vm_size=spec.size or cfg["size"]),
+                network_profile=compute.NetworkProfileArgs(network_interfaces=[
+                    compute.NetworkInterfaceReferenceArgs(id=nic.id, primary=True)]),
+                os_profile=compute.OSProfileArgs(
+                    computer_name=spec.name, admin_username=s.ssh_user,
+                    linux_configuration=compute.LinuxConfigurationArgs(
+                        disable_password_authentication=True,
+                        ssh=compute.SshConfigurationArgs(public_keys=[compute.SshPublicKeyArgs(
+                            key_data=public_key, path=f"/home/{s.ssh_user}/.ssh/authorized_keys")]))),
+                storage_profile=compute.StorageProfileArgs(
+                    image_reference=compute.ImageReferenceArgs(**cfg["image"]),
+                    os_disk=compute.OSDiskArgs(
+                        name=f"{spec.name}-os", create_option="FromImage", disk_size_gb=cfg["diskGb"],
+                        delete_option="Delete",
+                        managed_disk=compute.ManagedDiskParametersArgs(storage_account_type="StandardSSD_LRS"))),
+                opts=self._child)
+            out[spec.name] = (nic.ip_configurations.apply(lambda c: (c or [{}])[0].private_ip_address or ""), [vm])
+        self.register_outputs({})
+        return out

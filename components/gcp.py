@@ -1,0 +1,62 @@
+"""Google Cloud nodes: VPC/subnet, firewall rules from the port table, static address and instance per node."""
+from __future__ import annotations
+
+import pulumi
+from pulumi_gcp import compute
+
+from . import ports
+from .config import Settings
+
+
+class GcpNodes(pulumi.ComponentResource):
+    """The stack's GCP machines. Names are `<namePrefix>-<node>` (GCP names are project-wide)."""
+
+    def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("flink-swarm:gcp:Nodes", name, None, opts)
+        self._settings = settings
+        self._child = pulumi.ResourceOptions(parent=self)
+        cfg, prefix = settings.gcp, settings.name_prefix
+        self.private_range: str = cfg["subnet"]
+        self.tag = f"{prefix}-flink-swarm"
+        self.vpc = compute.Network("vpc", name=f"{prefix}-net", auto_create_subnetworks=False,
+                                   project=cfg["project"], opts=self._child)
+        self.subnet = compute.Subnetwork("subnet", name=f"{prefix}-nodes", network=self.vpc.id,
+                                         ip_cidr_range=cfg["subnet"], region=cfg["region"],
+                                         project=cfg["project"], opts=self._child)
+        self.addresses = {
+            spec.name: compute.Address(f"{spec.name}-ip", name=f"{prefix}-{spec.name}-ip", address_type="EXTERNAL",
+                                       network_tier="PREMIUM", region=cfg["region"], project=cfg["project"],
+                                       opts=self._child)
+            for spec in settings.of_cloud("gcp")
+        }
+        self.public_ips = {name: a.address for name, a in self.addresses.items()}
+
+    def machines(self, cluster_sources: pulumi.Output[list[str]], public_key: pulumi.Input[str]
+                 ) -> dict[str, tuple[pulumi.Output[str], list[pulumi.Resource]]]:
+        """One firewall per port-table rule, then an instance per node: name -> (private IP, [instance])."""
+        s, cfg, prefix = self._settings, self._settings.gcp, self._settings.name_prefix
+        for _, rule in ports.rules_for(s.network):
+            compute.Firewall(
+                f"fw-{rule.name}", name=f"{prefix}-{rule.name}", network=self.vpc.self_link, direction="INGRESS",
+                project=cfg["project"], target_tags=[self.tag],
+                allows=[compute.FirewallAllowArgs(protocol=rule.protocol, ports=list(rule.ports) or None)],
+                source_ranges=cluster_sources if rule.scope == ports.CLUSTER else list(s.admin_cidrs),
+                opts=self._child)
+        out = {}
+        for spec in s.of_cloud("gcp"):
+            instance = compute.Instance(
+                f"{spec.name}-vm", name=f"{prefix}-{spec.name}", machine_type=spec.size or cfg["size"],
+                zone=cfg["zone"], project=cfg["project"], tags=[self.tag], allow_stopping_for_update=True,
+                boot_disk=compute.InstanceBootDiskArgs(initialize_params=compute.InstanceBootDiskInitializeParamsArgs(
+                    image=cfg["image"], size=cfg["diskGb"], type="pd-balanced")),
+                network_interfaces=[compute.InstanceNetworkInterfaceArgs(
+                    subnetwork=self.subnet.id,
+                    access_configs=[compute.InstanceNetworkInterfaceAccessConfigArgs(
+                        nat_ip=self.addresses[spec.name].address, network_tier="PREMIUM")])],
+                metadata={"ssh-keys": pulumi.Output.concat(s.ssh_user, ":", public_key),
+                          "block-project-ssh-keys": "true", "enable-oslogin": "FALSE"},
+                opts=self._child)
+            out[spec.name] = (instance.network_interfaces.apply(lambda nics: (nics or [{}])[0].network_ip or ""),
+                              [instance])
+        self.register_outputs({})
+        return out

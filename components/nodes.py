@@ -1,0 +1,90 @@
+"""The machines: one interface per node, whatever the cloud, and the cluster firewall on both clouds."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import pulumi
+from pulumi_command import remote
+
+from .azure import AzureNodes
+from .config import NodeSpec, Settings
+from .gcp import GcpNodes
+from .sshkey import SshKey
+
+
+@dataclass(frozen=True)
+class Node:
+    """What every layer above the machines sees of one node."""
+
+    spec: NodeSpec
+    public_ip: pulumi.Output[str]
+    private_ip: pulumi.Output[str]
+    connection: remote.ConnectionArgs
+    ready: Sequence[pulumi.Resource] = field(default_factory=tuple)  # must exist before SSH works
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def role(self) -> str:
+        return self.spec.role
+
+    @property
+    def cloud(self) -> str:
+        return self.spec.cloud
+
+    @property
+    def labels(self) -> Mapping[str, str]:
+        return {**self.spec.labels, "role": self.role, "cloud": self.cloud, "name": self.name}
+
+
+class Nodes(pulumi.ComponentResource):
+    """All nodes of the topology, in topology order, with the firewall built from the port table.
+
+    Addresses come first (static IPs on both clouds), then each cloud's firewall admits every
+    node's public IP, then the machines. Static nodes add no resources.
+    """
+
+    def __init__(self, name: str, settings: Settings, key: SshKey, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("flink-swarm:index:Nodes", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        sites = []
+        if settings.of_cloud("azure"):
+            sites.append(AzureNodes("azure", settings, child))
+        if settings.of_cloud("gcp"):
+            sites.append(GcpNodes("gcp", settings, child))
+
+        public_ips: dict[str, pulumi.Input[str]] = {}
+        for site in sites:
+            public_ips.update(site.public_ips)
+        for spec in settings.of_cloud("static"):
+            public_ips[spec.name] = spec.public_ip
+        private_ranges = [site.private_range for site in sites]
+        self.cluster_sources: pulumi.Output[list[str]] = pulumi.Output.all(*public_ips.values()).apply(
+            lambda ips: sorted({f"{ip}/32" for ip in ips}) + private_ranges)
+
+        machines: dict[str, tuple[pulumi.Output[str], list[pulumi.Resource]]] = {}
+        for site in sites:
+            machines.update(site.machines(self.cluster_sources, key.public_key))
+        for spec in settings.of_cloud("static"):
+            machines[spec.name] = (pulumi.Output.from_input(spec.private_ip), [])
+
+        self.nodes: list[Node] = []
+        for spec in settings.nodes:
+            private_ip, ready = machines[spec.name]
+            public_ip = pulumi.Output.from_input(public_ips[spec.name])
+            connection = remote.ConnectionArgs(
+                host=public_ip, port=spec.port, user=spec.user or settings.ssh_user,
+                private_key=key.private_key, dial_error_limit=settings.ssh["dial_attempts"],
+                per_dial_timeout=settings.ssh["dial_timeout"])
+            self.nodes.append(Node(spec, public_ip, private_ip, connection, tuple(ready)))
+        self.register_outputs({})
+
+    def table(self) -> pulumi.Output[list[dict[str, str]]]:
+        """name, cloud, role, public and private IP of every node, in topology order."""
+        rows = [pulumi.Output.all(n.public_ip, n.private_ip).apply(
+            lambda ips, n=n: {"name": n.name, "cloud": n.cloud, "role": n.role,
+                              "publicIp": ips[0], "privateIp": ips[1]}) for n in self.nodes]
+        return pulumi.Output.all(*rows)

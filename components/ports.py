@@ -1,0 +1,55 @@
+"""The one port table (DESIGN.md "Ports"): every firewall and Flink's own config read it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import NetworkSpec
+
+SWARM_MANAGEMENT = 2377
+SWARM_GOSSIP = 7946
+VXLAN = 4789
+WEAVE = 6783  # tcp control; udp 6783 (sleeve) and 6784 (fast datapath)
+JOBMANAGER_RPC = 6123
+BLOB_SERVER = 6124
+QUERY_SERVER = 6125
+TASKMANAGER_DATA = 6126
+TASKMANAGER_RPC = 6127
+FLINK_UI = 8081
+SSH = 22
+
+CLUSTER = "cluster"  # every node's public IP /32 plus the private subnets
+ADMIN = "admin"  # flink-swarm:adminCidrs
+
+
+@dataclass(frozen=True)
+class PortRule:
+    """One inbound allow rule. `ports` is empty for ESP (a protocol without ports)."""
+
+    name: str  # stable: Azure rule names, GCP firewall names and priorities derive from it
+    protocol: str  # tcp | udp | esp
+    ports: tuple[str, ...]
+    scope: str  # CLUSTER | ADMIN
+    needs: str = ""  # "" always | "weave" | "encrypted-overlay"
+
+
+TABLE: tuple[PortRule, ...] = (
+    PortRule("swarm-management", "tcp", (str(SWARM_MANAGEMENT),), CLUSTER),
+    PortRule("swarm-gossip-tcp", "tcp", (str(SWARM_GOSSIP),), CLUSTER),
+    PortRule("swarm-gossip-udp", "udp", (str(SWARM_GOSSIP),), CLUSTER),
+    PortRule("overlay-vxlan", "udp", (str(VXLAN),), CLUSTER),
+    PortRule("overlay-esp", "esp", (), CLUSTER, needs="encrypted-overlay"),
+    PortRule("weave-tcp", "tcp", (str(WEAVE),), CLUSTER, needs="weave"),
+    PortRule("weave-udp", "udp", (f"{WEAVE}-{WEAVE + 1}",), CLUSTER, needs="weave"),
+    PortRule("flink-jobmanager", "tcp", (f"{JOBMANAGER_RPC}-{QUERY_SERVER}",), CLUSTER),
+    PortRule("flink-taskmanager", "tcp", (f"{TASKMANAGER_DATA}-{TASKMANAGER_RPC}",), CLUSTER),
+    PortRule("flink-ui", "tcp", (str(FLINK_UI),), ADMIN),
+    PortRule("ssh", "tcp", (str(SSH),), ADMIN),
+)
+
+
+def rules_for(network: NetworkSpec) -> list[tuple[int, PortRule]]:
+    """The rules this network needs, each with its index in TABLE (stable priorities)."""
+    active = {"", network.driver}
+    if network.driver == "overlay" and network.encrypted:
+        active.add("encrypted-overlay")
+    return [(i, rule) for i, rule in enumerate(TABLE) if rule.needs in active]

@@ -1,0 +1,35 @@
+"""Shared fixtures: the program's base config and a runner that gives each test a fresh mock run."""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.harness import run_program  # noqa: E402
+
+BASE_CONFIG = {
+    "azure-native:location": "westeurope",
+    "gcp:project": "test-project",
+    "gcp:zone": "europe-west1-b",
+    "flink-swarm:adminCidrs": ["203.0.113.7/32"],
+}
+
+
+@pytest.fixture
+def program(tmp_path, monkeypatch):
+    """Run the program under mocks: program(**config overrides) -> Run. Key files go to tmp_path."""
+    monkeypatch.setenv("FLINK_SWARM_KEY_DIR", str(tmp_path / "keys"))
+
+    def run(secrets=(), hook=None, stack="test", **overrides):
+        config = dict(BASE_CONFIG)
+        for key, value in overrides.items():
+            full = key if ":" in key else f"flink-swarm:{key}"
+            if value is None:
+                config.pop(full, None)
+            else:
+                config[full] = value
+        return run_program(config, secrets=[s if ":" in s else f"flink-swarm:{s}" for s in secrets],
+                           hook=hook, stack=stack)
+
+    return run

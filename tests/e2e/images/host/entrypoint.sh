@@ -1,0 +1,29 @@
+#!/bin/sh
+# Boot the test host: make the container VM-like enough for dockerd, start dockerd
+# in the background and sshd in the foreground; on SIGTERM stop both cleanly.
+# Environment: SSH_AUTHORIZED_KEY (public key for user ubuntu), REGISTRY (host:port,
+# an insecure registry the inner dockerd may pull from).
+set -eu
+
+# Docker mounts /sys and the cgroup hierarchies read-only unless --privileged.
+mount -o remount,rw /sys
+awk '$5 ~ "^/sys/fs/cgroup/" { print $5 }' /proc/self/mountinfo | while read -r mnt; do
+    mount -o remount,rw,bind "$mnt"
+done
+
+install -d -m 0700 -o ubuntu -g ubuntu /home/ubuntu/.ssh
+printf '%s\n' "$SSH_AUTHORIZED_KEY" > /home/ubuntu/.ssh/authorized_keys
+chown ubuntu:ubuntu /home/ubuntu/.ssh/authorized_keys
+chmod 0600 /home/ubuntu/.ssh/authorized_keys
+ssh-keygen -A
+
+mkdir -p /etc/docker
+printf '{"insecure-registries": ["%s"]}\n' "$REGISTRY" > /etc/docker/daemon.json
+rm -f /var/run/docker.pid
+dockerd >>/var/log/dockerd.log 2>&1 &
+dockerd_pid=$!
+/usr/sbin/sshd -D -e &
+sshd_pid=$!
+
+trap 'kill -TERM "$sshd_pid" "$dockerd_pid"; wait "$dockerd_pid"; exit 0' TERM INT
+wait "$sshd_pid"

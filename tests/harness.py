@@ -1,0 +1,189 @@
+"""Run the real program (`__main__.py`) under Pulumi's mocks and capture the resource graph.
+
+Used by the unit tests, the policy tests, the end-to-end tests (with a hook that applies
+resources for real) and the benchmark. Each run starts from a fresh Pulumi runtime state.
+"""
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional
+
+import pulumi
+from pulumi.runtime import rpc, settings as rt_settings
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "flink-swarm"
+
+# Outputs hook: (type, name, inputs without secret wrappers) -> extra outputs, or None for defaults.
+Hook = Callable[[str, str, dict], Optional[dict]]
+
+
+def unwrap(value: Any) -> Any:
+    """Inputs with secret markers removed (for reading values)."""
+    if rpc.is_rpc_secret(value):
+        return unwrap(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def is_secret(value: Any) -> bool:
+    return rpc.is_rpc_secret(value)
+
+
+@dataclass
+class Res:
+    """One registered resource: type token, logical name, inputs (camelCase) and dependencies."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    raw: dict  # inputs as sent, secrets still wrapped
+    deps: set[str] = field(default_factory=set)  # URNs this resource depends on
+    outputs: dict = field(default_factory=dict)
+
+    @property
+    def inputs(self) -> dict:
+        return unwrap(self.raw)
+
+
+class FakeCloud:
+    """Default outputs: distinct public/private IPs, ids, keys, command stdout."""
+
+    def __init__(self) -> None:
+        self.public = iter(ipaddress.ip_network("198.18.0.0/16").hosts())
+        self.private = iter(ipaddress.ip_network("10.10.1.0/24").hosts())
+        self.gcp_private = iter(ipaddress.ip_network("10.20.1.0/24").hosts())
+
+    def outputs(self, typ: str, name: str, inputs: dict) -> dict:
+        if typ == "azure-native:network:PublicIPAddress":
+            return {"ipAddress": str(next(self.public))}
+        if typ == "gcp:compute/address:Address":
+            return {"address": str(next(self.public)), "selfLink": f"addresses/{name}"}
+        if typ == "azure-native:network:NetworkInterface":
+            configs = [dict(c, privateIPAddress=str(next(self.private))) for c in inputs["ipConfigurations"]]
+            return {"ipConfigurations": configs}
+        if typ == "gcp:compute/instance:Instance":
+            nics = [dict(n, networkIp=str(next(self.gcp_private))) for n in inputs["networkInterfaces"]]
+            return {"networkInterfaces": nics}
+        if typ == "gcp:compute/network:Network":
+            return {"selfLink": f"projects/p/global/networks/{inputs.get('name')}"}
+        if typ == "tls:index/privateKey:PrivateKey":
+            return {"publicKeyOpenssh": "ssh-rsa AAAAmock generated\n",
+                    "privateKeyOpenssh": "-----BEGIN OPENSSH PRIVATE KEY-----\nmock\n-----END OPENSSH PRIVATE KEY-----\n"}
+        if typ == "random:index/randomPassword:RandomPassword":
+            return {"result": "mock-" + hashlib.sha256(name.encode()).hexdigest()[:24]}
+        if typ == "command:remote:Command":
+            return {"stdout": self.command_stdout(name, inputs), "stderr": ""}
+        return {}
+
+    @staticmethod
+    def command_stdout(name: str, inputs: dict) -> str:
+        if name.endswith("-tokens"):
+            return "SWMTKN-1-mock-worker-token\nSWMTKN-1-mock-manager-token\n"
+        return f"nodeid-{hashlib.sha256(name.encode()).hexdigest()[:12]}\n"
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self, hook: Optional[Hook]):
+        self.hook, self.fake = hook, FakeCloud()
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        plain = unwrap(args.inputs)
+        extra = self.hook(args.typ, args.name, plain) if self.hook else None
+        outputs = dict(args.inputs, **(extra if extra is not None else self.fake.outputs(args.typ, args.name, plain)))
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+class _Monitor(MockMonitor):
+    def __init__(self, mocks: _Mocks):
+        super().__init__(mocks)
+        self.registered: list[Res] = []
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registered.append(Res(request.type, request.name, response.urn, request.parent,
+                                       rpc.deserialize_properties(request.object), set(request.dependencies),
+                                       self.resources[response.urn].state if response.urn in self.resources else {}))
+        return response
+
+
+@dataclass
+class Run:
+    """The captured graph of one program run."""
+
+    resources: list[Res]
+    outputs: dict[str, Any]
+    secret_outputs: set[str]
+
+    def of_type(self, typ: str) -> list[Res]:
+        return [r for r in self.resources if r.type == typ]
+
+    def get(self, name: str, typ: Optional[str] = None) -> Res:
+        found = [r for r in self.resources if r.name == name and (typ is None or r.type == typ)]
+        assert len(found) == 1, f"expected one resource named {name!r}, found {len(found)}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Res:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def depends_on(self, res: Res, other: Res) -> bool:
+        """True if `res` depends on `other`, directly or transitively."""
+        index = {r.urn: r for r in self.resources}
+        seen, todo = set(), list(res.deps)
+        while todo:
+            urn = todo.pop()
+            if urn == other.urn:
+                return True
+            if urn not in seen and urn in index:
+                seen.add(urn)
+                todo.extend(index[urn].deps)
+        return False
+
+    def custom(self) -> list[Res]:
+        return [r for r in self.resources if not r.type.startswith("flink-swarm:")]
+
+
+def _config_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def run_program(config: dict[str, Any], secrets: Iterable[str] = (), hook: Optional[Hook] = None,
+                stack: str = "test") -> Run:
+    """Run `__main__.py` under mocks with `config` (full keys, e.g. `flink-swarm:adminCidrs`)."""
+    mocks = _Mocks(hook)
+    monitor = _Monitor(mocks)
+    rt_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config({k: _config_value(v) for k, v in config.items()}, list(secrets))
+    rt_settings.SETTINGS.rpc_manager.clear()
+    rt_settings.SETTINGS.outputs.clear()
+    try:
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
+    except Exception as err:
+        err.registered = list(monitor.registered)  # type: ignore[attr-defined]  # what got in before it
+        raise
+
+    outputs, secret_outputs = {}, set()
+    root = rt_settings.get_root_resource()
+    for key, value in root.outputs.items():  # type: ignore[union-attr]
+        out = pulumi.Output.from_input(value)
+        outputs[key] = _sync_await(out.future())
+        if _sync_await(out.is_secret()):
+            secret_outputs.add(key)
+    return Run(monitor.registered, outputs, secret_outputs)
