@@ -4,10 +4,12 @@ import pulumi
 from components import config
 from components.nodes import Nodes
 from components.sshkey import SshKey
+from components.swarm import SwarmCluster
 
 settings = config.load()
 key = SshKey("ssh-key", settings)
 nodes = Nodes("nodes", settings, key)
+swarm = SwarmCluster("swarm", nodes.nodes, settings)
 
 pulumi.export("nodes", nodes.table())
 pulumi.export("sshCommands", {
@@ -16,3 +18,5 @@ pulumi.export("sshCommands", {
     for n in nodes.nodes})
 pulumi.export("sshPublicKey", key.public_key)
 pulumi.export("sshPrivateKey", key.private_key)
+pulumi.export("managerAddress", swarm.manager_address)
+pulumi.export("dockerHost", swarm.docker_host)

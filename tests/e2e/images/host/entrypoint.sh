@@ -1,8 +1,8 @@
 #!/bin/sh
 # Boot the test host: make the container VM-like enough for dockerd, start dockerd
 # in the background and sshd in the foreground; on SIGTERM stop both cleanly.
-# Environment: SSH_AUTHORIZED_KEY (public key for user ubuntu), REGISTRY (host:port,
-# an insecure registry the inner dockerd may pull from).
+# Environment, like cloud-init user data: SSH_AUTHORIZED_KEY (public key for user
+# ubuntu) and DOCKERD_CONFIG (contents of /etc/docker/daemon.json).
 set -eu
 
 # Docker mounts /sys and the cgroup hierarchies read-only unless --privileged.
@@ -18,7 +18,7 @@ chmod 0600 /home/ubuntu/.ssh/authorized_keys
 ssh-keygen -A
 
 mkdir -p /etc/docker
-printf '{"insecure-registries": ["%s"]}\n' "$REGISTRY" > /etc/docker/daemon.json
+printf '%s\n' "$DOCKERD_CONFIG" > /etc/docker/daemon.json
 rm -f /var/run/docker.pid
 dockerd >>/var/log/dockerd.log 2>&1 &
 dockerd_pid=$!

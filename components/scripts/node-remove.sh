@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# On a manager, when a node leaves the topology: drain it, demote it if it is a manager, and
+# remove it from the node list. Idempotent: an unknown node is already gone.
+# Usage: node-remove.sh <node-id>
+set -euo pipefail
+node=$1
+log() { echo "[flink-swarm] node-remove: $*" >&2; }
+
+if ! docker node inspect "$node" >/dev/null 2>&1; then
+  log "$node is not in the swarm"
+  exit 0
+fi
+docker node update --availability drain "$node" >/dev/null
+for _ in $(seq 60); do
+  [ -z "$(docker node ps "$node" --filter desired-state=running -q)" ] && break
+  sleep 2
+done
+if [ "$(docker node inspect -f '{{.Spec.Role}}' "$node")" = manager ]; then
+  docker node demote "$node" >/dev/null
+fi
+docker node rm --force "$node" >/dev/null
+log "drained and removed $node"

@@ -1,0 +1,100 @@
+"""The swarm: Docker on every node, one swarm advertising public IPs, node labels, the Weave plugin.
+
+Every step is a `remote.Command` running a script from `components/scripts/` over SSH. The script
+text is part of the command, so editing a script re-runs it (in place, as an update) on exactly the
+hosts that run it. Secrets (join tokens, the Weave password) travel on stdin, never in the command.
+"""
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_random as random
+from pulumi_command import remote
+
+from . import ports
+from .config import Settings
+from .nodes import Node
+
+SCRIPTS = Path(__file__).resolve().parent / "scripts"
+
+
+def script(name: str, *args: pulumi.Input) -> pulumi.Output[str]:
+    """`sudo bash -c '<scripts/name.sh>' name args...`, every part shell-quoted."""
+    text = (SCRIPTS / f"{name}.sh").read_text()
+    return pulumi.Output.all(*args).apply(
+        lambda values: " ".join(["sudo -n bash -c", shlex.quote(text), name, *(shlex.quote(str(v)) for v in values)]))
+
+
+class SwarmCluster(pulumi.ComponentResource):
+    """One swarm over all nodes, the same on every cloud.
+
+    Per node: `<node>-docker` (install), then `<node>-join` (or `<leader>-swarm-init` on the first
+    manager), then, after it is in the swarm, `<node>-weave` (plugin) on the node and
+    `<node>-member` (labels; on destroy: drain, demote, remove) on the first manager. Joins wait for
+    the manager's tokens, never for each other.
+    """
+
+    def __init__(self, name: str, nodes: Sequence[Node], settings: Settings,
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("flink-swarm:index:SwarmCluster", name, None, opts)
+        self._settings = settings
+        leader = next(n for n in nodes if n.role == "manager")
+        self.leader = leader
+        self.manager_address: pulumi.Output[str] = leader.public_ip
+        manager_endpoint = pulumi.Output.concat(leader.public_ip, ":", str(ports.SWARM_MANAGEMENT))
+
+        installs = {n.name: self._command(n, "docker", script("docker-install", settings.docker_install,
+                                                                  n.connection.user), depends_on=list(n.ready))
+                    for n in nodes}
+        init = self._command(leader, "swarm-init", script("swarm-init", leader.public_ip),
+                             delete=script("swarm-leave"), depends_on=[installs[leader.name]])
+        tokens = self._command(leader, "tokens", script("swarm-tokens"), depends_on=[init], secret_stdout=True)
+        worker_token = pulumi.Output.secret(tokens.stdout.apply(lambda out: out.split()[0] + "\n"))
+        manager_token = pulumi.Output.secret(tokens.stdout.apply(lambda out: out.split()[1] + "\n"))
+
+        in_swarm: dict[str, remote.Command] = {leader.name: init}
+        for n in nodes:
+            if n is not leader:
+                in_swarm[n.name] = self._command(
+                    n, "join", script("swarm-join", n.public_ip, manager_endpoint),
+                    stdin=manager_token if n.role == "manager" else worker_token,
+                    delete=script("swarm-leave"), depends_on=[installs[n.name]])
+
+        self.members: list[remote.Command] = []
+        for n in nodes:
+            node_id = in_swarm[n.name].stdout.apply(str.strip)
+            labels = [f"{k}={v}" for k, v in sorted(n.labels.items())]
+            self.members.append(self._command(
+                leader, "member", script("node-labels", node_id, *labels), name=f"{n.name}-member",
+                delete=None if n is leader else script("node-remove", node_id)))
+
+        self.plugins: list[remote.Command] = []
+        if settings.network.driver == "weave":
+            password = settings.weave_password
+            if password is None:
+                password = random.RandomPassword("weave-password", length=32, special=False,
+                                                 opts=pulumi.ResourceOptions(parent=self)).result
+            net = settings.network
+            for n in nodes:
+                self.plugins.append(self._command(
+                    n, "weave", script("weave-plugin", net.weave_plugin, net.subnet, net.weave_mtu),
+                    stdin=pulumi.Output.secret(pulumi.Output.concat(password, "\n")),
+                    depends_on=[in_swarm[n.name]]))
+
+        self.ready: list[pulumi.Resource] = [*self.members, *self.plugins]  # the swarm is formed
+        conn = leader.connection
+        self.docker_host: pulumi.Output[str] = pulumi.Output.format("ssh://{0}@{1}:{2}", conn.user, conn.host, conn.port)
+        self.register_outputs({"managerAddress": self.manager_address, "dockerHost": self.docker_host})
+
+    def _command(self, node: Node, step: str, create: pulumi.Input[str], *, name: str = "",
+                 delete: Optional[pulumi.Input[str]] = None, stdin: Optional[pulumi.Input[str]] = None,
+                 depends_on: Sequence[pulumi.Resource] = (), secret_stdout: bool = False) -> remote.Command:
+        """A step on `node`, named `<node>-<step>` so any failure names the node and the step."""
+        return remote.Command(
+            name or f"{node.name}-{step}", connection=node.connection, create=create, delete=delete, stdin=stdin,
+            logging=remote.Logging.STDERR if secret_stdout else remote.Logging.STDOUT_AND_STDERR,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on),
+                                        additional_secret_outputs=["stdout"] if secret_stdout else None))

@@ -1,0 +1,257 @@
+"""The swarm layer under mocks: command order and text, advertise addresses, labels, secrets, destroy."""
+import shlex
+
+import pytest
+import yaml
+
+from components import swarm
+from tests.harness import is_secret
+
+CMD = "command:remote:Command"
+OWN_KEY = {"sshPublicKey": "ssh-ed25519 AAAAC3NzaOWN user@host",
+           "sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nown\n-----END OPENSSH PRIVATE KEY-----\n"}
+
+
+def parsed(command_text):
+    """(script name, script text, args) of a `sudo -n bash -c '<text>' name args...` command."""
+    words = shlex.split(command_text)
+    assert words[:4] == ["sudo", "-n", "bash", "-c"], words[:4]
+    return words[5], words[4], words[6:]
+
+
+def step(run, name):
+    return parsed(run.get(name, CMD).inputs["create"])
+
+
+def public_ip(run, node):
+    return next(r["publicIp"] for r in run.outputs["nodes"] if r["name"] == node)
+
+
+def secret_strings(value, inside=False):
+    """(string, is inside a secret) for every string in a raw input tree."""
+    if is_secret(value):
+        yield from secret_strings(value["value"], True)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from secret_strings(v, inside)
+    elif isinstance(value, list):
+        for v in value:
+            yield from secret_strings(v, inside)
+    elif isinstance(value, str):
+        yield value, inside
+
+
+def test_scripts_in_commands_are_the_files(program):
+    run = program()
+    for cmd in run.of_type(CMD):
+        for key in ("create", "delete"):
+            if cmd.inputs.get(key):
+                name, text, _ = parsed(cmd.inputs[key])
+                assert text == (swarm.SCRIPTS / f"{name}.sh").read_text()
+
+
+def test_one_init_on_the_first_manager_advertising_its_public_ip(program):
+    run = program()
+    inits = [c for c in run.of_type(CMD) if parsed(c.inputs["create"])[0] == "swarm-init"]
+    assert [c.name for c in inits] == ["azure-swarm-manager-swarm-init"]
+    name, text, args = step(run, "azure-swarm-manager-swarm-init")
+    assert args == [public_ip(run, "azure-swarm-manager")]
+    assert 'docker swarm init --advertise-addr "$advertise" --listen-addr 0.0.0.0:2377' in text
+    assert inits[0].inputs["connection"]["host"] == public_ip(run, "azure-swarm-manager")
+
+
+def test_every_other_node_joins_advertising_its_own_public_ip(program):
+    run = program()
+    joins = [c for c in run.of_type(CMD) if parsed(c.inputs["create"])[0] == "swarm-join"]
+    assert sorted(c.name for c in joins) == sorted(f"{n}-join" for n in [
+        "azure-flink-jobmanager", "azure-swarm-worker-1", "azure-swarm-worker-2", "google-cloud-worker-1"])
+    manager = f"{public_ip(run, 'azure-swarm-manager')}:2377"
+    for join in joins:
+        node = join.name.removesuffix("-join")
+        _, text, args = parsed(join.inputs["create"])
+        assert args == [public_ip(run, node), manager]
+        assert join.inputs["connection"]["host"] == public_ip(run, node)
+        assert '--advertise-addr "$advertise"' in text and "--listen-addr 0.0.0.0:2377" in text
+        assert join.inputs["stdin"] == "SWMTKN-1-mock-worker-token\n"
+
+
+def test_joins_wait_for_the_manager_never_for_each_other(program):
+    run = program()
+    init, tokens = run.get("azure-swarm-manager-swarm-init"), run.get("azure-swarm-manager-tokens")
+    joins = [c for c in run.of_type(CMD) if c.name.endswith("-join")]
+    for join in joins:
+        node = join.name.removesuffix("-join")
+        assert run.depends_on(join, tokens) and run.depends_on(join, init)
+        assert run.depends_on(join, run.get(f"{node}-docker"))
+        assert not any(run.depends_on(join, other) for other in joins if other is not join)
+    assert run.depends_on(init, run.get("azure-swarm-manager-docker"))
+    assert run.depends_on(tokens, init)
+
+
+def test_docker_install_waits_for_the_machine(program):
+    run = program()
+    assert run.depends_on(run.get("azure-swarm-worker-1-docker"), run.get("azure-swarm-worker-1-vm"))
+    assert run.depends_on(run.get("google-cloud-worker-1-docker"), run.get("google-cloud-worker-1-vm"))
+    name, text, args = step(run, "azure-swarm-worker-1-docker")
+    assert args == ["docker-ce", "ubuntu"] and "cloud-init status --wait" in text
+    assert "DPkg::Lock::Timeout" in text
+    assert step(program(dockerInstall="docker.io"), "azure-swarm-worker-1-docker")[2] == ["docker.io", "ubuntu"]
+
+
+def test_weave_plugin_on_every_node_after_it_joined(program):
+    run = program()
+    plugins = {c.name.removesuffix("-weave"): c for c in run.of_type(CMD) if c.name.endswith("-weave")}
+    assert sorted(plugins) == sorted(r["name"] for r in run.outputs["nodes"])
+    for node, plugin in plugins.items():
+        joined = run.get(f"{node}-swarm-init" if node == "azure-swarm-manager" else f"{node}-join")
+        assert run.depends_on(plugin, joined)
+        _, text, args = parsed(plugin.inputs["create"])
+        assert args == ["weaveworks/net-plugin:latest_release", "172.30.0.0/16", "1376"]
+        assert plugin.inputs["connection"]["host"] == public_ip(run, node)
+    _, text, _ = step(run, "azure-swarm-worker-1-weave")
+    install, set_, enable = (text.index(s) for s in ("plugin install --grant-all-permissions --disable",
+                                                      "plugin set", "plugin enable"))
+    assert install < set_ < enable
+    assert '"IPALLOC_RANGE=$subnet"' in text and '"WEAVE_PASSWORD=$password"' in text
+
+
+def test_weave_subnet_and_plugin_come_from_config(program):
+    run = program(network={"subnet": "10.32.0.0/12", "weavePlugin": "rajchaudhuri/net-plugin:2.9.0"})
+    assert step(run, "azure-swarm-worker-2-weave")[2] == ["rajchaudhuri/net-plugin:2.9.0", "10.32.0.0/12", "1376"]
+
+
+def test_overlay_has_no_plugin(program):
+    run = program(network={"driver": "overlay"})
+    assert not [c for c in run.of_type(CMD) if c.name.endswith("-weave")]
+    assert not run.of_type("random:index/randomPassword:RandomPassword")
+
+
+def test_tokens_and_weave_password_are_secret_everywhere(program):
+    run = program()
+    tokens = run.get("azure-swarm-manager-tokens")
+    assert tokens.inputs["logging"] == "stderr"  # stdout (the tokens) never reaches the log
+    password = run.of_type("random:index/randomPassword:RandomPassword")
+    assert len(password) == 1
+    leaked = []
+    for res in run.resources:
+        for text, inside in secret_strings(res.raw):
+            if ("SWMTKN" in text or "mock-" in text) and not inside:
+                leaked.append((res.name, text[:40]))
+    assert leaked == []
+    joins = [c for c in run.of_type(CMD) if c.name.endswith(("-join", "-weave"))]
+    assert joins and all(is_secret(c.raw["stdin"]) for c in joins)
+    for c in run.of_type(CMD):
+        assert "SWMTKN" not in c.inputs["create"]
+        assert is_secret(c.raw["connection"])  # it carries the private key
+    assert all("SWMTKN" not in str(v) for k, v in run.outputs.items() if k not in run.secret_outputs)
+
+
+def test_given_weave_password_is_used(program):
+    run = program(secrets=["weavePassword"], weavePassword="correct-horse")
+    assert not run.of_type("random:index/randomPassword:RandomPassword")
+    plugin = run.get("azure-swarm-worker-1-weave")
+    assert is_secret(plugin.raw["stdin"]) and plugin.inputs["stdin"] == "correct-horse\n"
+
+
+def test_labels_applied_from_the_manager(program, tmp_path):
+    nodes = yaml.safe_load(open(swarm.SCRIPTS.parent.parent / "config/topologies/blog.yaml"))["nodes"]
+    nodes[2]["labels"] = {"disk": "ssd"}
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump({"nodes": nodes}))
+    run = program(topology=str(path))
+    manager_ip = public_ip(run, "azure-swarm-manager")
+    members = {c.name.removesuffix("-member"): c for c in run.of_type(CMD) if c.name.endswith("-member")}
+    assert len(members) == 5
+    for node, member in members.items():
+        assert member.inputs["connection"]["host"] == manager_ip
+        name, _, args = parsed(member.inputs["create"])
+        assert name == "node-labels" and args[0].startswith("nodeid-")
+        assert {"role", "cloud", "name"} <= {a.split("=")[0] for a in args[1:]}
+        assert f"name={node}" in args
+    assert "disk=ssd" in parsed(members["azure-swarm-worker-1"].inputs["create"])[2]
+    assert parsed(members["google-cloud-worker-1"].inputs["create"])[2][1:] == [
+        "cloud=gcp", "name=google-cloud-worker-1", "role=worker"]
+    join_id = "nodeid-" + __import__("hashlib").sha256(b"azure-swarm-worker-2-join").hexdigest()[:12]
+    assert parsed(members["azure-swarm-worker-2"].inputs["create"])[2][0] == join_id
+    assert run.depends_on(members["azure-swarm-worker-2"], run.get("azure-swarm-worker-2-join"))
+
+
+def test_destroy_drains_demotes_and_leaves(program):
+    run = program()
+    for node in ["azure-flink-jobmanager", "azure-swarm-worker-1", "google-cloud-worker-1"]:
+        member = run.get(f"{node}-member")
+        name, text, args = parsed(member.inputs["delete"])
+        assert name == "node-remove" and args == parsed(member.inputs["create"])[2][:1]
+        assert text.index("--availability drain") < text.index("node demote") < text.index("node rm")
+        assert parsed(run.get(f"{node}-join").inputs["delete"])[0] == "swarm-leave"
+    assert "delete" not in run.get("azure-swarm-manager-member").inputs  # never drain the last manager
+    assert parsed(run.get("azure-swarm-manager-swarm-init").inputs["delete"])[0] == "swarm-leave"
+
+
+def test_three_managers_join_with_the_manager_token(program, tmp_path):
+    nodes = [{"name": "mgr", "cloud": "azure", "role": "manager", "count": 3},
+             {"name": "jm", "cloud": "gcp", "role": "jobmanager"},
+             {"name": "w", "cloud": "gcp", "role": "worker", "count": 2}]
+    path = tmp_path / "ha.yaml"
+    path.write_text(yaml.safe_dump({"nodes": nodes}))
+    run = program(topology=str(path))
+    assert [c.name for c in run.of_type(CMD) if c.name.endswith("-swarm-init")] == ["mgr-1-swarm-init"]
+    for node in ("mgr-2", "mgr-3"):
+        assert run.get(f"{node}-join").inputs["stdin"] == "SWMTKN-1-mock-manager-token\n"
+    for node in ("jm", "w-1", "w-2"):
+        assert run.get(f"{node}-join").inputs["stdin"] == "SWMTKN-1-mock-worker-token\n"
+
+
+def test_ssh_dials_are_bounded(program):
+    run = program()
+    for c in run.of_type(CMD):
+        conn = c.inputs["connection"]
+        assert conn["dialErrorLimit"] == 30 and conn["perDialTimeout"] == 10
+        assert conn["user"] == "ubuntu" and conn["privateKey"].startswith("-----BEGIN OPENSSH")
+        assert c.inputs["create"].startswith("sudo -n ")  # sudo never waits for a password
+
+
+def test_static_node_commands_use_its_ssh_settings(program, tmp_path):
+    nodes = yaml.safe_load(open(swarm.SCRIPTS.parent.parent / "config/topologies/blog.yaml"))["nodes"]
+    nodes.append({"name": "lab", "cloud": "static", "role": "worker", "publicIp": "192.0.2.10",
+                  "user": "admin", "port": 2222})
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump({"nodes": nodes}))
+    run = program(topology=str(path), **OWN_KEY)
+    conn = run.get("lab-join").inputs["connection"]
+    assert (conn["host"], conn["user"], conn["port"]) == ("192.0.2.10", "admin", 2222)
+    assert step(run, "lab-join")[2] == ["192.0.2.10", f"{public_ip(run, 'azure-swarm-manager')}:2377"]
+    assert step(run, "lab-docker")[2] == ["docker-ce", "admin"]
+
+
+def test_a_changed_script_reruns_only_its_commands(program, tmp_path, monkeypatch):
+    before = {c.name: c.inputs["create"] for c in program().of_type(CMD)}
+    edited = tmp_path / "scripts"
+    edited.mkdir()
+    for f in swarm.SCRIPTS.iterdir():
+        text = f.read_text() + ("# edited\n" if f.name == "weave-plugin.sh" else "")
+        (edited / f.name).write_text(text)
+    monkeypatch.setattr(swarm, "SCRIPTS", edited)
+    after = {c.name: c.inputs["create"] for c in program().of_type(CMD)}
+    changed = {name for name in before if before[name] != after[name]}
+    assert changed == {name for name in before if name.endswith("-weave")} and len(changed) == 5
+
+
+def test_manager_outputs(program):
+    run = program()
+    ip = public_ip(run, "azure-swarm-manager")
+    assert run.outputs["managerAddress"] == ip
+    assert run.outputs["dockerHost"] == f"ssh://ubuntu@{ip}:22"
+
+
+@pytest.mark.parametrize("driver", ["weave", "overlay"])
+def test_commands_per_node(program, driver):
+    run = program(network={"driver": driver})
+    per_host = {}
+    for c in run.of_type(CMD):
+        per_host[c.inputs["connection"]["host"]] = per_host.get(c.inputs["connection"]["host"], 0) + 1
+    manager = public_ip(run, "azure-swarm-manager")
+    weave = driver == "weave"
+    # docker, init, tokens, weave, and one member (labels) command per node
+    assert per_host.pop(manager) == 3 + weave + 5
+    assert set(per_host.values()) == {2 + weave}  # docker, join, weave
