@@ -2,6 +2,7 @@
 import pulumi
 
 from components import config
+from components.flink import FlinkCluster
 from components.nodes import Nodes
 from components.sshkey import SshKey
 from components.swarm import SwarmCluster
@@ -10,6 +11,8 @@ settings = config.load()
 key = SshKey("ssh-key", settings)
 nodes = Nodes("nodes", settings, key)
 swarm = SwarmCluster("swarm", nodes.nodes, settings)
+jobmanager = next(n for n in nodes.nodes if n.role == "jobmanager")
+flink = FlinkCluster("flink", swarm, jobmanager, key.key_file, settings)
 
 pulumi.export("nodes", nodes.table())
 pulumi.export("sshCommands", {
@@ -20,3 +23,7 @@ pulumi.export("sshPublicKey", key.public_key)
 pulumi.export("sshPrivateKey", key.private_key)
 pulumi.export("managerAddress", swarm.manager_address)
 pulumi.export("dockerHost", swarm.docker_host)
+pulumi.export("flinkUiUrl", flink.ui_url)
+pulumi.export("jobmanagerAddress", flink.jobmanager_address)
+pulumi.export("submitJob", pulumi.Output.format(
+    "curl -sf -X POST -F jarfile=@<your-job.jar> {0}/jars/upload", flink.ui_url))

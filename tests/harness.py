@@ -51,7 +51,7 @@ class Res:
     parent: str
     raw: dict  # inputs as sent, secrets still wrapped
     deps: set[str] = field(default_factory=set)  # URNs this resource depends on
-    outputs: dict = field(default_factory=dict)
+    provider: str = ""  # "<provider urn>::<id>" when an explicit provider is used
 
     @property
     def inputs(self) -> dict:
@@ -117,9 +117,11 @@ class _Monitor(MockMonitor):
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
+            deps = set(request.dependencies)
+            if request.provider:  # the engine creates a resource's provider first, like a dependency
+                deps.add(request.provider.rsplit("::", 1)[0])
             self.registered.append(Res(request.type, request.name, response.urn, request.parent,
-                                       rpc.deserialize_properties(request.object), set(request.dependencies),
-                                       self.resources[response.urn].state if response.urn in self.resources else {}))
+                                       rpc.deserialize_properties(request.object), deps, request.provider))
         return response
 
 

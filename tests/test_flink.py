@@ -1,0 +1,132 @@
+"""The Flink layer under mocks: provider on the manager, network per driver, the two services."""
+import json
+import re
+
+import pytest
+
+from tests.harness import is_secret
+
+PROVIDER, NETWORK, SERVICE = "pulumi:providers:docker", "docker:index/network:Network", "docker:index/service:Service"
+DRIVERS = [({"driver": "weave"}, "weaveworks/net-plugin:latest_release", None),
+           ({"driver": "overlay"}, "overlay", {"encrypted": "true"}),
+           ({"driver": "overlay", "encrypted": False}, "overlay", None)]
+
+
+def ip_of(run, role):
+    return next(r["publicIp"] for r in run.outputs["nodes"] if r["role"] == role)
+
+
+def properties(service):
+    text = service.inputs["taskSpec"]["containerSpec"]["env"]["FLINK_PROPERTIES"]
+    lines = text.splitlines()
+    assert all(re.fullmatch(r"[a-zA-Z.-]+: \S+", line) for line in lines), lines  # no spaces in values
+    return dict(line.split(": ") for line in lines)
+
+
+@pytest.fixture(params=DRIVERS, ids=["weave", "overlay-encrypted", "overlay-plain"])
+def driver_run(request, program):
+    network, driver, options = request.param
+    return program(network=network), driver, options
+
+
+def test_network_per_driver(driver_run):
+    run, driver, options = driver_run
+    (net,) = run.of_type(NETWORK)
+    assert net.inputs["driver"] == driver
+    assert net.inputs["attachable"] is True
+    assert net.inputs["ipamConfigs"] == [{"subnet": "172.30.0.0/16"}]
+    assert net.inputs.get("options") == options
+
+
+def test_provider_reaches_the_manager_over_ssh_with_the_key_file(driver_run, tmp_path):
+    run, _, _ = driver_run
+    (provider,) = run.of_type(PROVIDER)
+    assert provider.inputs["host"] == f"ssh://ubuntu@{run.outputs['managerAddress']}:22"
+    opts = json.loads(provider.inputs["sshOpts"])  # provider config arrives JSON-encoded
+    key_file = str(tmp_path / "keys" / "flink-swarm-test")
+    assert opts[opts.index("-i") + 1] == key_file
+    assert "BatchMode=yes" in opts and "IdentitiesOnly=yes" in opts
+    assert not any("PRIVATE KEY" in str(v) for v in provider.inputs.values())  # a path, never key material
+    for res in run.of_type(NETWORK) + run.of_type(SERVICE):
+        assert res.provider.startswith(provider.urn + "::")
+
+
+def test_provider_waits_for_the_whole_swarm(driver_run):
+    run, driver, _ = driver_run
+    (provider,) = run.of_type(PROVIDER)
+    ready = [c for c in run.of_type("command:remote:Command") if c.name.endswith(("-member", "-weave"))]
+    assert len(ready) == (10 if driver != "overlay" else 5)
+    assert all(run.depends_on(provider, c) for c in ready)
+    for service in run.of_type(SERVICE):
+        assert run.depends_on(service, run.of_type(NETWORK)[0]) and run.depends_on(service, provider)
+
+
+def test_jobmanager_service(driver_run):
+    run, _, _ = driver_run
+    jm = run.get("jobmanager", SERVICE).inputs
+    assert jm["name"] == "jobmanager"
+    assert jm["mode"] == {"replicated": {"replicas": 1}}
+    spec = jm["taskSpec"]
+    assert spec["containerSpec"]["image"] == "flink:1.20.3-java17" and spec["containerSpec"]["args"] == ["jobmanager"]
+    assert spec["placement"]["constraints"] == ["node.labels.role == jobmanager"]
+    assert spec["networksAdvanceds"] == [{"id": "flink-net-id", "aliases": ["jobmanager"]}]
+    assert spec["restartPolicy"]["condition"] == "any"
+    props = properties(run.get("jobmanager", SERVICE))
+    assert props["jobmanager.rpc.address"] == "jobmanager"
+    assert (props["jobmanager.rpc.port"], props["blob.server.port"], props["query.server.port"]) == (
+        "6123", "6124", "6125")
+    assert jm["endpointSpec"] == {"mode": "dnsrr", "ports": [
+        {"name": "ui", "targetPort": 8081, "publishedPort": 8081, "protocol": "tcp", "publishMode": "host"}]}
+    assert jm["updateConfig"]["order"] == "stop-first" and jm["updateConfig"]["failureAction"] == "rollback"
+
+
+def test_taskmanager_service(driver_run):
+    run, _, _ = driver_run
+    tm = run.get("taskmanager", SERVICE).inputs
+    assert tm["mode"] == {"global": True}  # one per node that matches, following the worker count
+    assert tm["taskSpec"]["placement"]["constraints"] == ["node.labels.role == worker"]
+    assert tm["taskSpec"]["containerSpec"]["args"] == ["taskmanager"]
+    assert tm["endpointSpec"] == {"mode": "dnsrr"}  # nothing published
+    props = properties(run.get("taskmanager", SERVICE))
+    assert props["jobmanager.rpc.address"] == "jobmanager"
+    assert (props["taskmanager.rpc.port"], props["taskmanager.data.port"]) == ("6127", "6126")
+    assert props["taskmanager.numberOfTaskSlots"] == "2"
+    assert props["taskmanager.memory.process.size"] == "4096m"
+
+
+def test_flink_settings_come_from_config(program):
+    run = program(flink={"image": "flink:2.1.0-java21", "taskSlots": 4, "taskmanagerMemory": "6g",
+                         "jobmanagerMemory": "1536m", "parallelism": 3})
+    tm, jm = run.get("taskmanager", SERVICE), run.get("jobmanager", SERVICE)
+    assert tm.inputs["taskSpec"]["containerSpec"]["image"] == "flink:2.1.0-java21"
+    assert properties(tm)["taskmanager.numberOfTaskSlots"] == "4"
+    assert properties(tm)["taskmanager.memory.process.size"] == "6g"
+    assert properties(jm)["jobmanager.memory.process.size"] == "1536m"
+    assert properties(jm)["parallelism.default"] == "3"
+
+
+def test_changing_flink_touches_only_the_services(program):
+    def inputs(run):
+        return {(r.type, r.name): r.inputs for r in run.resources}
+
+    before = inputs(program())
+    after = inputs(program(flink={"image": "flink:1.20.2-java17", "taskSlots": 8}))
+    assert before.keys() == after.keys()
+    changed = {key for key in before if before[key] != after[key]}
+    assert changed == {(SERVICE, "jobmanager"), (SERVICE, "taskmanager")}
+
+
+def test_outputs(program):
+    run = program()
+    jm_ip = ip_of(run, "jobmanager")
+    assert run.outputs["flinkUiUrl"] == f"http://{jm_ip}:8081"
+    assert run.outputs["jobmanagerAddress"] == jm_ip
+    assert run.outputs["submitJob"].endswith(f"http://{jm_ip}:8081/jars/upload")
+    assert not {"flinkUiUrl", "jobmanagerAddress", "managerAddress"} & run.secret_outputs
+
+
+def test_no_secret_reaches_the_services(program):
+    run = program()
+    for res in run.of_type(SERVICE) + run.of_type(NETWORK):
+        assert not is_secret(res.raw["taskSpec"] if "taskSpec" in res.raw else res.raw["name"])
+        assert "PRIVATE KEY" not in str(res.inputs) and "SWMTKN" not in str(res.inputs)
