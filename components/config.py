@@ -341,7 +341,9 @@ def parse(cfg: Mapping[str, Any], providers: Mapping[str, Optional[str]], stack:
         _fail(f"{p}namePrefix", prefix, "not a DNS-safe prefix of at most 20 characters",
               "use lowercase letters, digits and '-', e.g. dev-alice")
 
-    ssh = {"dial_attempts": defaults["ssh"]["dialAttempts"], "dial_timeout": defaults["ssh"]["dialTimeoutSeconds"]}
+    ssh_cfg = _deep_merge(defaults["ssh"], _mapping(f"{p}ssh", cfg.get("ssh"), set(defaults["ssh"])))
+    ssh = {"dial_attempts": _positive_int(f"{p}ssh.dialAttempts", ssh_cfg["dialAttempts"]),
+           "dial_timeout": _positive_int(f"{p}ssh.dialTimeoutSeconds", ssh_cfg["dialTimeoutSeconds"])}
     return Settings(stack, prefix, nodes, admin_cidrs, ssh_user, public_key, private_key,
                     cfg.get("weavePassword"), docker_install, network, flink, azure, gcp, ssh)
 
@@ -351,10 +353,10 @@ def load() -> Settings:
     import pulumi
 
     conf = pulumi.Config(PROJECT)
-    keys = ("topology", "adminCidrs", "sshUser", "dockerInstall", "network", "flink", "namePrefix")
+    keys = ("topology", "adminCidrs", "sshUser", "dockerInstall", "network", "flink", "ssh", "namePrefix")
     raw: dict[str, Any] = {}
     for key in keys:
-        value = conf.get_object(key) if key in ("adminCidrs", "network", "flink") else conf.get(key)
+        value = conf.get_object(key) if key in ("adminCidrs", "network", "flink", "ssh") else conf.get(key)
         if value is not None:
             raw[key] = value
     for key in ("sshPrivateKey", "weavePassword"):  # stay secret Outputs end to end

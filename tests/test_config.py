@@ -238,3 +238,9 @@ def test_program_refuses_bad_config_before_registering_anything(program, overrid
         program(**overrides)
     assert err.value.registered == []
     assert program().resources  # the same runtime with good config does register resources
+
+
+def test_ssh_dial_bounds_are_configurable(parse):
+    assert parse(ssh={"dialAttempts": 3}).ssh == {"dial_attempts": 3, "dial_timeout": 10}
+    refused(parse, "flink-swarm:ssh.dialTimeoutSeconds", 0, ssh={"dialTimeoutSeconds": 0})
+    refused(parse, "flink-swarm:ssh.retries", 5, ssh={"retries": 5})
