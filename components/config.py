@@ -24,6 +24,7 @@ DRIVERS = ("weave", "overlay")
 DOCKER_INSTALLS = ("docker-ce", "docker.io")
 DNS_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 MAX_NAME = 40  # node names become hostnames and cloud resource names with a prefix and suffixes
+MAX_PREFIX = 19  # GCP names are at most 63: "<prefix>-<node>-ip" = 19 + 1 + 40 + 3
 MEMORY = re.compile(r"^[0-9]+(m|g|mb|gb)$", re.IGNORECASE)
 
 NODE_KEYS = {"name", "cloud", "role", "count", "size", "labels", "publicIp", "privateIp", "user", "port"}
@@ -336,9 +337,9 @@ def parse(cfg: Mapping[str, Any], providers: Mapping[str, Optional[str]], stack:
                   f"use a zone of {gcp['region']} or set gcp:region {zone_region}")
         gcp["region"] = zone_region
 
-    prefix = cfg.get("namePrefix") or re.sub(r"[^a-z0-9-]+", "-", stack.lower()).strip("-")[:20] or "fs"
-    if not DNS_NAME.match(prefix) or len(prefix) > 20:
-        _fail(f"{p}namePrefix", prefix, "not a DNS-safe prefix of at most 20 characters",
+    prefix = cfg.get("namePrefix") or re.sub(r"[^a-z0-9-]+", "-", stack.lower())[:MAX_PREFIX].strip("-") or "fs"
+    if not DNS_NAME.match(prefix) or len(prefix) > MAX_PREFIX:
+        _fail(f"{p}namePrefix", prefix, f"not a DNS-safe prefix of at most {MAX_PREFIX} characters",
               "use lowercase letters, digits and '-', e.g. dev-alice")
 
     ssh_cfg = _deep_merge(defaults["ssh"], _mapping(f"{p}ssh", cfg.get("ssh"), set(defaults["ssh"])))

@@ -9,6 +9,7 @@ import hashlib
 import ipaddress
 import json
 import runpy
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
@@ -22,7 +23,8 @@ from pulumi.runtime.sync_await import _sync_await
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "flink-swarm"
 
-# Outputs hook: (type, name, inputs without secret wrappers) -> extra outputs, or None for defaults.
+# Outputs hook: (type, name, inputs without secret wrappers) -> extra outputs (an "id" key sets the
+# resource id), or None for the default fake outputs. It may run on several threads at once.
 Hook = Callable[[str, str, dict], Optional[dict]]
 
 
@@ -67,6 +69,10 @@ class FakeCloud:
         self.gcp_private = iter(ipaddress.ip_network("10.20.1.0/24").hosts())
 
     def outputs(self, typ: str, name: str, inputs: dict) -> dict:
+        if typ == "azure-native:resources:ResourceGroup":
+            return {"name": inputs["resourceGroupName"]}
+        if typ == "azure-native:network:VirtualNetwork":
+            return {"name": inputs["virtualNetworkName"]}
         if typ == "azure-native:network:PublicIPAddress":
             return {"ipAddress": str(next(self.public))}
         if typ == "gcp:compute/address:Address":
@@ -97,13 +103,17 @@ class FakeCloud:
 
 class _Mocks(pulumi.runtime.Mocks):
     def __init__(self, hook: Optional[Hook]):
-        self.hook, self.fake = hook, FakeCloud()
+        self.hook, self.fake, self.lock = hook, FakeCloud(), threading.Lock()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         plain = unwrap(args.inputs)
         extra = self.hook(args.typ, args.name, plain) if self.hook else None
-        outputs = dict(args.inputs, **(extra if extra is not None else self.fake.outputs(args.typ, args.name, plain)))
-        return f"{args.name}-id", outputs
+        if extra is None:
+            with self.lock:  # registrations arrive on several threads
+                extra = self.fake.outputs(args.typ, args.name, plain)
+        extra = dict(extra)
+        resource_id = extra.pop("id", f"{args.name}-id")  # a hook may give the real id
+        return resource_id, dict(args.inputs, **extra)
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         return {}

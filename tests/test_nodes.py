@@ -236,3 +236,12 @@ def test_outputs_node_table_and_ssh_commands(program):
     assert all(r["privateIp"].startswith(("10.10.1.", "10.20.1.")) for r in table)
     for row in table:
         assert run.outputs["sshCommands"][row["name"]].endswith(f"ubuntu@{row['publicIp']}")
+
+
+def test_azure_resources_live_in_the_stack_resource_group(program):
+    run = program()
+    (group,) = run.of_type("azure-native:resources:ResourceGroup")
+    assert group.inputs["resourceGroupName"] == "test-flink-swarm" and group.inputs["location"] == "westeurope"
+    azure = [r for r in run.custom() if r.type.startswith("azure-native:") and r is not group]
+    assert len(azure) == 4 * 3 + 3 and all(r.inputs["resourceGroupName"] == "test-flink-swarm" for r in azure)
+    assert run.of_type("azure-native:network:Subnet")[0].inputs["virtualNetworkName"] == "test-vnet"
