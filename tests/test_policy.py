@@ -1,0 +1,435 @@
+"""The policy pack: each policy on hand-written resources, then every policy over the graph the program
+registers under mocks. Also the per-researcher dev stack: its topology and `scripts/dev-stack`."""
+import copy
+import runpy
+import shutil
+import subprocess
+
+import pulumi_policy
+import pytest
+import yaml
+from pulumi_policy import (EnforcementLevel, PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions,
+                           ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs)
+from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UnknownValueError, unknown_checking_proxy
+
+from components import ports
+from components.config import DNS_NAME
+from policy.policies import CLUSTER_PORTS, POLICIES, Ingress, reached
+from tests.harness import ROOT
+
+NSG, RULE, FIREWALL = ("azure-native:network:NetworkSecurityGroup", "azure-native:network:SecurityRule",
+                       "gcp:compute/firewall:Firewall")
+AZ_VM, GCP_VM, AZ_IP = ("azure-native:compute:VirtualMachine", "gcp:compute/instance:Instance",
+                        "azure-native:network:PublicIPAddress")
+NETWORK, COMMAND = "docker:index/network:Network", "command:remote:Command"
+OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+BY_NAME = {p.name: p for p in POLICIES}
+CLUSTER_SOURCES = ["198.18.0.1/32", "198.18.0.2/32", "10.10.1.0/24"]
+
+
+def resource(typ, props, name="res"):
+    """A PolicyResource as the engine builds it: props behind the proxy that raises on unknown values."""
+    urn = f"urn:pulumi:test::flink-swarm::{typ}::{name}"
+    return PolicyResource(typ, unknown_checking_proxy(copy.deepcopy(props)), urn, name, OPTS, None, None, [], {})
+
+
+def validate(policy, res):
+    """Violation messages of one resource-validation policy on one PolicyResource."""
+    found = []
+    args = ResourceValidationArgs(res.resource_type, res.props, res.urn, res.name, OPTS, None)
+    BY_NAME[policy].validate(args, lambda message, urn=None: found.append(message))
+    return found
+
+
+def violations(policy, typ, props):
+    return validate(policy, resource(typ, props))
+
+
+def stack_violations(policy, resources):
+    found = []
+    BY_NAME[policy].validate(StackValidationArgs(resources), lambda message, urn=None: found.append((message, urn)))
+    return found
+
+
+def azure_rule(**fields):
+    """An inbound allow rule; `fields` override or (as None) remove the defaults."""
+    rule = {"name": "r", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+            "sourcePortRange": "*", "destinationAddressPrefix": "*"}
+    rule.update(fields)
+    return {k: v for k, v in rule.items() if v is not None}
+
+
+def firewall(sources, *allows, **fields):
+    props = {"direction": "INGRESS", "allows": list(allows), **fields}
+    if sources is not None:
+        props["sourceRanges"] = sources
+    return props
+
+
+# cluster-ports-not-public ---------------------------------------------------------------------------
+
+AZURE_HOLES = [
+    azure_rule(sourceAddressPrefix="*", destinationPortRange="2377"),
+    azure_rule(sourceAddressPrefix="Internet", protocol="Udp", destinationPortRange="6000-7000"),
+    azure_rule(sourceAddressPrefixes=["10.0.0.0/8", "0.0.0.0/0"], destinationPortRanges=["22", "7946"]),
+    azure_rule(sourceAddressPrefix="Any", protocol="*", destinationPortRange="*"),
+    azure_rule(sourceAddressPrefix="::/0", protocol="Esp", destinationPortRange="*"),
+    azure_rule(sourceAddressPrefix="internet", protocol="Tcp", destinationPortRanges=["6125"]),
+]
+AZURE_FINE = [
+    azure_rule(sourceAddressPrefixes=CLUSTER_SOURCES, destinationPortRanges=["2377"]),
+    azure_rule(sourceAddressPrefix="*", destinationPortRange="22"),
+    azure_rule(sourceAddressPrefix="*", destinationPortRanges=["80", "443", "8081"]),
+    azure_rule(sourceAddressPrefix="*", destinationPortRange="2377", access="Deny"),
+    azure_rule(sourceAddressPrefix="*", destinationPortRange="2377", direction="Outbound"),
+    azure_rule(sourceAddressPrefix="Internet", protocol="Icmp", destinationPortRange="*"),
+    azure_rule(sourceAddressPrefix="VirtualNetwork", destinationPortRange="*"),
+]
+
+
+@pytest.mark.parametrize("rule", AZURE_HOLES)
+def test_world_to_cluster_ports_is_caught_inline_and_standalone(rule):
+    inline = violations("cluster-ports-not-public", NSG, {"securityRules": [AZURE_FINE[0], rule]})
+    assert len(inline) == 1 and "cluster's own addresses" in inline[0]
+    assert violations("cluster-ports-not-public", RULE, rule) == inline
+
+
+@pytest.mark.parametrize("rule", AZURE_FINE)
+def test_azure_rules_that_open_no_cluster_port_to_the_world_pass(rule):
+    assert violations("cluster-ports-not-public", NSG, {"securityRules": [rule]}) == []
+    assert violations("cluster-ports-not-public", RULE, rule) == []
+
+
+def test_violation_names_the_rule_the_source_and_the_ports():
+    rule = azure_rule(name="oops", sourceAddressPrefix="Internet", destinationPortRanges=["7000-8000", "2377"])
+    [message] = violations("cluster-ports-not-public", RULE, rule)
+    assert message.startswith("security rule 'oops' admits 'Internet' to tcp/2377, tcp/7946:")
+
+
+@pytest.mark.parametrize("props", [
+    firewall(["0.0.0.0/0"], {"protocol": "tcp", "ports": ["2377"]}),
+    firewall(["203.0.113.7/32", "0.0.0.0/0"], {"protocol": "tcp", "ports": ["22"]},
+             {"protocol": "udp", "ports": ["4789"]}),
+    firewall(["0.0.0.0/0"], {"protocol": "all"}),
+    firewall(["0.0.0.0/0"], {"protocol": "udp"}),
+    firewall(["::/0"], {"protocol": "esp"}),
+    firewall(["0.0.0.0/0"], {"protocol": "tcp", "ports": ["6000-7000"]}),
+    firewall(None, {"protocol": "tcp", "ports": ["6123-6127"]}),  # no source at all: GCP admits 0.0.0.0/0
+])
+def test_gcp_firewall_open_to_the_world_on_cluster_ports_is_caught(props):
+    assert len(violations("cluster-ports-not-public", FIREWALL, props)) == 1
+
+
+@pytest.mark.parametrize("props", [
+    firewall(CLUSTER_SOURCES, {"protocol": "tcp", "ports": ["2377"]}),
+    firewall(["0.0.0.0/0"], {"protocol": "tcp", "ports": ["22", "8081"]}),
+    firewall(["0.0.0.0/0"], {"protocol": "icmp"}),
+    firewall(None, {"protocol": "tcp", "ports": ["2377"]}, sourceTags=["flink-swarm"]),
+    firewall(["0.0.0.0/0"], {"protocol": "tcp", "ports": ["2377"]}, direction="EGRESS"),
+])
+def test_gcp_firewalls_that_keep_cluster_ports_closed_pass(props):
+    assert violations("cluster-ports-not-public", FIREWALL, props) == []
+
+
+def test_a_rule_unknown_during_preview_does_not_hide_a_known_hole():
+    rules = [azure_rule(sourceAddressPrefixes=UNKNOWN_ARRAY_VALUE, destinationPortRanges=["2377"]),
+             azure_rule(name="open", sourceAddressPrefix="*", destinationPortRange="4789", protocol="Udp")]
+    found = []
+    res = resource(NSG, {"securityRules": rules})
+    with pytest.raises(UnknownValueError):  # the engine reports that the policy could not fully run
+        BY_NAME["cluster-ports-not-public"].validate(
+            ResourceValidationArgs(NSG, res.props, res.urn, res.name, OPTS, None), lambda m, urn=None: found.append(m))
+    assert len(found) == 1 and "'open'" in found[0]
+
+
+@pytest.mark.parametrize("rule", ports.TABLE, ids=lambda r: r.name)
+def test_every_port_table_rule_opened_to_the_world_is_caught_only_if_cluster_scoped(rule):
+    hits = reached(Ingress("rule", ("*",), rule.protocol, rule.ports), CLUSTER_PORTS, esp=True)
+    assert bool(hits) == (rule.scope == ports.CLUSTER)
+
+
+# flink-ui-not-public --------------------------------------------------------------------------------
+
+def test_flink_ui_open_to_the_world_is_advisory():
+    assert BY_NAME["flink-ui-not-public"].enforcement_level == EnforcementLevel.ADVISORY
+    ui = {"protocol": "tcp", "ports": ["8081"]}
+    assert len(violations("flink-ui-not-public", FIREWALL, firewall(["0.0.0.0/0"], ui))) == 1
+    assert violations("flink-ui-not-public", FIREWALL, firewall(["203.0.113.7/32"], ui)) == []
+    world = azure_rule(sourceAddressPrefix="*", destinationPortRange="8000-9000")
+    assert len(violations("flink-ui-not-public", RULE, world)) == 1
+    assert violations("flink-ui-not-public", RULE, dict(world, destinationPortRange="22")) == []
+
+
+# ssh-password-login-disabled, gcp-project-ssh-keys-blocked -----------------------------------------
+
+def azure_vm(**linux):
+    config = {"disablePasswordAuthentication": True, "ssh": {"publicKeys": [{"keyData": "ssh-ed25519 AAAA"}]}, **linux}
+    return {"osProfile": {"adminUsername": "ubuntu", "linuxConfiguration": config}}
+
+
+def gcp_vm(metadata=None, **props):
+    return {"metadata": {"block-project-ssh-keys": "true", **(metadata or {})},
+            "networkInterfaces": [{"accessConfigs": [{"natIp": "198.18.0.1"}]}], **props}
+
+
+def test_azure_vm_with_keys_only_passes():
+    assert violations("ssh-password-login-disabled", AZ_VM, azure_vm()) == []
+
+
+@pytest.mark.parametrize("props,expected", [
+    (azure_vm(disablePasswordAuthentication=False), "disablePasswordAuthentication"),
+    ({"osProfile": {"adminUsername": "ubuntu"}}, "disablePasswordAuthentication"),
+    ({"osProfile": dict(azure_vm()["osProfile"], adminPassword="hunter2hunter2")}, "adminPassword"),
+])
+def test_azure_vm_with_password_login_is_caught(props, expected):
+    [message] = violations("ssh-password-login-disabled", AZ_VM, props)
+    assert expected in message
+
+
+@pytest.mark.parametrize("props", [
+    gcp_vm({"startup-script": "sed -i 's/^#*PasswordAuthentication .*/PasswordAuthentication yes/' sshd_config"}),
+    gcp_vm(metadataStartupScript="echo 'PasswordAuthentication  yes' >> /etc/ssh/sshd_config"),
+    gcp_vm({"user-data": "#cloud-config\nssh_pwauth: true\n"}),
+])
+def test_gcp_instance_enabling_password_login_is_caught(props):
+    assert len(violations("ssh-password-login-disabled", GCP_VM, props)) == 1
+
+
+def test_gcp_instance_with_harmless_scripts_passes():
+    props = gcp_vm({"startup-script": "apt-get update", "user-data": "#cloud-config\nssh_pwauth: false\n"})
+    assert violations("ssh-password-login-disabled", GCP_VM, props) == []
+
+
+@pytest.mark.parametrize("value,caught", [("true", False), ("TRUE", False), ("false", True), (None, True)])
+def test_gcp_project_wide_ssh_keys_must_be_blocked(value, caught):
+    props = gcp_vm()
+    if value is None:
+        del props["metadata"]["block-project-ssh-keys"]
+    else:
+        props["metadata"]["block-project-ssh-keys"] = value
+    assert bool(violations("gcp-project-ssh-keys-blocked", GCP_VM, props)) == caught
+
+
+# static-public-ips ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("props,count", [
+    ({"publicIPAllocationMethod": "Static", "sku": {"name": "Standard", "tier": "Regional"}}, 0),
+    ({"publicIPAllocationMethod": "Dynamic", "sku": {"name": "Standard"}}, 1),
+    ({"publicIPAllocationMethod": "Static", "sku": {"name": "Basic"}}, 1),
+    ({"publicIPAllocationMethod": "Dynamic"}, 2),
+])
+def test_azure_public_ips_are_static_and_standard(props, count):
+    assert len(violations("static-public-ips", AZ_IP, props)) == count
+
+
+@pytest.mark.parametrize("interfaces,count", [
+    ([{"accessConfigs": [{"natIp": "198.18.0.1", "networkTier": "PREMIUM"}]}], 0),
+    ([{"accessConfigs": [{"networkTier": "PREMIUM"}]}], 1),
+    ([{"accessConfigs": [{"natIp": ""}]}, {"accessConfigs": [{}]}], 2),
+    ([{"subnetwork": "s"}], 0),  # no public IP at all
+])
+def test_gcp_instances_use_reserved_addresses(interfaces, count):
+    assert len(violations("static-public-ips", GCP_VM, gcp_vm(networkInterfaces=interfaces))) == count
+
+
+# overlay-network-encrypted, weave-network-password --------------------------------------------------
+
+@pytest.mark.parametrize("props,caught", [
+    ({"driver": "overlay", "options": {"encrypted": "true"}}, False),
+    ({"driver": "overlay"}, True),
+    ({"driver": "overlay", "options": {"com.docker.network.driver.mtu": "1400"}}, True),
+    ({"driver": "weaveworks/net-plugin:latest_release"}, False),
+])
+def test_overlay_networks_are_encrypted(props, caught):
+    assert bool(violations("overlay-network-encrypted", NETWORK, props)) == caught
+
+
+WEAVE_NET = resource(NETWORK, {"driver": "rajchaudhuri/net-plugin:2.8.1"}, "flink-net")
+
+
+def weave_command(node, stdin):
+    return resource(COMMAND, {"create": "sudo -n bash -c ...", **({"stdin": stdin} if stdin is not None else {})},
+                    f"{node}-weave")
+
+
+def test_weave_with_a_password_on_every_plugin_passes():
+    resources = [WEAVE_NET, weave_command("a", "s3cret\n"), weave_command("b", "s3cret\n")]
+    assert stack_violations("weave-network-password", resources) == []
+
+
+def test_weave_plugin_without_password_is_caught():
+    missing, empty = weave_command("a", None), weave_command("b", " \n")
+    found = stack_violations("weave-network-password", [WEAVE_NET, missing, empty, weave_command("c", "x\n")])
+    assert [urn for _, urn in found] == [missing.urn, empty.urn]
+
+
+def test_weave_network_without_plugin_commands_is_caught():
+    [(message, urn)] = stack_violations("weave-network-password", [WEAVE_NET, resource(COMMAND, {}, "a-docker")])
+    assert urn == WEAVE_NET.urn and "no Weave plugin command" in message
+
+
+def test_overlay_network_needs_no_weave_password():
+    assert stack_violations("weave-network-password", [resource(NETWORK, {"driver": "overlay"})]) == []
+
+
+def test_enforcement_levels():
+    mandatory = {p.name for p in POLICIES if p.enforcement_level == EnforcementLevel.MANDATORY}
+    assert mandatory == {"cluster-ports-not-public", "ssh-password-login-disabled", "static-public-ips",
+                         "weave-network-password"}
+
+
+# every policy over the program's resources ---------------------------------------------------------
+
+def check(resources):
+    """Every policy over PolicyResources: {policy name: ["<resource>: <message>", ...]} for those that report."""
+    found = {}
+    for policy in POLICIES:
+        messages = []
+        if isinstance(policy, ResourceValidationPolicy):
+            for res in resources:
+                messages += [f"{res.name}: {m}" for m in validate(policy.name, res)]
+        else:
+            messages += [m for m, _ in stack_violations(policy.name, resources)]
+        if messages:
+            found[policy.name] = messages
+    return found
+
+
+def graph(run):
+    return [resource(r.type, r.inputs, r.name) for r in run.custom()]
+
+
+def mandatory(found):
+    return {name: m for name, m in found.items() if BY_NAME[name].enforcement_level == EnforcementLevel.MANDATORY}
+
+
+@pytest.mark.parametrize("overrides", [{}, {"network": {"driver": "overlay"}},
+                                       {"topology": "config/topologies/dev-small.yaml"}],
+                         ids=["weave", "overlay-encrypted", "dev-small"])
+def test_program_passes_every_policy(program, overrides):
+    assert check(graph(program(**overrides))) == {}
+
+
+def test_unencrypted_overlay_only_warns(program):
+    found = check(graph(program(network={"driver": "overlay", "encrypted": False})))
+    assert list(found) == ["overlay-network-encrypted"] and mandatory(found) == {}
+
+
+def test_admin_cidrs_open_to_the_world_is_no_hole_but_warns_about_the_flink_ui(program):
+    found = check(graph(program(adminCidrs=["0.0.0.0/0"])))
+    assert mandatory(found) == {}
+    assert sorted(m.split(":")[0] for m in found["flink-ui-not-public"]) == ["fw-flink-ui", "nsg"]
+
+
+def test_program_nsg_opened_to_the_world_on_2377_is_caught(program):
+    nsg = program().get("nsg", NSG)
+    props = copy.deepcopy(nsg.inputs)
+    props["securityRules"].append(azure_rule(name="debug-swarm", priority=4000, sourceAddressPrefix="*",
+                                             destinationPortRange="2377"))
+    [message] = validate("cluster-ports-not-public", resource(NSG, props, "nsg"))
+    assert "'debug-swarm'" in message and "tcp/2377" in message
+
+
+def test_program_firewall_opened_to_the_world_is_caught(program):
+    fw = program().get("fw-weave-udp", FIREWALL)
+    props = dict(fw.inputs, sourceRanges=[*fw.inputs["sourceRanges"], "0.0.0.0/0"])
+    [message] = validate("cluster-ports-not-public", resource(FIREWALL, props, fw.name))
+    assert "udp/6783, udp/6784" in message
+
+
+def test_program_weave_plugin_without_password_is_caught(program):
+    resources = graph(program())
+    for res in resources:
+        if res.name.endswith("-weave"):
+            res.props["stdin"] = ""
+    assert len(check(resources)["weave-network-password"]) == 5
+
+
+# the pack itself, the dev topology and scripts/dev-stack -------------------------------------------
+
+def test_pack_entry_point_builds_the_pack_from_policies(monkeypatch):
+    built = []
+    monkeypatch.setattr(pulumi_policy, "PolicyPack", lambda name, policies: built.append((name, policies)))
+    runpy.run_path(str(ROOT / "policy"), run_name="__main__")  # as `python -m pulumi.policy` runs a pack
+    [(name, policies)] = built
+    assert name == "flink-swarm-policies" and [p.name for p in policies] == list(BY_NAME)
+    assert yaml.safe_load((ROOT / "policy" / "PulumiPolicy.yaml").read_text())["runtime"]["name"] == "python"
+
+
+def test_dev_small_topology(program):
+    run = program(topology="config/topologies/dev-small.yaml")
+    assert {(row["name"], row["cloud"], row["role"]) for row in run.outputs["nodes"]} == {
+        ("azure-swarm-manager", "azure", "manager"), ("azure-flink-jobmanager", "azure", "jobmanager"),
+        ("azure-swarm-worker-1", "azure", "worker"), ("google-cloud-worker-1", "gcp", "worker")}
+    assert {vm.inputs["hardwareProfile"]["vmSize"] for vm in run.of_type(AZ_VM)} == {"Standard_B2s"}
+    assert [vm.inputs["machineType"] for vm in run.of_type(GCP_VM)] == ["e2-medium"]
+
+
+DEV_STACK = ROOT / "scripts" / "dev-stack"
+
+
+def dev_stack(*args, env=None):
+    """Run scripts/dev-stack with a minimal environment (no pulumi on PATH: --dry-run must not need it)."""
+    base = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "USER": "alice"}
+    return subprocess.run([str(DEV_STACK), *args], env={**base, **(env or {})}, capture_output=True, text=True,
+                          timeout=30)
+
+
+@pytest.mark.skipif(not shutil.which("shellcheck"), reason="shellcheck not installed")
+def test_dev_stack_is_shellcheck_clean():
+    result = subprocess.run(["shellcheck", str(DEV_STACK)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_dev_stack_help():
+    result = dev_stack("--help")
+    assert result.returncode == 0 and "destroy" in result.stdout and "--dry-run" in result.stdout
+
+
+@pytest.mark.skipif(not shutil.which("ssh-keygen"), reason="ssh-keygen not installed")
+def test_dev_stack_dry_run_sets_up_the_researchers_stack(tmp_path):
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "alice@lab", "-f", str(key)], check=True)
+    result = dev_stack("--dry-run", "--key", str(key), "--gcp-project", "alice-lab",
+                       env={"USER": "Alice.Smith", "DEV_STACK_IP": "203.0.113.9"})
+    assert result.returncode == 0, result.stderr
+    cfg = "+ pulumi config set --stack dev-alice-smith "
+    public_key = (tmp_path / "id_ed25519.pub").read_text().strip()
+    assert result.stdout.splitlines()[:-1] == [
+        "+ cp Pulumi.dev.yaml Pulumi.dev-alice-smith.yaml",
+        "+ pulumi stack select --create dev-alice-smith",
+        cfg + "flink-swarm:namePrefix dev-alice-smith",
+        cfg + "flink-swarm:topology config/topologies/dev-small.yaml",
+        cfg + "--path flink-swarm:adminCidrs[0] 203.0.113.9/32",
+        cfg + "--path flink-swarm:flink.taskmanagerMemory 2048m",
+        cfg + "gcp:project alice-lab",
+        cfg + f"flink-swarm:sshPublicKey {public_key}",
+        cfg + f"--secret flink-swarm:sshPrivateKey < {key}"]
+    assert "PRIVATE KEY" not in result.stdout + result.stderr
+    assert not (ROOT / "Pulumi.dev-alice-smith.yaml").exists()
+
+
+def test_dev_stack_without_a_usable_key_lets_the_stack_generate_one(tmp_path):
+    result = dev_stack("--dry-run", "--ip", "198.51.100.0/24", "--key", str(tmp_path / "missing"))
+    assert result.returncode == 0
+    assert "adminCidrs[0] 198.51.100.0/24" in result.stdout and "sshPrivateKey" not in result.stdout
+    assert "generates its own key pair" in result.stderr
+
+
+def test_dev_stack_name_prefix_is_dns_safe_and_short():
+    result = dev_stack("--dry-run", "--ip", "203.0.113.9", "--user", "Dr_Jane.Very-Long-Surname-")
+    prefix = next(line for line in result.stdout.splitlines() if "namePrefix" in line).split()[-1]
+    assert prefix == "dev-dr-jane-very-lon" and DNS_NAME.match(prefix) and len(prefix) <= 20
+
+
+def test_dev_stack_refuses_a_bad_address():
+    result = dev_stack("--dry-run", "--ip", "203.0.113")
+    assert result.returncode == 1 and "not an IPv4 address" in result.stderr
+
+
+def test_dev_stack_destroy_dry_run():
+    result = dev_stack("destroy", "--user", "bob", "--dry-run", env={"FLINK_SWARM_KEY_DIR": "/keys"})
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == ["+ pulumi destroy --stack dev-bob --run-program --yes",
+                                          "+ pulumi stack rm --yes dev-bob",
+                                          "+ rm -f /keys/flink-swarm-dev-bob"]
