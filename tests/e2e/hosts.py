@@ -15,12 +15,14 @@ the WordCount jar are cached (under CACHE, or as image tags) by a hash of their 
     rc, out, err = run_ssh(hosts[0], "docker info")
     teardown()                       # removes containers, volumes, network
 
-Every phase is timed into TIMINGS and printed as "[e2e] images: 12.3s".
+Every phase is timed (`with phase(name):`) into TIMINGS and printed as "[e2e] images: 12.3s".
 Must run as root (debootstrap, and dockerd if none is running).
 """
 
 import contextlib
+import fcntl
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -42,8 +44,7 @@ DOCKERD_LOG = Path("/var/log/flink-swarm-e2e-dockerd.log")
 LABEL = "flink-swarm-e2e"  # on every container, volume and network we create
 NETWORK = "fs-e2e"
 SUBNET = "10.77.0.0/24"
-REGISTRY_IP = "10.77.0.2"
-FIRST_HOST_IP = 11  # host i (1-based) gets 10.77.0.<10 + i>
+REGISTRY_IP = "10.77.0.2"  # hosts are 10.77.0.11, .12, ...
 REGISTRY = f"{REGISTRY_IP}:5000"
 
 SUITE = "bookworm"
@@ -62,6 +63,7 @@ SSH_OPTIONS = [
 ]
 
 TIMINGS: dict[str, float] = {}
+_lock = None  # open lock file, held from start_hosts() to teardown(): one set of hosts at a time
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,8 @@ class Host:
 # --- helpers ---------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def _phase(name: str):
+def phase(name: str):
+    """Time the block into TIMINGS[name] and print "[e2e] name: 1.2s"."""
     start = time.monotonic()
     yield
     TIMINGS[name] = time.monotonic() - start
@@ -124,9 +127,10 @@ def ensure_dockerd() -> None:
     if _dockerd_answers():
         return
     if os.geteuid() != 0:
-        raise RuntimeError("no Docker Engine answers on /var/run/docker.sock; start one as root: "
-                           f"sudo sh -c 'dockerd >>{DOCKERD_LOG} 2>&1 &'")
-    with _phase("dockerd"), open(DOCKERD_LOG, "ab") as log:
+        reason = subprocess.run(["docker", "version"], capture_output=True, text=True).stderr
+        raise RuntimeError(f"no Docker Engine answers on /var/run/docker.sock:\n{_tail(reason, 3)}\n"
+                           f"start one as root: sudo sh -c 'dockerd >>{DOCKERD_LOG} 2>&1 &'")
+    with phase("dockerd"), open(DOCKERD_LOG, "ab") as log:
         subprocess.Popen(["dockerd"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         _wait("dockerd", _dockerd_answers, 60, lambda: _tail(DOCKERD_LOG.read_text()))
 
@@ -137,8 +141,8 @@ def _debian_mirror() -> str:
     """The Debian mirror apt is configured with (first active entry ending in /debian)."""
     sources = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*.list")),
                *sorted(Path("/etc/apt/sources.list.d").glob("*.sources"))]
-    for source in sources:
-        for line in source.read_text().splitlines() if source.exists() else []:
+    for source in filter(Path.exists, sources):
+        for line in source.read_text().splitlines():
             if not line.lstrip().startswith("#"):
                 for word in line.split():
                     if re.fullmatch(r"https?://\S+/debian/?", word):
@@ -157,7 +161,10 @@ def _rootfs() -> Path:
             for pattern in ("var/cache/apt/archives/*.deb", "var/lib/apt/lists/*_*",
                             "usr/share/doc/*", "usr/share/man/*", "usr/share/locale/*"):
                 for path in root.glob(pattern):
-                    shutil.rmtree(path) if path.is_dir() else path.unlink()
+                    if path.is_dir():
+                        shutil.rmtree(path)
+                    else:
+                        path.unlink()
             _run("tar", "--numeric-owner", "-C", str(root), "-czf", f"{tmp}/rootfs.tar.gz", ".")
             os.replace(f"{tmp}/rootfs.tar.gz", tarball)
     return tarball
@@ -191,7 +198,7 @@ def _build_image(name: str, base: str, context: dict[str, Path]) -> str:
     if _image_exists(tag):
         return tag
     with tempfile.TemporaryFile() as tar_file:
-        with tarfile.open(fileobj=tar_file, mode="w") as tar:
+        with tarfile.open(fileobj=tar_file, mode="w", format=tarfile.GNU_FORMAT) as tar:
             for arcname, path in sorted(context.items()):
                 tar.add(path, arcname, recursive=False)
         tar_file.seek(0)
@@ -237,9 +244,9 @@ def _flink_home() -> Path:
 def build_images() -> dict[str, str]:
     """Build (or find cached) images; returns {"host"|"flink"|"registry": image tag}."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    with _phase("rootfs"):
+    with phase("rootfs"):
         rootfs = _rootfs()
-    with _phase("images"):
+    with phase("images"):
         base = _base_image(rootfs)
         images = {name: _build_image(name, base, _context(HERE / "images" / name))
                   for name in ("host", "registry")}
@@ -253,7 +260,7 @@ def build_wordcount_jar() -> Path:
     """wordcount/WordCount.java compiled against Flink's lib/ into a runnable jar (cached)."""
     source = HERE / "wordcount" / "WordCount.java"
     CACHE.mkdir(parents=True, exist_ok=True)
-    with _phase("wordcount-jar"):
+    with phase("wordcount-jar"):
         jar = CACHE / f"wordcount-{_hash(source.read_bytes(), FLINK_VERSION)}.jar"
         if not jar.exists():
             with tempfile.TemporaryDirectory() as tmp:
@@ -273,6 +280,15 @@ def run_ssh(host: Host, cmd: str, stdin: str | None = None, timeout: float = 120
                            f"{host.user}@{host.ip}", cmd],
                           input=stdin, capture_output=True, text=True, timeout=timeout)
     return proc.returncode, proc.stdout, proc.stderr
+
+
+def public_key_of(private_key: str) -> str:
+    """The OpenSSH public key line of an OpenSSH/PEM private key."""
+    with tempfile.TemporaryDirectory() as tmp:
+        key_file = Path(tmp, "key")
+        key_file.write_text(private_key)
+        key_file.chmod(0o600)
+        return _run("ssh-keygen", "-y", "-f", str(key_file))
 
 
 def _host_logs(name: str) -> str:
@@ -295,19 +311,22 @@ def _wait_host(host: Host, timeout: float = 180) -> None:
 
 
 def _start_registry(images: dict[str, str]) -> None:
-    """Run the registry at REGISTRY and push the Flink image to it as FLINK_IMAGE."""
-    _run("docker", "volume", "create", "--label", LABEL, f"{NETWORK}-registry")
-    _run("docker", "run", "-d", "--name", f"{NETWORK}-registry", "--label", LABEL,
+    """Run the registry at REGISTRY and push the Flink image to it as FLINK_IMAGE.
+
+    Its storage is kept in CACHE, so pushing an unchanged image again is quick.
+    """
+    name = f"{NETWORK}-registry"
+    _run("docker", "run", "-d", "--name", name, "--label", LABEL,
          "--network", NETWORK, "--ip", REGISTRY_IP, "--publish", "127.0.0.1::5000",
-         "--volume", f"{NETWORK}-registry:/var/lib/docker-registry", images["registry"])
-    port = _run("docker", "port", f"{NETWORK}-registry", "5000/tcp").splitlines()[0].rsplit(":", 1)[1]
+         "--volume", f"{CACHE}/registry:/var/lib/docker-registry", images["registry"])
+    port = _run("docker", "port", name, "5000/tcp").splitlines()[0].rsplit(":", 1)[1]
 
     def answers() -> bool:
         try:
             return urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2).status == 200
         except OSError:
             return False
-    _wait("registry", answers, 30, lambda: _run("docker", "logs", f"{NETWORK}-registry", check=False))
+    _wait("registry", answers, 30, lambda: _run("docker", "logs", name, check=False))
     # The outer engine pushes via loopback (insecure by default); hosts pull via REGISTRY.
     local = f"127.0.0.1:{port}/{FLINK_IMAGE.split('/', 1)[1]}"
     _run("docker", "tag", images["flink"], local)
@@ -335,21 +354,39 @@ def _run_host(host: Host, image: str, public_key: str) -> None:
          image)
 
 
+def _acquire_lock() -> None:
+    """Wait until no other process (another test run on this machine) uses the hosts."""
+    global _lock
+    if _lock is None:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        _lock = open(CACHE / "hosts.lock", "w")
+        try:
+            fcntl.flock(_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"[e2e] waiting for another run to release {_lock.name}", flush=True)
+            fcntl.flock(_lock, fcntl.LOCK_EX)
+
+
 def start_hosts(n: int) -> list[Host]:
-    """Build what is missing, then start the registry and hosts fs-e2e-host-1..n, ready."""
+    """Build what is missing, then start the registry and hosts fs-e2e-host-1..n, ready.
+
+    Host i is at 10.77.0.(10 + i) with the hostname fs-e2e-host-i.
+    """
     ensure_dockerd()
     images = build_images()
-    teardown()  # leftovers of a crashed run
+    _acquire_lock()
+    _remove_all()  # leftovers of a crashed run
     key_dir = Path(tempfile.mkdtemp(prefix=f"{NETWORK}-ssh-"))  # mode 0700
     key_file = key_dir / "id_ed25519"
     _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{NETWORK}-test", "-f", str(key_file))
-    hosts = [Host(name=f"{NETWORK}-host-{i}", ip=f"10.77.0.{FIRST_HOST_IP - 1 + i}", user="ubuntu",
-                  port=22, private_key=key_file.read_text(), key_file=key_file)
+    subnet = ipaddress.ip_network(SUBNET)
+    hosts = [Host(name=f"{NETWORK}-host-{i}", ip=str(subnet[10 + i]), user="ubuntu", port=22,
+                  private_key=key_file.read_text(), key_file=key_file)
              for i in range(1, n + 1)]
     _run("docker", "network", "create", "--label", LABEL, "--subnet", SUBNET, NETWORK)
-    with _phase("registry"):
+    with phase("registry"):
         _start_registry(images)
-    with _phase("hosts"):
+    with phase("hosts"):
         for host in hosts:
             _run_host(host, images["host"], key_file.with_suffix(".pub").read_text().strip())
         for host in hosts:
@@ -370,6 +407,15 @@ def start_host(host: Host) -> None:
 
 def teardown() -> None:
     """Remove every container, volume and network we created, and the SSH keys (idempotent)."""
+    global _lock
+    _acquire_lock()
+    _remove_all()
+    _lock.close()  # releases the flock
+    _lock = None
+
+
+def _remove_all() -> None:
+    """Remove what carries LABEL (containers first, volumes, then the network) and SSH keys."""
     containers = _run("docker", "ps", "-aq", "--filter", f"label={LABEL}").split()
     if containers:
         _run("docker", "rm", "--force", "--volumes", *containers)

@@ -1,0 +1,71 @@
+"""The few calls of Flink's REST API the end-to-end tests need (stdlib only).
+
+`rest` is the base URL of the jobmanager's REST endpoint, e.g. "http://10.77.0.12:8081".
+"""
+
+import json
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+
+def get(rest: str, path: str) -> dict:
+    with urllib.request.urlopen(f"{rest}{path}", timeout=10) as response:
+        return json.load(response)
+
+
+def _post(rest: str, path: str, body: bytes, content_type: str) -> dict:
+    request = urllib.request.Request(f"{rest}{path}", data=body, method="POST",
+                                     headers={"Content-Type": content_type})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.load(response)
+
+
+def wait_taskmanagers(rest: str, count: int, timeout: float = 300) -> list[dict]:
+    """Wait until at least `count` taskmanagers are registered; returns them."""
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        try:
+            taskmanagers = get(rest, "/taskmanagers")["taskmanagers"]
+            if len(taskmanagers) >= count:
+                return taskmanagers
+            last = f"{len(taskmanagers)} taskmanager(s) registered"
+        except OSError as error:
+            last = repr(error)
+        time.sleep(2)
+    raise TimeoutError(f"{rest}: {count} taskmanager(s) not registered after {timeout:.0f}s ({last})")
+
+
+def run_jar(rest: str, jar: Path) -> str:
+    """Upload `jar` (POST /jars/upload) and run its main class; returns the job id."""
+    boundary = uuid.uuid4().hex
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="jarfile"; filename="{jar.name}"\r\n'
+            f"Content-Type: application/x-java-archive\r\n\r\n").encode()
+    body += jar.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    uploaded = _post(rest, "/jars/upload", body, f"multipart/form-data; boundary={boundary}")
+    jar_id = uploaded["filename"].rsplit("/", 1)[-1]
+    return _post(rest, f"/jars/{jar_id}/run", b"{}", "application/json")["jobid"]
+
+
+def wait_job(rest: str, job_id: str, timeout: float = 300) -> str:
+    """Wait until the job reaches a terminal state; returns it, or raises with Flink's exception."""
+    deadline = time.monotonic() + timeout
+    state = "unknown"
+    while time.monotonic() < deadline:
+        state = get(rest, f"/jobs/{job_id}")["state"]
+        if state == "FINISHED":
+            return state
+        if state in ("FAILED", "CANCELED"):
+            exceptions = get(rest, f"/jobs/{job_id}/exceptions")
+            raise RuntimeError(f"job {job_id} {state}:\n{exceptions.get('root-exception')}")
+        time.sleep(2)
+    raise TimeoutError(f"job {job_id} still {state} after {timeout:.0f}s")
+
+
+def word_counts(rest: str, job_id: str) -> dict[str, int]:
+    """The WordCount job's result: its accumulators named "word:<word>" (value = count)."""
+    accumulators = get(rest, f"/jobs/{job_id}/accumulators")["user-task-accumulators"]
+    return {a["name"].removeprefix("word:"): int(a["value"])
+            for a in accumulators if a["name"].startswith("word:")}

@@ -1,0 +1,183 @@
+"""End to end: the program itself forms a swarm on local test hosts and runs Flink jobs on it.
+
+The hosts are `static` nodes; the program runs under Pulumi's mocks with the `Realizer` hook, so
+its remote commands run over real SSH and its docker network and services are applied through the
+manager's Docker Engine API. Then everything is read back from the hosts and Flink's REST API.
+Weave cannot be fetched here and the kernel has no ESP: the network is an unencrypted overlay.
+"""
+import json
+import time
+
+import pytest
+import yaml
+
+import flink_rest
+import hosts
+from realize import Realizer
+from tests.harness import run_program
+
+pytestmark = pytest.mark.e2e
+
+ROLES = ["manager", "jobmanager", "worker", "worker"]
+NAMES = ["lab-manager", "lab-jobmanager", "lab-worker-1", "lab-worker-2"]
+
+
+def program_config(tmp_path, nodes: list[dict], key: str, ssh=None) -> dict:
+    topology = tmp_path / "topology.yaml"
+    topology.write_text(yaml.safe_dump({"nodes": nodes}))
+    public_key = hosts.public_key_of(key)
+    return {
+        "flink-swarm:topology": str(topology),
+        "flink-swarm:adminCidrs": [hosts.SUBNET],
+        "flink-swarm:sshPublicKey": public_key,
+        "flink-swarm:sshPrivateKey": key,
+        "flink-swarm:dockerInstall": "docker.io",
+        "flink-swarm:network": {"driver": "overlay", "encrypted": False},
+        "flink-swarm:flink": {"image": hosts.FLINK_IMAGE, "taskSlots": 2, "jobmanagerMemory": "1024m",
+                              "taskmanagerMemory": "1280m"},
+        "flink-swarm:ssh": ssh or {"dialAttempts": 10, "dialTimeoutSeconds": 5},
+    }
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, monkeypatch_module):
+    """Four hosts, the program applied to them; torn down (and checked) by the last test."""
+    monkeypatch_module.setenv("FLINK_SWARM_KEY_DIR", str(tmp_path_factory.mktemp("keys")))
+    test_hosts = hosts.start_hosts(len(ROLES))
+    try:
+        nodes = [{"name": name, "cloud": "static", "role": role, "publicIp": h.ip, "user": h.user}
+                 for name, role, h in zip(NAMES, ROLES, test_hosts)]
+        realizer = Realizer()
+        config = program_config(tmp_path_factory.mktemp("program"), nodes, test_hosts[0].private_key)
+        started = time.monotonic()
+        run = run_program(config, secrets=["flink-swarm:sshPrivateKey"], hook=realizer, stack="e2e")
+        commands_done = realizer.times["command:remote:Command:last"]
+        hosts.TIMINGS["swarm (program's remote commands)"] = commands_done - started
+        rest = run.outputs["flinkUiUrl"]
+        flink_rest.wait_taskmanagers(rest, 2)
+        hosts.TIMINGS["services (until 2 taskmanagers registered)"] = time.monotonic() - commands_done
+        yield {"hosts": dict(zip(NAMES, test_hosts)), "run": run, "realizer": realizer, "rest": rest}
+    finally:
+        hosts.teardown()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def manager_ssh(cluster, command: str) -> str:
+    rc, out, err = hosts.run_ssh(cluster["hosts"]["lab-manager"], command)
+    assert rc == 0, err
+    return out
+
+
+def swarm_nodes(cluster) -> dict[str, dict]:
+    """hostname -> docker node inspect, read on the manager."""
+    ids = manager_ssh(cluster, "docker node ls -q").split()
+    nodes = json.loads(manager_ssh(cluster, "docker node inspect " + " ".join(ids)))
+    return {n["Description"]["Hostname"]: n for n in nodes}
+
+
+def test_every_node_is_in_the_swarm_advertising_its_address_with_labels(cluster):
+    nodes = swarm_nodes(cluster)
+    assert len(nodes) == len(NAMES)
+    for name, role in zip(NAMES, ROLES):
+        host = cluster["hosts"][name]
+        node = nodes[host.name]
+        assert node["Status"]["State"] == "ready"
+        assert node["Status"]["Addr"] == host.ip
+        if role == "manager":
+            assert node["ManagerStatus"]["Addr"] == f"{host.ip}:2377" and node["ManagerStatus"]["Leader"]
+        assert node["Spec"]["Labels"] == {"role": role, "cloud": "static", "name": name}
+
+
+def test_the_network(cluster):
+    (network,) = json.loads(manager_ssh(cluster, "docker network inspect flink"))
+    assert network["Driver"] == "overlay" and network["Scope"] == "swarm" and network["Attachable"]
+    assert network["IPAM"]["Config"][0]["Subnet"] == "172.30.0.0/16"
+
+
+def test_jobmanager_on_its_node_and_one_taskmanager_per_worker(cluster):
+    def placements(service):
+        out = manager_ssh(cluster, f"docker service ps {service} --filter desired-state=running "
+                                   "--format '{{.Node}} {{.CurrentState}}'")
+        return sorted(line.split()[0] for line in out.splitlines() if " Running" in line)
+
+    assert placements("jobmanager") == [cluster["hosts"]["lab-jobmanager"].name]
+    assert placements("taskmanager") == sorted(cluster["hosts"][n].name for n in NAMES if "worker" in n)
+    taskmanagers = flink_rest.wait_taskmanagers(cluster["rest"], 2)
+    assert len(taskmanagers) == 2 and all(tm["slotsNumber"] == 2 for tm in taskmanagers)
+    assert cluster["rest"] == f"http://{cluster['hosts']['lab-jobmanager'].ip}:8081"
+
+
+def test_a_job_submitted_through_rest_finishes_with_the_right_counts(cluster, wordcount_jar):
+    started = time.monotonic()
+    job = flink_rest.run_jar(cluster["rest"], wordcount_jar)
+    assert flink_rest.wait_job(cluster["rest"], job) == "FINISHED"
+    assert flink_rest.word_counts(cluster["rest"], job) == hosts.WORDCOUNT_COUNTS
+    hosts.TIMINGS["job (upload, run, finish)"] = time.monotonic() - started
+
+
+def test_every_host_script_run_again_changes_nothing(cluster):
+    def state():
+        nodes = swarm_nodes(cluster)
+        return {h: (n["ID"], n["Spec"], n["Status"]["Addr"]) for h, n in nodes.items()}
+
+    before = state()
+    realizer = cluster["realizer"]
+    reruns = [(name, inputs, stdout) for kind, name, inputs, stdout in realizer.created if kind == "command"]
+    assert len(reruns) == 4 + 1 + 1 + 3 + 4  # docker x4, init, tokens, joins x3, members x4
+    for name, inputs, first_stdout in reruns:
+        again = realizer.ssh(inputs["connection"], inputs["create"], inputs.get("stdin", ""), name)[0]
+        if name.endswith(("-swarm-init", "-join", "-tokens")):
+            assert again == first_stdout, name  # the same node IDs and tokens: nothing was redone
+    assert state() == before
+
+
+def test_a_stopped_worker_gets_its_taskmanager_back_and_jobs_still_run(cluster, wordcount_jar):
+    worker = cluster["hosts"]["lab-worker-2"]
+    hosts.stop_host(worker)
+    deadline = time.monotonic() + 180
+    while len(flink_rest.get(cluster["rest"], "/taskmanagers")["taskmanagers"]) > 1:
+        assert time.monotonic() < deadline, "the stopped worker's taskmanager never went away"
+        time.sleep(3)
+    started = time.monotonic()
+    hosts.start_host(worker)
+    flink_rest.wait_taskmanagers(cluster["rest"], 2, timeout=300)
+    hosts.TIMINGS["worker back (host start to taskmanager registered)"] = time.monotonic() - started
+    job = flink_rest.run_jar(cluster["rest"], wordcount_jar)
+    assert flink_rest.wait_job(cluster["rest"], job) == "FINISHED"
+    assert flink_rest.word_counts(cluster["rest"], job) == hosts.WORDCOUNT_COUNTS
+
+
+def test_a_host_that_is_down_fails_fast_naming_it(cluster, tmp_path):
+    ghost = {"name": "ghost-worker", "cloud": "static", "role": "worker", "publicIp": "10.77.0.99"}
+    nodes = [{"name": "ghost-manager", "cloud": "static", "role": "manager", "publicIp": "10.77.0.97"},
+             {"name": "ghost-jobmanager", "cloud": "static", "role": "jobmanager", "publicIp": "10.77.0.98"},
+             ghost]
+    key = cluster["hosts"]["lab-manager"].private_key
+    config = program_config(tmp_path, nodes, key, ssh={"dialAttempts": 2, "dialTimeoutSeconds": 3})
+    started = time.monotonic()
+    with pytest.raises(Exception) as err:
+        run_program(config, secrets=["flink-swarm:sshPrivateKey"], hook=Realizer(), stack="e2e-down")
+    elapsed = time.monotonic() - started
+    assert "ghost-" in str(err.value) and "-docker" in str(err.value), str(err.value)
+    assert "cannot reach 10.77.0.9" in str(err.value)
+    assert elapsed < 60, f"took {elapsed:.0f}s"
+
+
+def test_teardown_leaves_no_node_in_the_swarm(cluster):
+    realizer = cluster["realizer"]
+    deletes = [(name, inputs) for kind, name, inputs, _ in realizer.created if kind == "command" and "delete" in inputs]
+    undone = realizer.teardown()
+    assert undone[:3] == ["taskmanager", "jobmanager", "flink-net"]
+    assert "lab-worker-1-member" in undone and undone[-1] == "lab-manager-swarm-init"
+    for name, host in cluster["hosts"].items():
+        rc, out, err = hosts.run_ssh(host, "docker info --format '{{.Swarm.LocalNodeState}}'")
+        assert (rc, out.strip()) == (0, "inactive"), f"{name}: {out} {err}"
+    for name, inputs in deletes:  # the delete scripts are idempotent too: a second run succeeds
+        realizer.ssh(inputs["connection"], inputs["delete"], "", name)
+    for host in cluster["hosts"].values():
+        assert hosts.run_ssh(host, "docker info --format '{{.Swarm.LocalNodeState}}'")[1].strip() == "inactive"
