@@ -40,7 +40,6 @@ class SwarmCluster(pulumi.ComponentResource):
     def __init__(self, name: str, nodes: Sequence[Node], settings: Settings,
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("flink-swarm:index:SwarmCluster", name, None, opts)
-        self._settings = settings
         leader = next(n for n in nodes if n.role == "manager")
         self.leader = leader
         self.manager_address: pulumi.Output[str] = leader.public_ip

@@ -99,13 +99,14 @@ class Realizer:
                 "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                 "-o", "LogLevel=ERROR", "-o", f"ConnectTimeout={int(conn['perDialTimeout'])}",
                 f"{conn['user']}@{conn['host']}", command]
-        for dial in range(1, int(conn["dialErrorLimit"]) + 1):
+        dials = int(conn["dialErrorLimit"])
+        for _ in range(dials):
             done = subprocess.run(args, input=stdin, capture_output=True, text=True)
             if done.returncode != 255:  # 255: ssh itself failed (connect, auth)
                 break
             time.sleep(1)
         else:
-            raise StepFailed(f"{what}: cannot reach {conn['host']} over SSH after {dial} dials: "
+            raise StepFailed(f"{what}: cannot reach {conn['host']} over SSH after {dials} dials: "
                              f"{done.stderr.strip()[-300:]}")
         if done.returncode != 0:
             raise StepFailed(f"{what}: exit {done.returncode} on {conn['host']}: {done.stderr.strip()[-800:]}")
