@@ -13,6 +13,8 @@ from typing import Any, Mapping, Optional
 
 import yaml
 
+from .ports import CLUSTER, rules_for
+
 PROJECT = "flink-swarm"
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = ROOT / "config" / "defaults.yaml"
@@ -25,6 +27,9 @@ DOCKER_INSTALLS = ("docker-ce", "docker.io")
 DNS_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 MAX_NAME = 40  # node names become hostnames and cloud resource names with a prefix and suffixes
 MAX_PREFIX = 19  # GCP names are at most 63: "<prefix>-<node>-ip" = 19 + 1 + 40 + 3
+LABEL = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_./:]*$")
+AZURE_NSG_SOURCES = 4000  # Azure: addresses and ranges in one network security group's rules
+RESERVED_ADDRESSES = {"azure": 5, "gcp": 4}  # per subnet
 MEMORY = re.compile(r"^[0-9]+(m|g|mb|gb)$", re.IGNORECASE)
 
 NODE_KEYS = {"name", "cloud", "role", "count", "size", "labels", "publicIp", "privateIp", "user", "port"}
@@ -180,6 +185,10 @@ def expand_topology(doc: Any, default_user: str, fieldname: str = "flink-swarm:t
         if not isinstance(labels, Mapping):
             _fail(f"{where}.labels", labels, "must be an object", "write labels as key: value pairs")
         labels = {str(k): str(v) for k, v in labels.items()}
+        for key, value in labels.items():
+            if not LABEL.match(key) or not LABEL.match(value):
+                _fail(f"{where}.labels.{key}", value, "labels are letters, digits and . _ - / : only",
+                      "e.g. `labels: {disk: ssd}`")
         for key in ("role", "cloud", "name"):
             if key in labels:
                 _fail(f"{where}.labels.{key}", labels[key], "this label is set by the program",
@@ -336,6 +345,19 @@ def parse(cfg: Mapping[str, Any], providers: Mapping[str, Optional[str]], stack:
             _fail("gcp:zone", gcp["zone"], f"not in gcp:region {gcp['region']!r}",
                   f"use a zone of {gcp['region']} or set gcp:region {zone_region}")
         gcp["region"] = zone_region
+
+    for cloud, settings_of in (("azure", azure), ("gcp", gcp)):
+        count = sum(n.cloud == cloud for n in nodes)
+        room = ipaddress.ip_network(settings_of["subnet"]).num_addresses - RESERVED_ADDRESSES[cloud]
+        if count > room:
+            _fail(f"{p}topology", count, f"more {cloud} nodes than the {cloud} subnet {settings_of['subnet']} "
+                  f"holds ({room})", f"use fewer nodes or a larger `{cloud}.subnet` in config/defaults.yaml")
+    if any(n.cloud == "azure" for n in nodes):
+        sources = sum(rule.scope == CLUSTER for _, rule in rules_for(network)) * (len(nodes) + 2)
+        if sources > AZURE_NSG_SOURCES:
+            _fail(f"{p}topology", len(nodes), f"Azure's network security group would list {sources} source "
+                  f"addresses, over its limit of {AZURE_NSG_SOURCES}",
+                  "use fewer nodes (about 490 with weave, 550 with a plain overlay)")
 
     prefix = cfg.get("namePrefix") or re.sub(r"[^a-z0-9-]+", "-", stack.lower())[:MAX_PREFIX].strip("-") or "fs"
     if not DNS_NAME.match(prefix) or len(prefix) > MAX_PREFIX:

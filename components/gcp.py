@@ -33,15 +33,16 @@ class GcpNodes(pulumi.ComponentResource):
 
     def machines(self, cluster_sources: pulumi.Output[list[str]], public_key: pulumi.Input[str]
                  ) -> dict[str, tuple[pulumi.Output[str], list[pulumi.Resource]]]:
-        """One firewall per port-table rule, then an instance per node: name -> (private IP, [instance])."""
+        """One firewall per port-table rule, an instance per node: name -> (private IP, what SSH waits for)."""
         s, cfg, prefix = self._settings, self._settings.gcp, self._settings.name_prefix
-        for _, rule in ports.rules_for(s.network):
+        firewalls = [
             compute.Firewall(
                 f"fw-{rule.name}", name=f"{prefix}-{rule.name}", network=self.vpc.self_link, direction="INGRESS",
                 project=cfg["project"], target_tags=[self.tag],
                 allows=[compute.FirewallAllowArgs(protocol=rule.protocol, ports=list(rule.ports) or None)],
                 source_ranges=cluster_sources if rule.scope == ports.CLUSTER else list(s.admin_cidrs),
                 opts=self._child)
+            for _, rule in ports.rules_for(s.network)]
         out = {}
         for spec in s.of_cloud("gcp"):
             instance = compute.Instance(
@@ -56,7 +57,8 @@ class GcpNodes(pulumi.ComponentResource):
                 metadata={"ssh-keys": pulumi.Output.concat(s.ssh_user, ":", public_key),
                           "block-project-ssh-keys": "true", "enable-oslogin": "FALSE"},
                 opts=self._child)
+            # SSH waits for the firewall too: the instance may boot before port 22 is open.
             out[spec.name] = (instance.network_interfaces.apply(lambda nics: (nics or [{}])[0].network_ip or ""),
-                              [instance])
+                              [instance, *firewalls])
         self.register_outputs({})
         return out

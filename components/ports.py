@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .config import NetworkSpec
+if TYPE_CHECKING:  # config imports this table to validate against it
+    from .config import NetworkSpec
 
 SWARM_MANAGEMENT = 2377
 SWARM_GOSSIP = 7946

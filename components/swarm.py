@@ -32,9 +32,9 @@ class SwarmCluster(pulumi.ComponentResource):
     """One swarm over all nodes, the same on every cloud.
 
     Per node: `<node>-docker` (install), then `<node>-join` (or `<leader>-swarm-init` on the first
-    manager), then, after it is in the swarm, `<node>-weave` (plugin) on the node and
-    `<node>-member` (labels; on destroy: drain, demote, remove) on the first manager. Joins wait for
-    the manager's tokens, never for each other.
+    manager), then, once it is in the swarm, `<node>-weave` (plugin). On the first manager:
+    `<leader>-tokens`, one `<leader>-labels` for all nodes, and per other node a delete-only
+    `<node>-member` (drain, demote, remove). Joins wait for the manager's tokens, never for each other.
     """
 
     def __init__(self, name: str, nodes: Sequence[Node], settings: Settings,
@@ -62,13 +62,16 @@ class SwarmCluster(pulumi.ComponentResource):
                     stdin=manager_token if n.role == "manager" else worker_token,
                     delete=script("swarm-leave"), depends_on=[installs[n.name]])
 
-        self.members: list[remote.Command] = []
+        # Labels for every node in one session on the manager (not one SSH session per node);
+        # per node, a delete-only `<node>-member` drains, demotes and removes it when it goes.
+        node_ids = {n.name: in_swarm[n.name].stdout.apply(str.strip) for n in nodes}
+        pairs = [pulumi.Output.concat(node_ids[n.name], "=", ",".join(f"{k}={v}" for k, v in sorted(n.labels.items())))
+                 for n in nodes]
+        self.members: list[remote.Command] = [self._command(leader, "labels", script("node-labels", *pairs))]
         for n in nodes:
-            node_id = in_swarm[n.name].stdout.apply(str.strip)
-            labels = [f"{k}={v}" for k, v in sorted(n.labels.items())]
-            self.members.append(self._command(
-                leader, "member", script("node-labels", node_id, *labels), name=f"{n.name}-member",
-                delete=None if n is leader else script("node-remove", node_id)))
+            if n is not leader:
+                self.members.append(self._command(leader, "member", None, name=f"{n.name}-member",
+                                                  delete=script("node-remove", node_ids[n.name])))
 
         self.plugins: list[remote.Command] = []
         if settings.network.driver == "weave":
@@ -88,7 +91,7 @@ class SwarmCluster(pulumi.ComponentResource):
         self.docker_host: pulumi.Output[str] = pulumi.Output.format("ssh://{0}@{1}:{2}", conn.user, conn.host, conn.port)
         self.register_outputs({"managerAddress": self.manager_address, "dockerHost": self.docker_host})
 
-    def _command(self, node: Node, step: str, create: pulumi.Input[str], *, name: str = "",
+    def _command(self, node: Node, step: str, create: Optional[pulumi.Input[str]], *, name: str = "",
                  delete: Optional[pulumi.Input[str]] = None, stdin: Optional[pulumi.Input[str]] = None,
                  depends_on: Sequence[pulumi.Resource] = (), secret_stdout: bool = False) -> remote.Command:
         """A step on `node`, named `<node>-<step>` so any failure names the node and the step."""

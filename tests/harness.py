@@ -65,8 +65,8 @@ class FakeCloud:
 
     def __init__(self) -> None:
         self.public = iter(ipaddress.ip_network("198.18.0.0/16").hosts())
-        self.private = iter(ipaddress.ip_network("10.10.1.0/24").hosts())
-        self.gcp_private = iter(ipaddress.ip_network("10.20.1.0/24").hosts())
+        self.private = iter(ipaddress.ip_network("10.10.0.0/20").hosts())
+        self.gcp_private = iter(ipaddress.ip_network("10.20.0.0/20").hosts())
 
     def outputs(self, typ: str, name: str, inputs: dict) -> dict:
         if typ == "azure-native:resources:ResourceGroup":

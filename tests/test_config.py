@@ -244,3 +244,25 @@ def test_ssh_dial_bounds_are_configurable(parse):
     assert parse(ssh={"dialAttempts": 3}).ssh == {"dial_attempts": 3, "dial_timeout": 10}
     refused(parse, "flink-swarm:ssh.dialTimeoutSeconds", 0, ssh={"dialTimeoutSeconds": 0})
     refused(parse, "flink-swarm:ssh.retries", 5, ssh={"retries": 5})
+
+
+@pytest.mark.parametrize("labels", [{"disk": "fast ssd"}, {"zone": "a,b"}, {"bad key": "x"}])
+def test_bad_labels(parse, labels):
+    key = next(iter(labels))
+    refused(parse, f"labels.{key}", labels[key], nodes=with_node(labels=labels))
+
+
+def test_more_nodes_than_the_subnet_holds(parse, monkeypatch):
+    monkeypatch.setattr(config, "read_yaml", lambda path, field, real=config.read_yaml: (
+        dict(real(path, field), gcp=dict(real(path, field)["gcp"], subnet="10.20.0.0/29"))
+        if path == config.DEFAULTS_FILE else real(path, field)))
+    nodes = BLOG[:3] + [dict(BLOG[3], count=5)]
+    refused(parse, "flink-swarm:topology", 5, nodes=nodes)
+    assert len(parse(nodes=BLOG[:3] + [dict(BLOG[3], count=4)]).of_cloud("gcp")) == 4  # 8 - 4 reserved
+
+
+def test_azure_nsg_source_limit(parse):
+    nodes = BLOG[:2] + [dict(BLOG[2], count=498)]
+    message = refused(parse, "flink-swarm:topology", 500, nodes=nodes)
+    assert "4000" in message
+    assert len(parse(nodes=BLOG[:2] + [dict(BLOG[2], count=400)]).nodes) == 402

@@ -54,8 +54,8 @@ def test_provider_reaches_the_manager_over_ssh_with_the_key_file(driver_run, tmp
 def test_provider_waits_for_the_whole_swarm(driver_run):
     run, driver, _ = driver_run
     (provider,) = run.of_type(PROVIDER)
-    ready = [c for c in run.of_type("command:remote:Command") if c.name.endswith(("-member", "-weave"))]
-    assert len(ready) == (10 if driver != "overlay" else 5)
+    ready = [c for c in run.of_type("command:remote:Command") if c.name.endswith(("-labels", "-member", "-weave"))]
+    assert len(ready) == (1 + 4 + 5 if driver != "overlay" else 1 + 4)
     assert all(run.depends_on(provider, c) for c in ready)
     for service in run.of_type(SERVICE):
         assert run.depends_on(service, run.of_type(NETWORK)[0]) and run.depends_on(service, provider)

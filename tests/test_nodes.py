@@ -28,7 +28,7 @@ def public_ips(run):
 
 
 def cluster_sources(run):
-    return sorted(f"{ip}/32" for ip in public_ips(run).values()) + ["10.10.1.0/24", "10.20.1.0/24"]
+    return sorted(f"{ip}/32" for ip in public_ips(run).values()) + ["10.10.0.0/20", "10.20.0.0/20"]
 
 
 def network(driver="weave", encrypted=True):
@@ -195,6 +195,12 @@ def test_name_prefix_keeps_two_stacks_apart(program):
     assert {i.inputs["name"] for i in custom.of_type(GCP_VM)} == {"team-x-google-cloud-worker-1"}
 
 
+def test_gcp_ssh_waits_for_the_firewall(program):
+    run = program()
+    docker = run.get("google-cloud-worker-1-docker")
+    assert all(run.depends_on(docker, fw) for fw in run.of_type(FIREWALL))
+
+
 def test_resources_wait_for_what_they_use(program):
     run = program()
     vm = run.get("azure-swarm-worker-1-vm")
@@ -233,7 +239,7 @@ def test_outputs_node_table_and_ssh_commands(program):
         ("azure-swarm-manager", "azure", "manager"), ("azure-flink-jobmanager", "azure", "jobmanager"),
         ("azure-swarm-worker-1", "azure", "worker"), ("azure-swarm-worker-2", "azure", "worker"),
         ("google-cloud-worker-1", "gcp", "worker")]
-    assert all(r["privateIp"].startswith(("10.10.1.", "10.20.1.")) for r in table)
+    assert all(r["privateIp"].startswith(("10.10.", "10.20.")) for r in table)
     for row in table:
         assert run.outputs["sshCommands"][row["name"]].endswith(f"ubuntu@{row['publicIp']}")
 

@@ -1,4 +1,5 @@
 """The swarm layer under mocks: command order and text, advertise addresses, labels, secrets, destroy."""
+import hashlib
 import shlex
 
 import pytest
@@ -52,7 +53,7 @@ def test_scripts_in_commands_are_the_files(program):
 
 def test_one_init_on_the_first_manager_advertising_its_public_ip(program):
     run = program()
-    inits = [c for c in run.of_type(CMD) if parsed(c.inputs["create"])[0] == "swarm-init"]
+    inits = [c for c in run.of_type(CMD) if "create" in c.inputs and parsed(c.inputs["create"])[0] == "swarm-init"]
     assert [c.name for c in inits] == ["azure-swarm-manager-swarm-init"]
     name, text, args = step(run, "azure-swarm-manager-swarm-init")
     assert args == [public_ip(run, "azure-swarm-manager")]
@@ -62,7 +63,7 @@ def test_one_init_on_the_first_manager_advertising_its_public_ip(program):
 
 def test_every_other_node_joins_advertising_its_own_public_ip(program):
     run = program()
-    joins = [c for c in run.of_type(CMD) if parsed(c.inputs["create"])[0] == "swarm-join"]
+    joins = [c for c in run.of_type(CMD) if "create" in c.inputs and parsed(c.inputs["create"])[0] == "swarm-join"]
     assert sorted(c.name for c in joins) == sorted(f"{n}-join" for n in [
         "azure-flink-jobmanager", "azure-swarm-worker-1", "azure-swarm-worker-2", "google-cloud-worker-1"])
     manager = f"{public_ip(run, 'azure-swarm-manager')}:2377"
@@ -141,7 +142,7 @@ def test_tokens_and_weave_password_are_secret_everywhere(program):
     joins = [c for c in run.of_type(CMD) if c.name.endswith(("-join", "-weave"))]
     assert joins and all(is_secret(c.raw["stdin"]) for c in joins)
     for c in run.of_type(CMD):
-        assert "SWMTKN" not in c.inputs["create"]
+        assert "SWMTKN" not in c.inputs.get("create", "") + c.inputs.get("delete", "")
         assert is_secret(c.raw["connection"])  # it carries the private key
     assert all("SWMTKN" not in str(v) for k, v in run.outputs.items() if k not in run.secret_outputs)
 
@@ -153,38 +154,43 @@ def test_given_weave_password_is_used(program):
     assert is_secret(plugin.raw["stdin"]) and plugin.inputs["stdin"] == "correct-horse\n"
 
 
-def test_labels_applied_from_the_manager(program, tmp_path):
+def test_labels_applied_from_the_manager_in_one_session(program, tmp_path):
     nodes = yaml.safe_load(open(swarm.SCRIPTS.parent.parent / "config/topologies/blog.yaml"))["nodes"]
     nodes[2]["labels"] = {"disk": "ssd"}
     path = tmp_path / "t.yaml"
     path.write_text(yaml.safe_dump({"nodes": nodes}))
     run = program(topology=str(path))
-    manager_ip = public_ip(run, "azure-swarm-manager")
-    members = {c.name.removesuffix("-member"): c for c in run.of_type(CMD) if c.name.endswith("-member")}
-    assert len(members) == 5
-    for node, member in members.items():
-        assert member.inputs["connection"]["host"] == manager_ip
-        name, _, args = parsed(member.inputs["create"])
-        assert name == "node-labels" and args[0].startswith("nodeid-")
-        assert {"role", "cloud", "name"} <= {a.split("=")[0] for a in args[1:]}
-        assert f"name={node}" in args
-    assert "disk=ssd" in parsed(members["azure-swarm-worker-1"].inputs["create"])[2]
-    assert parsed(members["google-cloud-worker-1"].inputs["create"])[2][1:] == [
-        "cloud=gcp", "name=google-cloud-worker-1", "role=worker"]
-    join_id = "nodeid-" + __import__("hashlib").sha256(b"azure-swarm-worker-2-join").hexdigest()[:12]
-    assert parsed(members["azure-swarm-worker-2"].inputs["create"])[2][0] == join_id
-    assert run.depends_on(members["azure-swarm-worker-2"], run.get("azure-swarm-worker-2-join"))
+    (labels,) = [c for c in run.of_type(CMD) if c.name.endswith("-labels")]
+    assert labels.name == "azure-swarm-manager-labels"
+    assert labels.inputs["connection"]["host"] == public_ip(run, "azure-swarm-manager")
+    name, text, args = parsed(labels.inputs["create"])
+    assert name == "node-labels" and "xargs -P 8" in text
+    pairs = dict(arg.split("=", 1) for arg in args)
+    by_name = {dict(kv.split("=") for kv in labels_.split(","))["name"]: (node_id, labels_)
+               for node_id, labels_ in pairs.items()}
+    assert sorted(by_name) == sorted(r["name"] for r in run.outputs["nodes"])
+    for node, (node_id, text_labels) in by_name.items():
+        role = next(r["role"] for r in run.outputs["nodes"] if r["name"] == node)
+        cloud = next(r["cloud"] for r in run.outputs["nodes"] if r["name"] == node)
+        expect = {"role": role, "cloud": cloud, "name": node, **({"disk": "ssd"} if node.startswith("azure-swarm-worker") else {})}
+        assert dict(kv.split("=") for kv in text_labels.split(",")) == expect
+        step_name = f"{node}-swarm-init" if role == "manager" else f"{node}-join"
+        assert node_id == "nodeid-" + hashlib.sha256(step_name.encode()).hexdigest()[:12]
+        assert run.depends_on(labels, run.get(step_name))
 
 
 def test_destroy_drains_demotes_and_leaves(program):
     run = program()
     for node in ["azure-flink-jobmanager", "azure-swarm-worker-1", "google-cloud-worker-1"]:
         member = run.get(f"{node}-member")
+        assert "create" not in member.inputs  # nothing to do until the node goes
+        assert member.inputs["connection"]["host"] == public_ip(run, "azure-swarm-manager")
         name, text, args = parsed(member.inputs["delete"])
-        assert name == "node-remove" and args == parsed(member.inputs["create"])[2][:1]
+        assert name == "node-remove" and args == ["nodeid-" + hashlib.sha256(f"{node}-join".encode()).hexdigest()[:12]]
         assert text.index("--availability drain") < text.index("node demote") < text.index("node rm")
+        assert run.depends_on(member, run.get(f"{node}-join"))  # so it is deleted before the node leaves
         assert parsed(run.get(f"{node}-join").inputs["delete"])[0] == "swarm-leave"
-    assert "delete" not in run.get("azure-swarm-manager-member").inputs  # never drain the last manager
+    assert not [c for c in run.of_type(CMD) if c.name == "azure-swarm-manager-member"]  # never drain the last manager
     assert parsed(run.get("azure-swarm-manager-swarm-init").inputs["delete"])[0] == "swarm-leave"
 
 
@@ -208,7 +214,7 @@ def test_ssh_dials_are_bounded(program):
         conn = c.inputs["connection"]
         assert conn["dialErrorLimit"] == 30 and conn["perDialTimeout"] == 10
         assert conn["user"] == "ubuntu" and conn["privateKey"].startswith("-----BEGIN OPENSSH")
-        assert c.inputs["create"].startswith("sudo -n ")  # sudo never waits for a password
+        assert (c.inputs.get("create") or c.inputs["delete"]).startswith("sudo -n ")  # never waits for a password
 
 
 def test_static_node_commands_use_its_ssh_settings(program, tmp_path):
@@ -225,14 +231,14 @@ def test_static_node_commands_use_its_ssh_settings(program, tmp_path):
 
 
 def test_a_changed_script_reruns_only_its_commands(program, tmp_path, monkeypatch):
-    before = {c.name: c.inputs["create"] for c in program().of_type(CMD)}
+    before = {c.name: c.inputs.get("create") for c in program().of_type(CMD)}
     edited = tmp_path / "scripts"
     edited.mkdir()
     for f in swarm.SCRIPTS.iterdir():
         text = f.read_text() + ("# edited\n" if f.name == "weave-plugin.sh" else "")
         (edited / f.name).write_text(text)
     monkeypatch.setattr(swarm, "SCRIPTS", edited)
-    after = {c.name: c.inputs["create"] for c in program().of_type(CMD)}
+    after = {c.name: c.inputs.get("create") for c in program().of_type(CMD)}
     changed = {name for name in before if before[name] != after[name]}
     assert changed == {name for name in before if name.endswith("-weave")} and len(changed) == 5
 
@@ -247,11 +253,11 @@ def test_manager_outputs(program):
 @pytest.mark.parametrize("driver", ["weave", "overlay"])
 def test_commands_per_node(program, driver):
     run = program(network={"driver": driver})
-    per_host = {}
+    on_create = {}
     for c in run.of_type(CMD):
-        per_host[c.inputs["connection"]["host"]] = per_host.get(c.inputs["connection"]["host"], 0) + 1
-    manager = public_ip(run, "azure-swarm-manager")
+        if "create" in c.inputs:
+            on_create[c.inputs["connection"]["host"]] = on_create.get(c.inputs["connection"]["host"], 0) + 1
     weave = driver == "weave"
-    # docker, init, tokens, weave, and one member (labels) command per node
-    assert per_host.pop(manager) == 3 + weave + 5
-    assert set(per_host.values()) == {2 + weave}  # docker, join, weave
+    # docker, init, tokens, labels (for all nodes), weave: the same whatever the number of nodes
+    assert on_create.pop(public_ip(run, "azure-swarm-manager")) == 4 + weave
+    assert set(on_create.values()) == {2 + weave}  # docker, join, weave

@@ -125,7 +125,9 @@ class Realizer:
     # --- resources -----------------------------------------------------------------------
     def _command(self, name: str, inputs: dict) -> dict:
         _take(inputs, name, "connection", "create", "delete", "stdin", "logging")
-        stdout, stderr = self.ssh(inputs["connection"], inputs["create"], inputs.get("stdin", ""), name)
+        stdout = stderr = ""
+        if "create" in inputs:  # a delete-only command runs nothing now
+            stdout, stderr = self.ssh(inputs["connection"], inputs["create"], inputs.get("stdin", ""), name)
         with self._lock:
             self.created.append(("command", name, inputs, stdout))
         return {"stdout": stdout, "stderr": stderr}
