@@ -1,0 +1,60 @@
+"""The latency model (`latency.yaml`): typical seconds per resource, and design what-ifs."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from graph import COMMAND
+
+MODEL_FILE = Path(__file__).resolve().parent / "latency.yaml"
+
+
+class LatencyModel:
+    """Seconds per custom resource: by type, or for remote commands by step (name suffix).
+
+    A step may add `per_node` seconds for each of the cluster's `nodes` (a command that works on
+    every node). A delete-only command (no `create`) does nothing on create: 0 s.
+    """
+
+    def __init__(self, resources: dict[str, Any], steps: dict[str, Any], per_node: dict[str, float],
+                 nodes: int, what_if: dict | None = None):
+        self.resources, self.steps, self.per_node, self.nodes = resources, steps, per_node, nodes
+        self.what_if = what_if or {}
+
+    @classmethod
+    def load(cls, nodes: int, path: Path = MODEL_FILE) -> LatencyModel:
+        """The model for a cluster of `nodes` nodes."""
+        doc = yaml.safe_load(path.read_text())
+        steps = doc["steps"]
+        return cls({t: e["seconds"] for t, e in doc["resources"].items()},
+                   {s: e["seconds"] for s, e in steps.items()},
+                   {s: e["per_node"] for s, e in steps.items() if "per_node" in e}, nodes, doc.get("what_if"))
+
+    def scenario(self, name: str) -> LatencyModel:
+        """This model with what-if `name`'s overrides applied."""
+        change = self.what_if[name]
+        steps = dict(self.steps)
+        for step, value in change.get("steps", {}).items():
+            steps[step] = {**steps[step], **value} if isinstance(value, dict) else value
+        return LatencyModel({**self.resources, **change.get("resources", {})}, steps, self.per_node, self.nodes)
+
+    def step_of(self, name: str) -> str | None:
+        """The step a command named `<node>-<step>` runs (the longest matching suffix)."""
+        matches = [s for s in self.steps if name.endswith(f"-{s}")]
+        return max(matches, key=len, default=None)
+
+    def seconds(self, res) -> float:
+        """Typical seconds to create `res`; KeyError names what latency.yaml lacks."""
+        if res.type != COMMAND:
+            if res.type not in self.resources:
+                raise KeyError(f"bench/latency.yaml has no figure for resource type {res.type}")
+            return self.resources[res.type]
+        if not res.inputs.get("create"):
+            return 0.0
+        step = self.step_of(res.name)
+        if step is None:
+            raise KeyError(f"bench/latency.yaml has no step matching command {res.name}")
+        value = self.steps[step]
+        fixed = sum(value.values()) if isinstance(value, dict) else value
+        return fixed + self.per_node.get(step, 0.0) * self.nodes
