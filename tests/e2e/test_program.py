@@ -173,7 +173,7 @@ def test_teardown_leaves_no_node_in_the_swarm(cluster):
     realizer = cluster["realizer"]
     deletes = [(name, inputs) for kind, name, inputs, _ in realizer.created if kind == "command" and "delete" in inputs]
     undone = realizer.teardown()
-    assert undone[:3] == ["taskmanager", "jobmanager", "flink-net"]
+    assert set(undone[:2]) == {"taskmanager", "jobmanager"} and undone[2] == "flink-net"  # services: either order
     assert "lab-worker-1-member" in undone and undone[-1] == "lab-manager-swarm-init"
     for name, host in cluster["hosts"].items():
         rc, out, err = hosts.run_ssh(host, "docker info --format '{{.Swarm.LocalNodeState}}'")
