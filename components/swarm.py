@@ -41,7 +41,6 @@ class SwarmCluster(pulumi.ComponentResource):
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("flink-swarm:index:SwarmCluster", name, None, opts)
         leader = next(n for n in nodes if n.role == "manager")
-        self.leader = leader
         self.manager_address: pulumi.Output[str] = leader.public_ip
         manager_endpoint = pulumi.Output.concat(leader.public_ip, ":", str(ports.SWARM_MANAGEMENT))
 
@@ -70,7 +69,7 @@ class SwarmCluster(pulumi.ComponentResource):
         self.members: list[remote.Command] = [self._command(leader, "labels", script("node-labels", *pairs))]
         for n in nodes:
             if n is not leader:
-                self.members.append(self._command(leader, "member", None, name=f"{n.name}-member",
+                self.members.append(self._command(n, "member", None, on=leader,
                                                   delete=script("node-remove", node_ids[n.name])))
 
         self.plugins: list[remote.Command] = []
@@ -91,12 +90,12 @@ class SwarmCluster(pulumi.ComponentResource):
         self.docker_host: pulumi.Output[str] = pulumi.Output.format("ssh://{0}@{1}:{2}", conn.user, conn.host, conn.port)
         self.register_outputs({"managerAddress": self.manager_address, "dockerHost": self.docker_host})
 
-    def _command(self, node: Node, step: str, create: Optional[pulumi.Input[str]], *, name: str = "",
+    def _command(self, node: Node, step: str, create: Optional[pulumi.Input[str]], *, on: Optional[Node] = None,
                  delete: Optional[pulumi.Input[str]] = None, stdin: Optional[pulumi.Input[str]] = None,
                  depends_on: Sequence[pulumi.Resource] = (), secret_stdout: bool = False) -> remote.Command:
-        """A step on `node`, named `<node>-<step>` so any failure names the node and the step."""
+        """Step `<node>-<step>`, run on `on` (default: the node), so any failure names the node and the step."""
         return remote.Command(
-            name or f"{node.name}-{step}", connection=node.connection, create=create, delete=delete, stdin=stdin,
+            f"{node.name}-{step}", connection=(on or node).connection, create=create, delete=delete, stdin=stdin,
             logging=remote.Logging.STDERR if secret_stdout else remote.Logging.STDOUT_AND_STDERR,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on),
                                         additional_secret_outputs=["stdout"] if secret_stdout else None))
