@@ -16,8 +16,8 @@ flink = FlinkCluster("flink", swarm, jobmanager, key.key_file, settings)
 
 pulumi.export("nodes", nodes.table())
 pulumi.export("sshCommands", {
-    n.name: pulumi.Output.format("ssh -i {0} -p {1} {2}@{3}", key.key_file, n.spec.port,
-                                 n.spec.user or settings.ssh_user, n.public_ip)
+    n.name: pulumi.Output.format("ssh -i {0} -p {1} {2}@{3}", key.key_file, n.connection.port,
+                                 n.connection.user, n.public_ip)
     for n in nodes.nodes})
 pulumi.export("sshPublicKey", key.public_key)
 pulumi.export("sshPrivateKey", key.private_key)
