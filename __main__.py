@@ -11,8 +11,7 @@ settings = config.load()
 key = SshKey("ssh-key", settings)
 nodes = Nodes("nodes", settings, key)
 swarm = SwarmCluster("swarm", nodes.nodes, settings)
-jobmanager = next(n for n in nodes.nodes if n.role == "jobmanager")
-flink = FlinkCluster("flink", swarm, jobmanager, key.key_file, settings)
+flink = FlinkCluster("flink", swarm, nodes.nodes, key.key_file, settings)
 
 pulumi.export("nodes", nodes.table())
 pulumi.export("sshCommands", {

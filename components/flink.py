@@ -1,7 +1,7 @@
 """Flink on the swarm: a docker provider on the manager, the network, jobmanager and taskmanagers."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_docker as docker
@@ -9,7 +9,7 @@ import pulumi_docker as docker
 from . import ports
 from .config import Settings
 from .nodes import Node
-from .swarm import SwarmCluster
+from .swarm import SwarmCluster, node_command, script
 
 JOBMANAGER = "jobmanager"  # service name, DNS name on the network, and the node role it runs on
 TASKMANAGER = "taskmanager"
@@ -37,10 +37,19 @@ class FlinkCluster(pulumi.ComponentResource):
     labelled, plugins enabled).
     """
 
-    def __init__(self, name: str, swarm: SwarmCluster, jobmanager_node: Node, key_file: pulumi.Input[str],
+    def __init__(self, name: str, swarm: SwarmCluster, nodes: Sequence[Node], key_file: pulumi.Input[str],
                  settings: Settings, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("flink-swarm:index:FlinkCluster", name, None, opts)
         net, fl = settings.network, settings.flink
+        jobmanager_node = next(n for n in nodes if n.role == JOBMANAGER)
+
+        # `<node>-pull`: every node that runs Flink pulls the image as soon as Docker runs, while the
+        # swarm is still forming; nothing waits for it (the services would pull it anyway), so it
+        # takes the download off the critical path and a wrong image fails early, naming the node.
+        for n in nodes:
+            if n.role in (JOBMANAGER, "worker"):
+                node_command(self, n, "pull", script("image-pull", fl.image), depends_on=[swarm.installs[n.name]])
+
         self.provider = docker.Provider(
             "manager", host=swarm.docker_host,
             ssh_opts=pulumi.Output.from_input(key_file).apply(ssh_options),

@@ -28,6 +28,18 @@ def script(name: str, *args: pulumi.Input) -> pulumi.Output[str]:
         lambda values: " ".join(["sudo -n bash -c", shlex.quote(text), name, *(shlex.quote(str(v)) for v in values)]))
 
 
+def node_command(parent: pulumi.Resource, node: Node, step: str, create: Optional[pulumi.Input[str]], *,
+                 on: Optional[Node] = None, delete: Optional[pulumi.Input[str]] = None,
+                 stdin: Optional[pulumi.Input[str]] = None, depends_on: Sequence[pulumi.Resource] = (),
+                 secret_stdout: bool = False) -> remote.Command:
+    """Step `<node>-<step>`, run on `on` (default: the node), so any failure names the node and the step."""
+    return remote.Command(
+        f"{node.name}-{step}", connection=(on or node).connection, create=create, delete=delete, stdin=stdin,
+        logging=remote.Logging.STDERR if secret_stdout else remote.Logging.STDOUT_AND_STDERR,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on),
+                                    additional_secret_outputs=["stdout"] if secret_stdout else None))
+
+
 class SwarmCluster(pulumi.ComponentResource):
     """One swarm over all nodes, the same on every cloud.
 
@@ -44,20 +56,21 @@ class SwarmCluster(pulumi.ComponentResource):
         self.manager_address: pulumi.Output[str] = leader.public_ip
         manager_endpoint = pulumi.Output.concat(leader.public_ip, ":", str(ports.SWARM_MANAGEMENT))
 
-        installs = {n.name: self._command(n, "docker", script("docker-install", settings.docker_install,
-                                                                  n.connection.user), depends_on=list(n.ready))
+        installs = {n.name: node_command(self, n, "docker", script("docker-install", settings.docker_install,
+                                                                   n.connection.user), depends_on=list(n.ready))
                     for n in nodes}
-        init = self._command(leader, "swarm-init", script("swarm-init", leader.public_ip),
-                             delete=script("swarm-leave"), depends_on=[installs[leader.name]])
-        tokens = self._command(leader, "tokens", script("swarm-tokens"), depends_on=[init], secret_stdout=True)
+        self.installs: dict[str, remote.Command] = installs  # Docker is running on the node
+        init = node_command(self, leader, "swarm-init", script("swarm-init", leader.public_ip),
+                            delete=script("swarm-leave"), depends_on=[installs[leader.name]])
+        tokens = node_command(self, leader, "tokens", script("swarm-tokens"), depends_on=[init], secret_stdout=True)
         worker_token = pulumi.Output.secret(tokens.stdout.apply(lambda out: out.split()[0] + "\n"))
         manager_token = pulumi.Output.secret(tokens.stdout.apply(lambda out: out.split()[1] + "\n"))
 
         in_swarm: dict[str, remote.Command] = {leader.name: init}
         for n in nodes:
             if n is not leader:
-                in_swarm[n.name] = self._command(
-                    n, "join", script("swarm-join", n.public_ip, manager_endpoint),
+                in_swarm[n.name] = node_command(
+                    self, n, "join", script("swarm-join", n.public_ip, manager_endpoint),
                     stdin=manager_token if n.role == "manager" else worker_token,
                     delete=script("swarm-leave"), depends_on=[installs[n.name]])
 
@@ -66,11 +79,11 @@ class SwarmCluster(pulumi.ComponentResource):
         node_ids = {n.name: in_swarm[n.name].stdout.apply(str.strip) for n in nodes}
         pairs = [pulumi.Output.concat(node_ids[n.name], "=", ",".join(f"{k}={v}" for k, v in sorted(n.labels.items())))
                  for n in nodes]
-        self.members: list[remote.Command] = [self._command(leader, "labels", script("node-labels", *pairs))]
+        self.members: list[remote.Command] = [node_command(self, leader, "labels", script("node-labels", *pairs))]
         for n in nodes:
             if n is not leader:
-                self.members.append(self._command(n, "member", None, on=leader,
-                                                  delete=script("node-remove", node_ids[n.name])))
+                self.members.append(node_command(self, n, "member", None, on=leader,
+                                                 delete=script("node-remove", node_ids[n.name])))
 
         self.plugins: list[remote.Command] = []
         if settings.network.driver == "weave":
@@ -80,22 +93,14 @@ class SwarmCluster(pulumi.ComponentResource):
                                                  opts=pulumi.ResourceOptions(parent=self)).result
             net = settings.network
             for n in nodes:
-                self.plugins.append(self._command(
-                    n, "weave", script("weave-plugin", net.weave_plugin, net.subnet, net.weave_mtu),
+                self.plugins.append(node_command(
+                    self, n, "weave", script("weave-plugin", net.weave_plugin, net.subnet, net.weave_mtu),
                     stdin=pulumi.Output.secret(pulumi.Output.concat(password, "\n")),
                     depends_on=[in_swarm[n.name]]))
 
         self.ready: list[pulumi.Resource] = [*self.members, *self.plugins]  # the swarm is formed
         conn = leader.connection
-        self.docker_host: pulumi.Output[str] = pulumi.Output.format("ssh://{0}@{1}:{2}", conn.user, conn.host, conn.port)
+        self.docker_host: pulumi.Output[str] = pulumi.Output.format("ssh://{0}@{1}:{2}", conn.user, conn.host,
+                                                                    conn.port)
         self.register_outputs({"managerAddress": self.manager_address, "dockerHost": self.docker_host})
 
-    def _command(self, node: Node, step: str, create: Optional[pulumi.Input[str]], *, on: Optional[Node] = None,
-                 delete: Optional[pulumi.Input[str]] = None, stdin: Optional[pulumi.Input[str]] = None,
-                 depends_on: Sequence[pulumi.Resource] = (), secret_stdout: bool = False) -> remote.Command:
-        """Step `<node>-<step>`, run on `on` (default: the node), so any failure names the node and the step."""
-        return remote.Command(
-            f"{node.name}-{step}", connection=(on or node).connection, create=create, delete=delete, stdin=stdin,
-            logging=remote.Logging.STDERR if secret_stdout else remote.Logging.STDOUT_AND_STDERR,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on),
-                                        additional_secret_outputs=["stdout"] if secret_stdout else None))

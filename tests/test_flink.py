@@ -1,11 +1,13 @@
 """The Flink layer under mocks: provider on the manager, network per driver, the two services."""
 import json
 import re
+import shlex
 
 import pytest
 
 from tests.harness import is_secret
 
+CMD = "command:remote:Command"
 PROVIDER, NETWORK, SERVICE = "pulumi:providers:docker", "docker:index/network:Network", "docker:index/service:Service"
 DRIVERS = [({"driver": "weave"}, "weaveworks/net-plugin:latest_release", None),
            ({"driver": "overlay"}, "overlay", {"encrypted": "true"}),
@@ -113,7 +115,9 @@ def test_changing_flink_touches_only_the_services(program):
     after = inputs(program(flink={"image": "flink:1.20.2-java17", "taskSlots": 8}))
     assert before.keys() == after.keys()
     changed = {key for key in before if before[key] != after[key]}
-    assert changed == {(SERVICE, "jobmanager"), (SERVICE, "taskmanager")}
+    pulls = {(CMD, f"{n}-pull") for n in ["azure-flink-jobmanager", "azure-swarm-worker-1", "azure-swarm-worker-2",
+                                          "google-cloud-worker-1"]}
+    assert changed == {(SERVICE, "jobmanager"), (SERVICE, "taskmanager")} | pulls  # no node, no swarm step
 
 
 def test_outputs(program):
@@ -130,3 +134,19 @@ def test_no_secret_reaches_the_services(program):
     for res in run.of_type(SERVICE) + run.of_type(NETWORK):
         assert not is_secret(res.raw["taskSpec"] if "taskSpec" in res.raw else res.raw["name"])
         assert "PRIVATE KEY" not in str(res.inputs) and "SWMTKN" not in str(res.inputs)
+
+
+def test_flink_nodes_pull_the_image_while_the_swarm_forms(program):
+    run = program()
+    pulls = {c.name.removesuffix("-pull"): c for c in run.of_type(CMD) if c.name.endswith("-pull")}
+    flink_nodes = [r for r in run.outputs["nodes"] if r["role"] in ("jobmanager", "worker")]
+    assert sorted(pulls) == sorted(r["name"] for r in flink_nodes)  # not on the manager: it runs no Flink
+    for row in flink_nodes:
+        pull = pulls[row["name"]]
+        assert pull.inputs["connection"]["host"] == row["publicIp"]
+        words = shlex.split(pull.inputs["create"])
+        assert words[5:] == ["image-pull", "flink:1.20.3-java17"]
+        assert run.depends_on(pull, run.get(f"{row['name']}-docker"))
+        assert not run.depends_on(pull, run.get(f"{row['name']}-join"))  # it overlaps the joins
+    for res in run.resources:  # nothing waits for a pull: it never lengthens the critical path
+        assert not any(run.depends_on(res, pull) for pull in pulls.values() if res is not pull), res.name

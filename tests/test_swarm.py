@@ -260,4 +260,4 @@ def test_commands_per_node(program, driver):
     weave = driver == "weave"
     # docker, init, tokens, labels (for all nodes), weave: the same whatever the number of nodes
     assert on_create.pop(public_ip(run, "azure-swarm-manager")) == 4 + weave
-    assert set(on_create.values()) == {2 + weave}  # docker, join, weave
+    assert set(on_create.values()) == {3 + weave}  # docker, join, weave, and the Flink image pull
