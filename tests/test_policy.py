@@ -2,8 +2,6 @@
 registers under mocks. Also the per-researcher dev stack: its topology and `scripts/dev-stack`."""
 import copy
 import runpy
-import shutil
-import subprocess
 
 import pulumi_policy
 import pytest
@@ -13,7 +11,6 @@ from pulumi_policy import (EnforcementLevel, PolicyCustomTimeouts, PolicyResourc
 from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UnknownValueError, unknown_checking_proxy
 
 from components import ports
-from components.config import DNS_NAME
 from policy.policies import CLUSTER_PORTS, POLICIES, Ingress, reached
 from tests.harness import ROOT
 
@@ -354,82 +351,3 @@ def test_pack_entry_point_builds_the_pack_from_policies(monkeypatch):
     [(name, policies)] = built
     assert name == "flink-swarm-policies" and [p.name for p in policies] == list(BY_NAME)
     assert yaml.safe_load((ROOT / "policy" / "PulumiPolicy.yaml").read_text())["runtime"]["name"] == "python"
-
-
-def test_dev_small_topology(program):
-    run = program(topology="config/topologies/dev-small.yaml")
-    assert {(row["name"], row["cloud"], row["role"]) for row in run.outputs["nodes"]} == {
-        ("azure-swarm-manager", "azure", "manager"), ("azure-flink-jobmanager", "azure", "jobmanager"),
-        ("azure-swarm-worker-1", "azure", "worker"), ("google-cloud-worker-1", "gcp", "worker")}
-    assert {vm.inputs["hardwareProfile"]["vmSize"] for vm in run.of_type(AZ_VM)} == {"Standard_B2s"}
-    assert [vm.inputs["machineType"] for vm in run.of_type(GCP_VM)] == ["e2-medium"]
-
-
-DEV_STACK = ROOT / "scripts" / "dev-stack"
-
-
-def dev_stack(*args, env=None):
-    """Run scripts/dev-stack with a minimal environment (no pulumi on PATH: --dry-run must not need it)."""
-    base = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "USER": "alice"}
-    return subprocess.run([str(DEV_STACK), *args], env={**base, **(env or {})}, capture_output=True, text=True,
-                          timeout=30)
-
-
-@pytest.mark.skipif(not shutil.which("shellcheck"), reason="shellcheck not installed")
-def test_dev_stack_is_shellcheck_clean():
-    result = subprocess.run(["shellcheck", str(DEV_STACK)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout
-
-
-def test_dev_stack_help():
-    result = dev_stack("--help")
-    assert result.returncode == 0 and "destroy" in result.stdout and "--dry-run" in result.stdout
-
-
-@pytest.mark.skipif(not shutil.which("ssh-keygen"), reason="ssh-keygen not installed")
-def test_dev_stack_dry_run_sets_up_the_researchers_stack(tmp_path):
-    key = tmp_path / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "alice@lab", "-f", str(key)], check=True)
-    result = dev_stack("--dry-run", "--key", str(key), "--gcp-project", "alice-lab",
-                       env={"USER": "Alice.Smith", "DEV_STACK_IP": "203.0.113.9"})
-    assert result.returncode == 0, result.stderr
-    cfg = "+ pulumi config set --stack dev-alice-smith "
-    public_key = (tmp_path / "id_ed25519.pub").read_text().strip()
-    assert result.stdout.splitlines()[:-1] == [
-        "+ cp Pulumi.dev.yaml Pulumi.dev-alice-smith.yaml",
-        "+ pulumi stack select --create dev-alice-smith",
-        cfg + "flink-swarm:namePrefix dev-alice-smith",
-        cfg + "flink-swarm:topology config/topologies/dev-small.yaml",
-        cfg + "--path flink-swarm:adminCidrs[0] 203.0.113.9/32",
-        cfg + "--path flink-swarm:flink.taskmanagerMemory 2048m",
-        cfg + "gcp:project alice-lab",
-        cfg + f"flink-swarm:sshPublicKey {public_key}",
-        cfg + f"--secret flink-swarm:sshPrivateKey < {key}"]
-    assert "PRIVATE KEY" not in result.stdout + result.stderr
-    assert not (ROOT / "Pulumi.dev-alice-smith.yaml").exists()
-
-
-def test_dev_stack_without_a_usable_key_lets_the_stack_generate_one(tmp_path):
-    result = dev_stack("--dry-run", "--ip", "198.51.100.0/24", "--key", str(tmp_path / "missing"))
-    assert result.returncode == 0
-    assert "adminCidrs[0] 198.51.100.0/24" in result.stdout and "sshPrivateKey" not in result.stdout
-    assert "generates its own key pair" in result.stderr
-
-
-def test_dev_stack_name_prefix_is_dns_safe_and_short():
-    result = dev_stack("--dry-run", "--ip", "203.0.113.9", "--user", "Dr_Jane.Very-Long-Surname-")
-    prefix = next(line for line in result.stdout.splitlines() if "namePrefix" in line).split()[-1]
-    assert prefix == "dev-dr-jane-very-lon" and DNS_NAME.match(prefix) and len(prefix) <= 20
-
-
-def test_dev_stack_refuses_a_bad_address():
-    result = dev_stack("--dry-run", "--ip", "203.0.113")
-    assert result.returncode == 1 and "not an IPv4 address" in result.stderr
-
-
-def test_dev_stack_destroy_dry_run():
-    result = dev_stack("destroy", "--user", "bob", "--dry-run", env={"FLINK_SWARM_KEY_DIR": "/keys"})
-    assert result.returncode == 0
-    assert result.stdout.splitlines() == ["+ pulumi destroy --stack dev-bob --run-program --yes",
-                                          "+ pulumi stack rm --yes dev-bob",
-                                          "+ rm -f /keys/flink-swarm-dev-bob"]

@@ -1,0 +1,95 @@
+"""scripts/dev-stack and its small topology: a researcher's own stack, checked without the Pulumi CLI."""
+import shutil
+import subprocess
+
+import pytest
+
+from components.config import DNS_NAME, MAX_PREFIX
+from tests.harness import ROOT
+
+AZ_VM, GCP_VM = "azure-native:compute:VirtualMachine", "gcp:compute/instance:Instance"
+
+
+def test_dev_small_topology(program):
+    run = program(topology="config/topologies/dev-small.yaml")
+    assert {(row["name"], row["cloud"], row["role"]) for row in run.outputs["nodes"]} == {
+        ("azure-swarm-manager", "azure", "manager"), ("azure-flink-jobmanager", "azure", "jobmanager"),
+        ("azure-swarm-worker-1", "azure", "worker"), ("google-cloud-worker-1", "gcp", "worker")}
+    assert {vm.inputs["hardwareProfile"]["vmSize"] for vm in run.of_type(AZ_VM)} == {"Standard_B2s"}
+    assert [vm.inputs["machineType"] for vm in run.of_type(GCP_VM)] == ["e2-medium"]
+
+
+DEV_STACK = ROOT / "scripts" / "dev-stack"
+
+
+def dev_stack(*args, env=None):
+    """Run scripts/dev-stack with a minimal environment (no pulumi on PATH: --dry-run must not need it)."""
+    base = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "USER": "alice"}
+    return subprocess.run([str(DEV_STACK), *args], env={**base, **(env or {})}, capture_output=True, text=True,
+                          timeout=30)
+
+
+def require(tool: str, package: str) -> None:
+    """Fail, with the install command, when a tool a test needs is missing."""
+    if not shutil.which(tool):
+        pytest.fail(f"{tool} is not installed: apt-get install {package}")
+
+
+def test_dev_stack_is_shellcheck_clean():
+    require("shellcheck", "shellcheck")
+    result = subprocess.run(["shellcheck", str(DEV_STACK)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_dev_stack_help():
+    result = dev_stack("--help")
+    assert result.returncode == 0 and "destroy" in result.stdout and "--dry-run" in result.stdout
+
+
+def test_dev_stack_dry_run_sets_up_the_researchers_stack(tmp_path):
+    require("ssh-keygen", "openssh-client")
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "alice@lab", "-f", str(key)], check=True)
+    result = dev_stack("--dry-run", "--key", str(key), "--gcp-project", "alice-lab",
+                       env={"USER": "Alice.Smith", "DEV_STACK_IP": "203.0.113.9"})
+    assert result.returncode == 0, result.stderr
+    cfg = "+ pulumi config set --stack dev-alice-smith "
+    public_key = (tmp_path / "id_ed25519.pub").read_text().strip()
+    assert result.stdout.splitlines()[:-1] == [
+        "+ cp Pulumi.dev.yaml Pulumi.dev-alice-smith.yaml",
+        "+ pulumi stack select --create dev-alice-smith",
+        cfg + "flink-swarm:namePrefix dev-alice-smith",
+        cfg + "flink-swarm:topology config/topologies/dev-small.yaml",
+        cfg + "--path flink-swarm:adminCidrs[0] 203.0.113.9/32",
+        cfg + "--path flink-swarm:flink.taskmanagerMemory 2048m",
+        cfg + "gcp:project alice-lab",
+        cfg + f"flink-swarm:sshPublicKey {public_key}",
+        cfg + f"--secret flink-swarm:sshPrivateKey < {key}"]
+    assert "PRIVATE KEY" not in result.stdout + result.stderr
+    assert not (ROOT / "Pulumi.dev-alice-smith.yaml").exists()
+
+
+def test_dev_stack_without_a_usable_key_lets_the_stack_generate_one(tmp_path):
+    result = dev_stack("--dry-run", "--ip", "198.51.100.0/24", "--key", str(tmp_path / "missing"))
+    assert result.returncode == 0
+    assert "adminCidrs[0] 198.51.100.0/24" in result.stdout and "sshPrivateKey" not in result.stdout
+    assert "generates its own key pair" in result.stderr
+
+
+def test_dev_stack_name_prefix_is_dns_safe_and_short():
+    result = dev_stack("--dry-run", "--ip", "203.0.113.9", "--user", "Dr_Jane.Very-Long-Surname-")
+    prefix = next(line for line in result.stdout.splitlines() if "namePrefix" in line).split()[-1]
+    assert prefix == "dev-dr-jane-very-lo" and DNS_NAME.match(prefix) and len(prefix) <= MAX_PREFIX
+
+
+def test_dev_stack_refuses_a_bad_address():
+    result = dev_stack("--dry-run", "--ip", "203.0.113")
+    assert result.returncode == 1 and "not an IPv4 address" in result.stderr
+
+
+def test_dev_stack_destroy_dry_run():
+    result = dev_stack("destroy", "--user", "bob", "--dry-run", env={"FLINK_SWARM_KEY_DIR": "/keys"})
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == ["+ pulumi destroy --stack dev-bob --run-program --yes",
+                                          "+ pulumi stack rm --yes dev-bob",
+                                          "+ rm -f /keys/flink-swarm-dev-bob"]
