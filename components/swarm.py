@@ -79,13 +79,11 @@ class SwarmCluster(pulumi.ComponentResource):
         node_ids = {n.name: in_swarm[n.name].stdout.apply(str.strip) for n in nodes}
         pairs = [pulumi.Output.concat(node_ids[n.name], "=", ",".join(f"{k}={v}" for k, v in sorted(n.labels.items())))
                  for n in nodes]
-        self.members: list[remote.Command] = [node_command(self, leader, "labels", script("node-labels", *pairs))]
-        for n in nodes:
-            if n is not leader:
-                self.members.append(node_command(self, n, "member", None, on=leader,
-                                                 delete=script("node-remove", node_ids[n.name])))
+        labels = node_command(self, leader, "labels", script("node-labels", *pairs))
+        members = [node_command(self, n, "member", None, on=leader, delete=script("node-remove", node_ids[n.name]))
+                   for n in nodes if n is not leader]
 
-        self.plugins: list[remote.Command] = []
+        plugins: list[remote.Command] = []
         if settings.network.driver == "weave":
             password = settings.weave_password
             if password is None:
@@ -93,12 +91,12 @@ class SwarmCluster(pulumi.ComponentResource):
                                                  opts=pulumi.ResourceOptions(parent=self)).result
             net = settings.network
             for n in nodes:
-                self.plugins.append(node_command(
+                plugins.append(node_command(
                     self, n, "weave", script("weave-plugin", net.weave_plugin, net.subnet, net.weave_mtu),
                     stdin=pulumi.Output.secret(pulumi.Output.concat(password, "\n")),
                     depends_on=[in_swarm[n.name]]))
 
-        self.ready: list[pulumi.Resource] = [*self.members, *self.plugins]  # the swarm is formed
+        self.ready: list[pulumi.Resource] = [labels, *members, *plugins]  # the swarm is formed
         conn = leader.connection
         self.docker_host: pulumi.Output[str] = pulumi.Output.format("ssh://{0}@{1}:{2}", conn.user, conn.host,
                                                                     conn.port)
