@@ -8,6 +8,7 @@ from pulumi_azure_native import compute, network, resources
 
 from . import ports
 from .config import Settings
+from .site import Machine
 
 
 def _without_type_aliases(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult:
@@ -31,13 +32,13 @@ class AzureNodes(pulumi.ComponentResource):
         self._settings = settings
         self._child = pulumi.ResourceOptions(parent=self)
         cfg = settings.azure
-        self.private_range: str = cfg["subnet"]
+        self.private_range: str = cfg.subnet
         self.group = resources.ResourceGroup(
-            "rg", resource_group_name=f"{settings.name_prefix}-flink-swarm", location=cfg["location"],
+            "rg", resource_group_name=f"{settings.name_prefix}-flink-swarm", location=cfg.location,
             opts=self._child)
         self.vnet = network.VirtualNetwork(
             "vnet", resource_group_name=self.group.name, virtual_network_name=f"{settings.name_prefix}-vnet",
-            address_space=network.AddressSpaceArgs(address_prefixes=[cfg["addressSpace"]]), opts=self._child)
+            address_space=network.AddressSpaceArgs(address_prefixes=[cfg.address_space]), opts=self._child)
         self.ips = {
             spec.name: network.PublicIPAddress(
                 f"{spec.name}-ip", resource_group_name=self.group.name, public_ip_address_name=f"{spec.name}-ip",
@@ -58,15 +59,15 @@ class AzureNodes(pulumi.ComponentResource):
         return rules
 
     def machines(self, cluster_sources: pulumi.Output[list[str]], public_key: pulumi.Input[str]
-                 ) -> dict[str, tuple[pulumi.Output[str], list[pulumi.Resource]]]:
-        """NSG (inline rules only), subnet, and NIC + VM per node: name -> (private IP, [VM])."""
+                 ) -> dict[str, Machine]:
+        """NSG (inline rules only), subnet, and NIC + VM per node."""
         s, cfg = self._settings, self._settings.azure
         nsg = network.NetworkSecurityGroup(
             "nsg", resource_group_name=self.group.name, network_security_group_name=f"{s.name_prefix}-nsg",
             security_rules=self._rules(cluster_sources), opts=self._child)
         subnet = network.Subnet(
             "subnet", resource_group_name=self.group.name, virtual_network_name=self.vnet.name,
-            subnet_name="nodes", address_prefix=cfg["subnet"],
+            subnet_name="nodes", address_prefix=cfg.subnet,
             network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id), opts=self._child)
         out = {}
         for spec in s.of_cloud("azure"):
@@ -79,7 +80,7 @@ class AzureNodes(pulumi.ComponentResource):
                 opts=self._child)
             vm = compute.VirtualMachine(
                 f"{spec.name}-vm", resource_group_name=self.group.name, vm_name=spec.name,
-                hardware_profile=compute.HardwareProfileArgs(vm_size=spec.size or cfg["size"]),
+                hardware_profile=compute.HardwareProfileArgs(vm_size=spec.size or cfg.size),
                 network_profile=compute.NetworkProfileArgs(network_interfaces=[
                     compute.NetworkInterfaceReferenceArgs(id=nic.id, primary=True)]),
                 os_profile=compute.OSProfileArgs(
@@ -89,12 +90,13 @@ class AzureNodes(pulumi.ComponentResource):
                         ssh=compute.SshConfigurationArgs(public_keys=[compute.SshPublicKeyArgs(
                             key_data=public_key, path=f"/home/{s.ssh_user}/.ssh/authorized_keys")]))),
                 storage_profile=compute.StorageProfileArgs(
-                    image_reference=compute.ImageReferenceArgs(**cfg["image"]),
+                    image_reference=compute.ImageReferenceArgs(**cfg.image),
                     os_disk=compute.OSDiskArgs(
-                        name=f"{spec.name}-os", create_option="FromImage", disk_size_gb=cfg["diskGb"],
+                        name=f"{spec.name}-os", create_option="FromImage", disk_size_gb=cfg.disk_gb,
                         delete_option="Delete",
                         managed_disk=compute.ManagedDiskParametersArgs(storage_account_type="StandardSSD_LRS"))),
                 opts=self._child)
-            out[spec.name] = (nic.ip_configurations.apply(lambda c: (c or [{}])[0].private_ip_address or ""), [vm])
+            out[spec.name] = Machine(nic.ip_configurations.apply(lambda c: (c or [{}])[0].private_ip_address or ""),
+                                     [vm])
         self.register_outputs({})
         return out

@@ -7,52 +7,29 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import yaml
 
+from .checks import DNS_NAME, ConfigError, choice, cidr, fail, mapping, positive_int
 from .ports import CLUSTER, rules_for
+from .topology import DEFAULT_TOPOLOGY, NodeSpec, expand_topology
+
+__all__ = ["ConfigError", "NodeSpec", "Settings", "load", "parse"]
 
 PROJECT = "flink-swarm"
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = ROOT / "config" / "defaults.yaml"
-DEFAULT_TOPOLOGY = "config/topologies/blog.yaml"
+P = f"{PROJECT}:"  # the prefix of the stack's own settings
 
-CLOUDS = ("azure", "gcp", "static")
-ROLES = ("manager", "jobmanager", "worker")
 DRIVERS = ("weave", "overlay")
 DOCKER_INSTALLS = ("docker-ce", "docker.io")
-DNS_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-MAX_NAME = 40  # node names become hostnames and cloud resource names with a prefix and suffixes
 MAX_PREFIX = 19  # GCP names are at most 63: "<prefix>-<node>-ip" = 19 + 1 + 40 + 3
-LABEL = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_./:]*$")
 AZURE_NSG_SOURCES = 4000  # Azure: addresses and ranges in one network security group's rules
 RESERVED_ADDRESSES = {"azure": 5, "gcp": 4}  # per subnet
 MEMORY = re.compile(r"^[0-9]+(m|g|mb|gb)$", re.IGNORECASE)
-
-NODE_KEYS = {"name", "cloud", "role", "count", "size", "labels", "publicIp", "privateIp", "user", "port"}
-STATIC_ONLY_KEYS = {"publicIp", "privateIp", "user", "port"}
-
-
-class ConfigError(ValueError):
-    """A stack setting or topology entry is wrong; the message says which and how to fix it."""
-
-
-@dataclass(frozen=True)
-class NodeSpec:
-    """One machine of the topology after `count` expansion."""
-
-    name: str
-    cloud: str
-    role: str
-    size: Optional[str] = None
-    labels: Mapping[str, str] = field(default_factory=dict)
-    public_ip: Optional[str] = None  # static nodes only
-    private_ip: Optional[str] = None  # static nodes only (defaults to public_ip)
-    user: Optional[str] = None  # static nodes only (defaults to sshUser)
-    port: int = 22
 
 
 @dataclass(frozen=True)
@@ -74,6 +51,39 @@ class FlinkSpec:
 
 
 @dataclass(frozen=True)
+class AzureSpec:
+    """defaults.yaml `azure:` plus the region."""
+
+    location: Optional[str]
+    size: str
+    disk_gb: int
+    address_space: str
+    subnet: str
+    image: Mapping[str, str]  # publisher, offer, sku, version
+
+
+@dataclass(frozen=True)
+class GcpSpec:
+    """defaults.yaml `gcp:` plus project, region and zone."""
+
+    project: Optional[str]
+    region: Optional[str]
+    zone: Optional[str]
+    size: str
+    disk_gb: int
+    subnet: str
+    image: str
+
+
+@dataclass(frozen=True)
+class SshSpec:
+    """How long a remote command keeps dialling a host that does not answer."""
+
+    dial_attempts: int
+    dial_timeout: int  # seconds, each dial
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the program needs, validated."""
 
@@ -88,9 +98,9 @@ class Settings:
     docker_install: str
     network: NetworkSpec
     flink: FlinkSpec
-    azure: Mapping[str, Any]  # defaults.yaml `azure:` plus `location`
-    gcp: Mapping[str, Any]  # defaults.yaml `gcp:` plus `project`, `region`, `zone`
-    ssh: Mapping[str, int]
+    azure: AzureSpec
+    gcp: GcpSpec
+    ssh: SshSpec
 
     def of_cloud(self, cloud: str) -> list[NodeSpec]:
         return [n for n in self.nodes if n.cloud == cloud]
@@ -99,160 +109,19 @@ class Settings:
         return [n for n in self.nodes if n.role == role]
 
 
-def _fail(fieldname: str, value: Any, problem: str, fix: str) -> None:
-    raise ConfigError(f"{fieldname}: {problem} (got {value!r}). Fix: {fix}")
-
-
 def read_yaml(path: Path, fieldname: str) -> Any:
     """Read a YAML file, turning I/O and syntax errors into a ConfigError naming `fieldname`."""
     try:
         text = path.read_text()
     except OSError as err:
-        _fail(fieldname, str(path), f"cannot read the file ({err.strerror})",
-              f"point {fieldname} at a readable YAML file, e.g. "
-              f"`pulumi config set {fieldname} {DEFAULT_TOPOLOGY}`")
+        fail(fieldname, str(path), f"cannot read the file ({err.strerror})",
+             f"point {fieldname} at a readable YAML file, e.g. "
+             f"`pulumi config set {fieldname} {DEFAULT_TOPOLOGY}`")
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as err:
-        _fail(fieldname, str(path), f"not valid YAML: {err}".replace("\n", " "),
-              "correct the YAML syntax at the position shown")
-
-
-def _cidr(fieldname: str, value: Any) -> str:
-    try:
-        net = ipaddress.ip_network(str(value), strict=True)
-    except ValueError as err:
-        _fail(fieldname, value, f"not a valid CIDR ({err})",
-              "write an IPv4 network such as 203.0.113.7/32 or 198.51.100.0/24")
-    if net.version != 4:
-        _fail(fieldname, value, "only IPv4 is supported", "give the IPv4 CIDR of the same network")
-    return str(net)
-
-
-def _ip(fieldname: str, value: Any) -> str:
-    try:
-        return str(ipaddress.IPv4Address(str(value)))
-    except ValueError:
-        _fail(fieldname, value, "not an IPv4 address", "write the host's address, e.g. 203.0.113.10")
-
-
-def _positive_int(fieldname: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        _fail(fieldname, value, f"must be a whole number of at least {minimum}",
-              f"set {fieldname} to {max(minimum, 1)} or more")
-    return value
-
-
-def _choice(fieldname: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        _fail(fieldname, value, "unknown value", f"use one of: {', '.join(allowed)}")
-    return value
-
-
-def _mapping(fieldname: str, value: Any, allowed: set[str]) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        _fail(fieldname, value, "must be an object", f"give {fieldname} as key: value pairs")
-    unknown = sorted(set(value) - allowed)
-    if unknown:
-        _fail(f"{fieldname}.{unknown[0]}", value[unknown[0]], "unknown key",
-              f"use only: {', '.join(sorted(allowed))}")
-    return value
-
-
-def _dns_name(fieldname: str, value: Any) -> str:
-    if not isinstance(value, str) or not DNS_NAME.match(value) or len(value) > MAX_NAME:
-        _fail(fieldname, value, f"not a DNS-safe name of at most {MAX_NAME} characters",
-              "use lowercase letters, digits and '-', starting with a letter, e.g. azure-swarm-worker")
-    return value
-
-
-def expand_topology(doc: Any, default_user: str, fieldname: str = "flink-swarm:topology") -> tuple[NodeSpec, ...]:
-    """Validate a topology document and expand `count:` groups into nodes."""
-    if not isinstance(doc, Mapping) or not isinstance(doc.get("nodes"), list) or not doc["nodes"]:
-        _fail(fieldname, doc, "the topology must be a mapping with a non-empty `nodes:` list",
-              f"start the file with `nodes:` followed by entries, see {DEFAULT_TOPOLOGY}")
-    nodes: list[NodeSpec] = []
-    for i, entry in enumerate(doc["nodes"]):
-        where = f"{fieldname} nodes[{i}]"
-        entry = _mapping(where, entry, NODE_KEYS)
-        name = _dns_name(f"{where}.name", entry.get("name"))
-        where = f"{fieldname} node {name!r}"
-        cloud = _choice(f"{where}.cloud", entry.get("cloud"), CLOUDS)
-        role = _choice(f"{where}.role", entry.get("role"), ROLES)
-        labels = entry.get("labels") or {}
-        if not isinstance(labels, Mapping):
-            _fail(f"{where}.labels", labels, "must be an object", "write labels as key: value pairs")
-        labels = {str(k): str(v) for k, v in labels.items()}
-        for key, value in labels.items():
-            if not LABEL.match(key) or not LABEL.match(value):
-                _fail(f"{where}.labels.{key}", value, "labels are letters, digits and . _ - / : only",
-                      "e.g. `labels: {disk: ssd}`")
-        for key in ("role", "cloud", "name"):
-            if key in labels:
-                _fail(f"{where}.labels.{key}", labels[key], "this label is set by the program",
-                      f"remove it; `{key}` is always the node's own {key}")
-        size = entry.get("size")
-        if cloud == "static":
-            if size is not None:
-                _fail(f"{where}.size", size, "static nodes have no machine size", "remove `size`")
-            if "publicIp" not in entry:
-                _fail(f"{where}.publicIp", None, "a static node needs the address it is reached at",
-                      "add `publicIp: <the host's public IPv4 address>`")
-            public_ip = _ip(f"{where}.publicIp", entry["publicIp"])
-            private_ip = _ip(f"{where}.privateIp", entry.get("privateIp", public_ip))
-            user = entry.get("user", default_user)
-            if not isinstance(user, str) or not user:
-                _fail(f"{where}.user", user, "not a user name", "give the SSH login user, e.g. ubuntu")
-            port = _positive_int(f"{where}.port", entry.get("port", 22))
-            if port > 65535:
-                _fail(f"{where}.port", port, "not a TCP port", "use the host's SSH port, 1-65535")
-        else:
-            extra = sorted(STATIC_ONLY_KEYS & set(entry))
-            if extra:
-                _fail(f"{where}.{extra[0]}", entry[extra[0]], f"only static nodes take `{extra[0]}`",
-                      f"remove it; {cloud} nodes get their addresses from the cloud")
-            if size is not None and (not isinstance(size, str) or not size):
-                _fail(f"{where}.size", size, "not a machine size", "e.g. Standard_D2s_v5 or e2-standard-2")
-            public_ip = private_ip = user = None
-            port = 22
-        if "count" in entry:
-            count = entry["count"]
-            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                _fail(f"{where}.count", count, "must be a whole number, 0 or more",
-                      "write the number of nodes in this group, e.g. `count: 2`")
-            if count and cloud == "static":
-                _fail(f"{where}.count", count, "static nodes are single hosts with their own address",
-                      "list each static host as its own entry, without `count`")
-            names = [f"{name}-{k}" for k in range(1, count + 1)]
-        else:
-            names = [name]
-        for node_name in names:
-            _dns_name(f"{where}.name", node_name)
-            nodes.append(NodeSpec(node_name, cloud, role, size, labels, public_ip, private_ip, user, port))
-
-    seen: set[str] = set()
-    for node in nodes:
-        if node.name in seen:
-            _fail(f"{fieldname} node {node.name!r}", node.name, "duplicate node name",
-                  "give every node (after `count` expansion to name-1..name-N) a unique name")
-        seen.add(node.name)
-    by_role = {role: [n.name for n in nodes if n.role == role] for role in ROLES}
-    if not by_role["manager"]:
-        _fail(fieldname, [n.name for n in nodes], "no node has role manager",
-              "add a node with `role: manager` (it initialises the swarm)")
-    managers = len(by_role["manager"])
-    if managers > 1 and managers % 2 == 0:
-        _fail(fieldname, by_role["manager"], f"{managers} managers: an even number above one adds no "
-              "fault tolerance to the swarm's Raft quorum", "use 1, 3 or 5 managers")
-    if len(by_role["jobmanager"]) != 1:
-        _fail(fieldname, by_role["jobmanager"], "exactly one node must have role jobmanager",
-              "give one node `role: jobmanager`; it hosts the Flink jobmanager")
-    if not by_role["worker"]:
-        _fail(fieldname, [n.name for n in nodes], "no node has role worker",
-              "add nodes with `role: worker`; each runs one Flink taskmanager")
-    return tuple(nodes)
+        fail(fieldname, str(path), f"not valid YAML: {err}".replace("\n", " "),
+             "correct the YAML syntax at the position shown")
 
 
 def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -271,104 +140,145 @@ def parse(cfg: Mapping[str, Any], providers: Mapping[str, Optional[str]], stack:
     `providers` holds `azure-native:location`, `gcp:project`, `gcp:region`, `gcp:zone` (or None).
     """
     defaults = read_yaml(DEFAULTS_FILE, str(DEFAULTS_FILE))
-    p = f"{PROJECT}:"
+    ssh_user = _ssh_user(cfg, defaults)
+    docker_install = choice(f"{P}dockerInstall", cfg.get("dockerInstall", defaults["dockerInstall"]),
+                            DOCKER_INSTALLS)
+    nodes = _topology(cfg, ssh_user)
+    admin_cidrs = _admin_cidrs(cfg)
+    public_key, private_key = _key_pair(cfg, nodes)
+    network = _network(cfg, defaults)
+    flink = _flink(cfg, defaults)
+    azure = _azure(defaults, providers, nodes)
+    gcp = _gcp(defaults, providers, nodes)
+    _check_capacity(nodes, network, azure, gcp)
+    return Settings(stack, _name_prefix(cfg, stack), nodes, admin_cidrs, ssh_user, public_key, private_key,
+                    cfg.get("weavePassword"), docker_install, network, flink, azure, gcp, _ssh(cfg, defaults))
 
+
+def _ssh_user(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
     ssh_user = cfg.get("sshUser", defaults["sshUser"])
     if not isinstance(ssh_user, str) or not re.match(r"^[a-z_][a-z0-9_-]{0,31}$", ssh_user):
-        _fail(f"{p}sshUser", ssh_user, "not a Linux user name", "e.g. ubuntu")
-    docker_install = _choice(f"{p}dockerInstall", cfg.get("dockerInstall", defaults["dockerInstall"]),
-                             DOCKER_INSTALLS)
+        fail(f"{P}sshUser", ssh_user, "not a Linux user name", "e.g. ubuntu")
+    return ssh_user
 
+
+def _topology(cfg: Mapping[str, Any], ssh_user: str) -> tuple[NodeSpec, ...]:
     topology = cfg.get("topology", DEFAULT_TOPOLOGY)
     path = Path(topology) if Path(str(topology)).is_absolute() else ROOT / str(topology)
-    nodes = expand_topology(read_yaml(path, f"{p}topology"), ssh_user, f"{p}topology")
+    return expand_topology(read_yaml(path, f"{P}topology"), ssh_user, f"{P}topology")
 
+
+def _admin_cidrs(cfg: Mapping[str, Any]) -> tuple[str, ...]:
     cidrs = cfg.get("adminCidrs")
     if not isinstance(cidrs, list) or not cidrs:
-        _fail(f"{p}adminCidrs", cidrs, "required: the networks allowed to reach SSH and the Flink UI",
-              "`pulumi config set --path 'flink-swarm:adminCidrs[0]' <your IP>/32`")
-    admin_cidrs = tuple(_cidr(f"{p}adminCidrs[{i}]", c) for i, c in enumerate(cidrs))
+        fail(f"{P}adminCidrs", cidrs, "required: the networks allowed to reach SSH and the Flink UI",
+             "`pulumi config set --path 'flink-swarm:adminCidrs[0]' <your IP>/32`")
+    return tuple(cidr(f"{P}adminCidrs[{i}]", c) for i, c in enumerate(cidrs))
 
+
+def _key_pair(cfg: Mapping[str, Any], nodes: tuple[NodeSpec, ...]) -> tuple[Optional[str], Any]:
+    """The given key pair (both or neither); static nodes need one already in their authorized_keys."""
     public_key, private_key = cfg.get("sshPublicKey"), cfg.get("sshPrivateKey")
     has_public, has_private = public_key is not None, private_key is not None
     if has_public != has_private:
         missing = "sshPrivateKey" if has_public else "sshPublicKey"
-        _fail(f"{p}{missing}", None, "sshPublicKey and sshPrivateKey go together",
-              f"set {p}{missing} too (`--secret` for the private key), or unset both to generate a pair")
+        fail(f"{P}{missing}", None, "sshPublicKey and sshPrivateKey go together",
+             f"set {P}{missing} too (`--secret` for the private key), or unset both to generate a pair")
     statics = [n.name for n in nodes if n.cloud == "static"]
     if statics and not has_public:
-        _fail(f"{p}sshPrivateKey", None, f"static nodes {statics} need a key already in their "
-              "authorized_keys; a generated key cannot be",
-              "`pulumi config set flink-swarm:sshPublicKey \"$(cat key.pub)\"` and "
-              "`pulumi config set --secret flink-swarm:sshPrivateKey < key`")
+        fail(f"{P}sshPrivateKey", None, f"static nodes {statics} need a key already in their "
+             "authorized_keys; a generated key cannot be",
+             "`pulumi config set flink-swarm:sshPublicKey \"$(cat key.pub)\"` and "
+             "`pulumi config set --secret flink-swarm:sshPrivateKey < key`")
+    return public_key, private_key
 
-    net_cfg = _mapping(f"{p}network", cfg.get("network"), {"driver", "subnet", "encrypted", "weavePlugin", "weaveMtu"})
+
+def _network(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> NetworkSpec:
+    net_cfg = mapping(f"{P}network", cfg.get("network"), {"driver", "subnet", "encrypted", "weavePlugin", "weaveMtu"})
     net = _deep_merge(defaults["network"], net_cfg)
     if not isinstance(net["encrypted"], bool):
-        _fail(f"{p}network.encrypted", net["encrypted"], "must be true or false", "write true or false")
-    network = NetworkSpec(
-        driver=_choice(f"{p}network.driver", net["driver"], DRIVERS),
-        subnet=_cidr(f"{p}network.subnet", net["subnet"]),
+        fail(f"{P}network.encrypted", net["encrypted"], "must be true or false", "write true or false")
+    return NetworkSpec(
+        driver=choice(f"{P}network.driver", net["driver"], DRIVERS),
+        subnet=cidr(f"{P}network.subnet", net["subnet"]),
         encrypted=net["encrypted"],
         weave_plugin=str(net["weavePlugin"]),
-        weave_mtu=_positive_int(f"{p}network.weaveMtu", net["weaveMtu"], 576),
+        weave_mtu=positive_int(f"{P}network.weaveMtu", net["weaveMtu"], 576),
     )
 
-    fl_cfg = _mapping(f"{p}flink", cfg.get("flink"), set(defaults["flink"]))
-    fl = _deep_merge(defaults["flink"], fl_cfg)
+
+def _flink(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> FlinkSpec:
+    fl = _deep_merge(defaults["flink"], mapping(f"{P}flink", cfg.get("flink"), set(defaults["flink"])))
     for key in ("taskmanagerMemory", "jobmanagerMemory"):
         if not MEMORY.match(str(fl[key])):
-            _fail(f"{p}flink.{key}", fl[key], "not a memory size", "write e.g. 4096m or 4g")
+            fail(f"{P}flink.{key}", fl[key], "not a memory size", "write e.g. 4096m or 4g")
     if not isinstance(fl["image"], str) or not fl["image"] or " " in fl["image"]:
-        _fail(f"{p}flink.image", fl["image"], "not an image reference", "e.g. flink:1.20.3-java17")
-    flink = FlinkSpec(
+        fail(f"{P}flink.image", fl["image"], "not an image reference", "e.g. flink:1.20.3-java17")
+    return FlinkSpec(
         image=fl["image"],
-        task_slots=_positive_int(f"{p}flink.taskSlots", fl["taskSlots"]),
+        task_slots=positive_int(f"{P}flink.taskSlots", fl["taskSlots"]),
         taskmanager_memory=str(fl["taskmanagerMemory"]),
         jobmanager_memory=str(fl["jobmanagerMemory"]),
-        parallelism=_positive_int(f"{p}flink.parallelism", fl["parallelism"]),
+        parallelism=positive_int(f"{P}flink.parallelism", fl["parallelism"]),
     )
 
-    azure = dict(defaults["azure"], location=providers.get("azure-native:location"))
-    if any(n.cloud == "azure" for n in nodes) and not azure["location"]:
-        _fail("azure-native:location", None, "the topology has Azure nodes but no Azure region is set",
-              "`pulumi config set azure-native:location westeurope`")
-    gcp = dict(defaults["gcp"], project=providers.get("gcp:project"),
-               zone=providers.get("gcp:zone"), region=providers.get("gcp:region"))
-    if any(n.cloud == "gcp" for n in nodes):
-        for key, example in (("project", "my-project-id"), ("zone", "europe-west1-b")):
-            if not gcp[key]:
-                _fail(f"gcp:{key}", None, "the topology has Google Cloud nodes but no "
-                      f"gcp:{key} is set", f"`pulumi config set gcp:{key} {example}`")
-        zone_region = gcp["zone"].rsplit("-", 1)[0]
-        if gcp["region"] and gcp["region"] != zone_region:
-            _fail("gcp:zone", gcp["zone"], f"not in gcp:region {gcp['region']!r}",
-                  f"use a zone of {gcp['region']} or set gcp:region {zone_region}")
-        gcp["region"] = zone_region
 
-    for cloud, settings_of in (("azure", azure), ("gcp", gcp)):
+def _azure(defaults: Mapping[str, Any], providers: Mapping[str, Optional[str]],
+           nodes: tuple[NodeSpec, ...]) -> AzureSpec:
+    d = defaults["azure"]
+    azure = AzureSpec(providers.get("azure-native:location"), d["size"], d["diskGb"], d["addressSpace"],
+                      d["subnet"], d["image"])
+    if any(n.cloud == "azure" for n in nodes) and not azure.location:
+        fail("azure-native:location", None, "the topology has Azure nodes but no Azure region is set",
+             "`pulumi config set azure-native:location westeurope`")
+    return azure
+
+
+def _gcp(defaults: Mapping[str, Any], providers: Mapping[str, Optional[str]], nodes: tuple[NodeSpec, ...]) -> GcpSpec:
+    """The project and zone are required with GCP nodes; the region follows the zone."""
+    d = defaults["gcp"]
+    project, zone, region = (providers.get(f"gcp:{key}") for key in ("project", "zone", "region"))
+    if any(n.cloud == "gcp" for n in nodes):
+        for key, value, example in (("project", project, "my-project-id"), ("zone", zone, "europe-west1-b")):
+            if not value:
+                fail(f"gcp:{key}", None, "the topology has Google Cloud nodes but no "
+                     f"gcp:{key} is set", f"`pulumi config set gcp:{key} {example}`")
+        zone_region = zone.rsplit("-", 1)[0]
+        if region and region != zone_region:
+            fail("gcp:zone", zone, f"not in gcp:region {region!r}",
+                 f"use a zone of {region} or set gcp:region {zone_region}")
+        region = zone_region
+    return GcpSpec(project, region, zone, d["size"], d["diskGb"], d["subnet"], d["image"])
+
+
+def _check_capacity(nodes: tuple[NodeSpec, ...], network: NetworkSpec, azure: AzureSpec, gcp: GcpSpec) -> None:
+    """No more nodes than a cloud's subnet holds, nor sources than Azure's NSG takes."""
+    for cloud, subnet in (("azure", azure.subnet), ("gcp", gcp.subnet)):
         count = sum(n.cloud == cloud for n in nodes)
-        room = ipaddress.ip_network(settings_of["subnet"]).num_addresses - RESERVED_ADDRESSES[cloud]
+        room = ipaddress.ip_network(subnet).num_addresses - RESERVED_ADDRESSES[cloud]
         if count > room:
-            _fail(f"{p}topology", count, f"more {cloud} nodes than the {cloud} subnet {settings_of['subnet']} "
-                  f"holds ({room})", f"use fewer nodes or a larger `{cloud}.subnet` in config/defaults.yaml")
+            fail(f"{P}topology", count, f"more {cloud} nodes than the {cloud} subnet {subnet} "
+                 f"holds ({room})", f"use fewer nodes or a larger `{cloud}.subnet` in config/defaults.yaml")
     if any(n.cloud == "azure" for n in nodes):
         sources = sum(rule.scope == CLUSTER for _, rule in rules_for(network)) * (len(nodes) + 2)
         if sources > AZURE_NSG_SOURCES:
-            _fail(f"{p}topology", len(nodes), f"Azure's network security group would list {sources} source "
-                  f"addresses, over its limit of {AZURE_NSG_SOURCES}",
-                  "use fewer nodes (at most 498 with weave, 569 with an encrypted overlay, 664 with a plain one)")
+            fail(f"{P}topology", len(nodes), f"Azure's network security group would list {sources} source "
+                 f"addresses, over its limit of {AZURE_NSG_SOURCES}",
+                 "use fewer nodes (at most 498 with weave, 569 with an encrypted overlay, 664 with a plain one)")
 
+
+def _name_prefix(cfg: Mapping[str, Any], stack: str) -> str:
     prefix = cfg.get("namePrefix") or re.sub(r"[^a-z0-9-]+", "-", stack.lower())[:MAX_PREFIX].strip("-") or "fs"
     if not DNS_NAME.match(prefix) or len(prefix) > MAX_PREFIX:
-        _fail(f"{p}namePrefix", prefix, f"not a DNS-safe prefix of at most {MAX_PREFIX} characters",
-              "use lowercase letters, digits and '-', e.g. dev-alice")
+        fail(f"{P}namePrefix", prefix, f"not a DNS-safe prefix of at most {MAX_PREFIX} characters",
+             "use lowercase letters, digits and '-', e.g. dev-alice")
+    return prefix
 
-    ssh_cfg = _deep_merge(defaults["ssh"], _mapping(f"{p}ssh", cfg.get("ssh"), set(defaults["ssh"])))
-    ssh = {"dial_attempts": _positive_int(f"{p}ssh.dialAttempts", ssh_cfg["dialAttempts"]),
-           "dial_timeout": _positive_int(f"{p}ssh.dialTimeoutSeconds", ssh_cfg["dialTimeoutSeconds"])}
-    return Settings(stack, prefix, nodes, admin_cidrs, ssh_user, public_key, private_key,
-                    cfg.get("weavePassword"), docker_install, network, flink, azure, gcp, ssh)
+
+def _ssh(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> SshSpec:
+    ssh_cfg = _deep_merge(defaults["ssh"], mapping(f"{P}ssh", cfg.get("ssh"), set(defaults["ssh"])))
+    return SshSpec(positive_int(f"{P}ssh.dialAttempts", ssh_cfg["dialAttempts"]),
+                   positive_int(f"{P}ssh.dialTimeoutSeconds", ssh_cfg["dialTimeoutSeconds"]))
 
 
 def load() -> Settings:
@@ -376,18 +286,16 @@ def load() -> Settings:
     import pulumi
 
     conf = pulumi.Config(PROJECT)
-    keys = ("topology", "adminCidrs", "sshUser", "dockerInstall", "network", "flink", "ssh", "namePrefix")
     raw: dict[str, Any] = {}
-    for key in keys:
-        value = conf.get_object(key) if key in ("adminCidrs", "network", "flink", "ssh") else conf.get(key)
-        if value is not None:
+    for key in ("topology", "sshUser", "dockerInstall", "namePrefix", "sshPublicKey"):
+        if (value := conf.get(key)) is not None:
+            raw[key] = value
+    for key in ("adminCidrs", "network", "flink", "ssh"):
+        if (value := conf.get_object(key)) is not None:
             raw[key] = value
     for key in ("sshPrivateKey", "weavePassword"):  # stay secret Outputs end to end
-        value = conf.get_secret(key)
-        if value is not None:
+        if (value := conf.get_secret(key)) is not None:
             raw[key] = value
-    if conf.get("sshPublicKey") is not None:
-        raw["sshPublicKey"] = conf.get("sshPublicKey")
     providers = {
         "azure-native:location": pulumi.Config("azure-native").get("location"),
         "gcp:project": pulumi.Config("gcp").get("project"),

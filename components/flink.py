@@ -9,7 +9,8 @@ import pulumi_docker as docker
 from . import ports
 from .config import Settings
 from .nodes import Node
-from .swarm import SwarmCluster, node_command, script
+from .steps import node_command, script
+from .swarm import SwarmCluster
 
 JOBMANAGER = "jobmanager"  # service name, DNS name on the network, and the node role it runs on
 TASKMANAGER = "taskmanager"
@@ -53,7 +54,7 @@ class FlinkCluster(pulumi.ComponentResource):
         self.provider = docker.Provider(
             "manager", host=swarm.docker_host,
             ssh_opts=pulumi.Output.from_input(key_file).apply(ssh_options),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=swarm.ready))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=swarm.formed))
         on_manager = pulumi.ResourceOptions(parent=self, provider=self.provider)
 
         encrypted = net.driver == "overlay" and net.encrypted

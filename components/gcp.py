@@ -6,6 +6,7 @@ from pulumi_gcp import compute
 
 from . import ports
 from .config import Settings
+from .site import Machine
 
 
 class GcpNodes(pulumi.ComponentResource):
@@ -16,29 +17,29 @@ class GcpNodes(pulumi.ComponentResource):
         self._settings = settings
         self._child = pulumi.ResourceOptions(parent=self)
         cfg, prefix = settings.gcp, settings.name_prefix
-        self.private_range: str = cfg["subnet"]
+        self.private_range: str = cfg.subnet
         self.tag = f"{prefix}-flink-swarm"
         self.vpc = compute.Network("vpc", name=f"{prefix}-net", auto_create_subnetworks=False,
-                                   project=cfg["project"], opts=self._child)
+                                   project=cfg.project, opts=self._child)
         self.subnet = compute.Subnetwork("subnet", name=f"{prefix}-nodes", network=self.vpc.id,
-                                         ip_cidr_range=cfg["subnet"], region=cfg["region"],
-                                         project=cfg["project"], opts=self._child)
+                                         ip_cidr_range=cfg.subnet, region=cfg.region,
+                                         project=cfg.project, opts=self._child)
         self.addresses = {
             spec.name: compute.Address(f"{spec.name}-ip", name=f"{prefix}-{spec.name}-ip", address_type="EXTERNAL",
-                                       network_tier="PREMIUM", region=cfg["region"], project=cfg["project"],
+                                       network_tier="PREMIUM", region=cfg.region, project=cfg.project,
                                        opts=self._child)
             for spec in settings.of_cloud("gcp")
         }
         self.public_ips = {name: a.address for name, a in self.addresses.items()}
 
     def machines(self, cluster_sources: pulumi.Output[list[str]], public_key: pulumi.Input[str]
-                 ) -> dict[str, tuple[pulumi.Output[str], list[pulumi.Resource]]]:
-        """One firewall per port-table rule, an instance per node: name -> (private IP, what SSH waits for)."""
+                 ) -> dict[str, Machine]:
+        """One firewall per port-table rule, an instance per node."""
         s, cfg, prefix = self._settings, self._settings.gcp, self._settings.name_prefix
         firewalls = [
             compute.Firewall(
                 f"fw-{rule.name}", name=f"{prefix}-{rule.name}", network=self.vpc.self_link, direction="INGRESS",
-                project=cfg["project"], target_tags=[self.tag],
+                project=cfg.project, target_tags=[self.tag],
                 allows=[compute.FirewallAllowArgs(protocol=rule.protocol, ports=list(rule.ports) or None)],
                 source_ranges=cluster_sources if rule.scope == ports.CLUSTER else list(s.admin_cidrs),
                 opts=self._child)
@@ -46,10 +47,10 @@ class GcpNodes(pulumi.ComponentResource):
         out = {}
         for spec in s.of_cloud("gcp"):
             instance = compute.Instance(
-                f"{spec.name}-vm", name=f"{prefix}-{spec.name}", machine_type=spec.size or cfg["size"],
-                zone=cfg["zone"], project=cfg["project"], tags=[self.tag], allow_stopping_for_update=True,
+                f"{spec.name}-vm", name=f"{prefix}-{spec.name}", machine_type=spec.size or cfg.size,
+                zone=cfg.zone, project=cfg.project, tags=[self.tag], allow_stopping_for_update=True,
                 boot_disk=compute.InstanceBootDiskArgs(initialize_params=compute.InstanceBootDiskInitializeParamsArgs(
-                    image=cfg["image"], size=cfg["diskGb"], type="pd-balanced")),
+                    image=cfg.image, size=cfg.disk_gb, type="pd-balanced")),
                 network_interfaces=[compute.InstanceNetworkInterfaceArgs(
                     subnetwork=self.subnet.id,
                     access_configs=[compute.InstanceNetworkInterfaceAccessConfigArgs(
@@ -58,7 +59,8 @@ class GcpNodes(pulumi.ComponentResource):
                           "block-project-ssh-keys": "true", "enable-oslogin": "FALSE"},
                 opts=self._child)
             # SSH waits for the firewall too: the instance may boot before port 22 is open.
-            out[spec.name] = (instance.network_interfaces.apply(lambda nics: (nics or [{}])[0].network_ip or ""),
-                              [instance, *firewalls])
+            out[spec.name] = Machine(
+                instance.network_interfaces.apply(lambda nics: (nics or [{}])[0].network_ip or ""),
+                [instance, *firewalls])
         self.register_outputs({})
         return out

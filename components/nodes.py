@@ -10,6 +10,7 @@ from pulumi_command import remote
 from .azure import AzureNodes
 from .config import NodeSpec, Settings
 from .gcp import GcpNodes
+from .site import Machine, Site
 from .sshkey import SshKey
 
 
@@ -21,7 +22,7 @@ class Node:
     public_ip: pulumi.Output[str]
     private_ip: pulumi.Output[str]
     connection: remote.ConnectionArgs
-    ready: Sequence[pulumi.Resource] = field(default_factory=tuple)  # must exist before SSH works
+    booted: Sequence[pulumi.Resource] = field(default_factory=tuple)  # must exist before SSH works
 
     @property
     def name(self) -> str:
@@ -50,7 +51,7 @@ class Nodes(pulumi.ComponentResource):
     def __init__(self, name: str, settings: Settings, key: SshKey, opts: pulumi.ResourceOptions | None = None):
         super().__init__("flink-swarm:index:Nodes", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        sites = []
+        sites: list[Site] = []
         if settings.of_cloud("azure"):
             sites.append(AzureNodes("azure", settings, child))
         if settings.of_cloud("gcp"):
@@ -65,21 +66,21 @@ class Nodes(pulumi.ComponentResource):
         self.cluster_sources: pulumi.Output[list[str]] = pulumi.Output.all(*public_ips.values()).apply(
             lambda ips: sorted({f"{ip}/32" for ip in ips}) + private_ranges)
 
-        machines: dict[str, tuple[pulumi.Output[str], list[pulumi.Resource]]] = {}
+        machines: dict[str, Machine] = {}
         for site in sites:
             machines.update(site.machines(self.cluster_sources, key.public_key))
         for spec in settings.of_cloud("static"):
-            machines[spec.name] = (pulumi.Output.from_input(spec.private_ip), [])
+            machines[spec.name] = Machine(pulumi.Output.from_input(spec.private_ip), ())
 
         self.nodes: list[Node] = []
         for spec in settings.nodes:
-            private_ip, ready = machines[spec.name]
+            machine = machines[spec.name]
             public_ip = pulumi.Output.from_input(public_ips[spec.name])
             connection = remote.ConnectionArgs(
                 host=public_ip, port=spec.port, user=spec.user or settings.ssh_user,
-                private_key=key.private_key, dial_error_limit=settings.ssh["dial_attempts"],
-                per_dial_timeout=settings.ssh["dial_timeout"])
-            self.nodes.append(Node(spec, public_ip, private_ip, connection, tuple(ready)))
+                private_key=key.private_key, dial_error_limit=settings.ssh.dial_attempts,
+                per_dial_timeout=settings.ssh.dial_timeout)
+            self.nodes.append(Node(spec, public_ip, machine.private_ip, connection, tuple(machine.booted)))
         self.register_outputs({})
 
     def table(self) -> pulumi.Output[list[dict[str, str]]]:

@@ -1,11 +1,8 @@
-"""The one port table (DESIGN.md "Ports"): every firewall and Flink's own config read it."""
+"""The one port table: every firewall and Flink's own config read it (README "Ports")."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # config imports this table to validate against it
-    from .config import NetworkSpec
+from typing import Protocol
 
 SWARM_MANAGEMENT = 2377
 SWARM_GOSSIP = 7946
@@ -49,7 +46,14 @@ TABLE: tuple[PortRule, ...] = (
 )
 
 
-def rules_for(network: NetworkSpec) -> list[tuple[int, PortRule]]:
+class Network(Protocol):
+    """What the table needs of the container network's settings (config.NetworkSpec)."""
+
+    driver: str
+    encrypted: bool
+
+
+def rules_for(network: Network) -> list[tuple[int, PortRule]]:
     """The rules this network needs, each with its index in TABLE (stable priorities)."""
     active = {"", network.driver}
     if network.driver == "overlay" and network.encrypted:

@@ -1,13 +1,10 @@
 """The swarm: Docker on every node, one swarm advertising public IPs, node labels, the Weave plugin.
 
-Every step is a `remote.Command` running a script from `components/scripts/` over SSH. The script
-text is part of the command, so editing a script re-runs it (in place, as an update) on exactly the
-hosts that run it. Secrets (join tokens, the Weave password) travel on stdin, never in the command.
+Every step is a host step (`steps.py`): a script from `components/scripts/` run over SSH.
+Secrets (join tokens, the Weave password) travel on stdin, never in the command.
 """
 from __future__ import annotations
 
-import shlex
-from pathlib import Path
 from typing import Optional, Sequence
 
 import pulumi
@@ -17,27 +14,7 @@ from pulumi_command import remote
 from . import ports
 from .config import Settings
 from .nodes import Node
-
-SCRIPTS = Path(__file__).resolve().parent / "scripts"
-
-
-def script(name: str, *args: pulumi.Input) -> pulumi.Output[str]:
-    """`sudo bash -c '<scripts/name.sh>' name args...`, every part shell-quoted."""
-    text = (SCRIPTS / f"{name}.sh").read_text()
-    return pulumi.Output.all(*args).apply(
-        lambda values: " ".join(["sudo -n bash -c", shlex.quote(text), name, *(shlex.quote(str(v)) for v in values)]))
-
-
-def node_command(parent: pulumi.Resource, node: Node, step: str, create: Optional[pulumi.Input[str]], *,
-                 on: Optional[Node] = None, delete: Optional[pulumi.Input[str]] = None,
-                 stdin: Optional[pulumi.Input[str]] = None, depends_on: Sequence[pulumi.Resource] = (),
-                 secret_stdout: bool = False) -> remote.Command:
-    """Step `<node>-<step>`, run on `on` (default: the node), so any failure names the node and the step."""
-    return remote.Command(
-        f"{node.name}-{step}", connection=(on or node).connection, create=create, delete=delete, stdin=stdin,
-        logging=remote.Logging.STDERR if secret_stdout else remote.Logging.STDOUT_AND_STDERR,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on),
-                                    additional_secret_outputs=["stdout"] if secret_stdout else None))
+from .steps import node_command, script
 
 
 class SwarmCluster(pulumi.ComponentResource):
@@ -57,7 +34,7 @@ class SwarmCluster(pulumi.ComponentResource):
         manager_endpoint = pulumi.Output.concat(leader.public_ip, ":", str(ports.SWARM_MANAGEMENT))
 
         installs = {n.name: node_command(self, n, "docker", script("docker-install", settings.docker_install,
-                                                                   n.connection.user), depends_on=list(n.ready))
+                                                                   n.connection.user), depends_on=list(n.booted))
                     for n in nodes}
         self.installs: dict[str, remote.Command] = installs  # Docker is running on the node
         init = node_command(self, leader, "swarm-init", script("swarm-init", leader.public_ip),
@@ -96,7 +73,7 @@ class SwarmCluster(pulumi.ComponentResource):
                     stdin=pulumi.Output.secret(pulumi.Output.concat(password, "\n")),
                     depends_on=[in_swarm[n.name]]))
 
-        self.ready: list[pulumi.Resource] = [labels, *members, *plugins]  # the swarm is formed
+        self.formed: list[pulumi.Resource] = [labels, *members, *plugins]  # every node joined, labelled, networked
         conn = leader.connection
         self.docker_host: pulumi.Output[str] = pulumi.Output.format("ssh://{0}@{1}:{2}", conn.user, conn.host,
                                                                     conn.port)

@@ -27,7 +27,7 @@ GCP_VM = "gcp:compute/instance:Instance"
 DOCKER_NETWORK = "docker:index/network:Network"
 COMMAND = "command:remote:Command"
 
-# DESIGN.md "Ports": open to the cluster's own addresses only. ESP (IP protocol 50) has no ports.
+# README "Ports": open to the cluster's own addresses only. ESP (IP protocol 50) has no ports.
 CLUSTER_PORTS = frozenset({2377, 7946, 4789, 6783, 6784, *range(6123, 6128)})
 FLINK_UI_PORTS = frozenset({8081})
 PORT_PROTOCOLS = {"tcp", "udp", "6", "17", "all", "*"}  # protocols a port list narrows

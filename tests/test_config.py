@@ -52,7 +52,7 @@ def test_blog_topology_expands_counts(parse):
         "google-cloud-worker-1"]
     assert [n.role for n in settings.nodes] == ["manager", "jobmanager", "worker", "worker", "worker"]
     assert settings.network.driver == "weave" and settings.network.subnet == "172.30.0.0/16"
-    assert settings.gcp["region"] == "europe-west1"
+    assert settings.gcp.region == "europe-west1"
     assert settings.name_prefix == "dev"
 
 
@@ -241,7 +241,7 @@ def test_program_refuses_bad_config_before_registering_anything(program, overrid
 
 
 def test_ssh_dial_bounds_are_configurable(parse):
-    assert parse(ssh={"dialAttempts": 3}).ssh == {"dial_attempts": 3, "dial_timeout": 10}
+    assert parse(ssh={"dialAttempts": 3}).ssh == config.SshSpec(dial_attempts=3, dial_timeout=10)
     refused(parse, "flink-swarm:ssh.dialTimeoutSeconds", 0, ssh={"dialTimeoutSeconds": 0})
     refused(parse, "flink-swarm:ssh.retries", 5, ssh={"retries": 5})
 

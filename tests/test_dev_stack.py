@@ -1,4 +1,4 @@
-"""scripts/dev-stack and its small topology: a researcher's own stack, checked without the Pulumi CLI."""
+"""tools/dev-stack and its small topology: a researcher's own stack, checked without the Pulumi CLI."""
 import shutil
 import subprocess
 
@@ -19,11 +19,11 @@ def test_dev_small_topology(program):
     assert [vm.inputs["machineType"] for vm in run.of_type(GCP_VM)] == ["e2-medium"]
 
 
-DEV_STACK = ROOT / "scripts" / "dev-stack"
+DEV_STACK = ROOT / "tools" / "dev-stack"
 
 
 def dev_stack(*args, env=None):
-    """Run scripts/dev-stack with a minimal environment (no pulumi on PATH: --dry-run must not need it)."""
+    """Run tools/dev-stack with a minimal environment (no pulumi on PATH: --dry-run must not need it)."""
     base = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "USER": "alice"}
     return subprocess.run([str(DEV_STACK), *args], env={**base, **(env or {})}, capture_output=True, text=True,
                           timeout=30)

@@ -1,5 +1,5 @@
 """The policy pack: each policy on hand-written resources, then every policy over the graph the program
-registers under mocks. Also the per-researcher dev stack: its topology and `scripts/dev-stack`."""
+registers under mocks. Also the per-researcher dev stack: its topology and `tools/dev-stack`."""
 import copy
 import runpy
 
@@ -342,7 +342,7 @@ def test_program_weave_plugin_without_password_is_caught(program):
     assert len(check(resources)["weave-network-password"]) == 5
 
 
-# the pack itself, the dev topology and scripts/dev-stack -------------------------------------------
+# the pack itself, the dev topology and tools/dev-stack -------------------------------------------
 
 def test_pack_entry_point_builds_the_pack_from_policies(monkeypatch):
     built = []

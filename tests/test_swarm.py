@@ -5,7 +5,7 @@ import shlex
 import pytest
 import yaml
 
-from components import swarm
+from components import steps
 from tests.harness import is_secret
 
 CMD = "command:remote:Command"
@@ -48,7 +48,7 @@ def test_scripts_in_commands_are_the_files(program):
         for key in ("create", "delete"):
             if cmd.inputs.get(key):
                 name, text, _ = parsed(cmd.inputs[key])
-                assert text == (swarm.SCRIPTS / f"{name}.sh").read_text()
+                assert text == (steps.SCRIPTS / f"{name}.sh").read_text()
 
 
 def test_one_init_on_the_first_manager_advertising_its_public_ip(program):
@@ -155,7 +155,7 @@ def test_given_weave_password_is_used(program):
 
 
 def test_labels_applied_from_the_manager_in_one_session(program, tmp_path):
-    nodes = yaml.safe_load(open(swarm.SCRIPTS.parent.parent / "config/topologies/blog.yaml"))["nodes"]
+    nodes = yaml.safe_load(open(steps.SCRIPTS.parent.parent / "config/topologies/blog.yaml"))["nodes"]
     nodes[2]["labels"] = {"disk": "ssd"}
     path = tmp_path / "t.yaml"
     path.write_text(yaml.safe_dump({"nodes": nodes}))
@@ -218,7 +218,7 @@ def test_ssh_dials_are_bounded(program):
 
 
 def test_static_node_commands_use_its_ssh_settings(program, tmp_path):
-    nodes = yaml.safe_load(open(swarm.SCRIPTS.parent.parent / "config/topologies/blog.yaml"))["nodes"]
+    nodes = yaml.safe_load(open(steps.SCRIPTS.parent.parent / "config/topologies/blog.yaml"))["nodes"]
     nodes.append({"name": "lab", "cloud": "static", "role": "worker", "publicIp": "192.0.2.10",
                   "user": "admin", "port": 2222})
     path = tmp_path / "t.yaml"
@@ -234,10 +234,10 @@ def test_a_changed_script_reruns_only_its_commands(program, tmp_path, monkeypatc
     before = {c.name: c.inputs.get("create") for c in program().of_type(CMD)}
     edited = tmp_path / "scripts"
     edited.mkdir()
-    for f in swarm.SCRIPTS.iterdir():
+    for f in steps.SCRIPTS.iterdir():
         text = f.read_text() + ("# edited\n" if f.name == "weave-plugin.sh" else "")
         (edited / f.name).write_text(text)
-    monkeypatch.setattr(swarm, "SCRIPTS", edited)
+    monkeypatch.setattr(steps, "SCRIPTS", edited)
     after = {c.name: c.inputs.get("create") for c in program().of_type(CMD)}
     changed = {name for name in before if before[name] != after[name]}
     assert changed == {name for name in before if name.endswith("-weave")} and len(changed) == 5

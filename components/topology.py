@@ -1,0 +1,147 @@
+"""The topology: which machines the cluster has, on which cloud, in which role.
+
+`expand_topology` validates a topology document (the YAML under `flink-swarm:topology`) and expands
+`count:` groups into one `NodeSpec` per machine. Every error names the field, the value and the fix.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+from .checks import dns_name, fail, ip, mapping, positive_int, choice
+
+DEFAULT_TOPOLOGY = "config/topologies/blog.yaml"
+CLOUDS = ("azure", "gcp", "static")
+ROLES = ("manager", "jobmanager", "worker")
+LABEL = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_./:]*$")
+NODE_KEYS = {"name", "cloud", "role", "count", "size", "labels", "publicIp", "privateIp", "user", "port"}
+STATIC_ONLY_KEYS = {"publicIp", "privateIp", "user", "port"}
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One machine of the topology after `count` expansion."""
+
+    name: str
+    cloud: str
+    role: str
+    size: Optional[str] = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    public_ip: Optional[str] = None  # static nodes only
+    private_ip: Optional[str] = None  # static nodes only (defaults to public_ip)
+    user: Optional[str] = None  # static nodes only (defaults to sshUser)
+    port: int = 22
+
+
+def expand_topology(doc: Any, default_user: str, fieldname: str = "flink-swarm:topology") -> tuple[NodeSpec, ...]:
+    """Validate a topology document and expand `count:` groups into nodes."""
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("nodes"), list) or not doc["nodes"]:
+        fail(fieldname, doc, "the topology must be a mapping with a non-empty `nodes:` list",
+             f"start the file with `nodes:` followed by entries, see {DEFAULT_TOPOLOGY}")
+    nodes = [node for i, entry in enumerate(doc["nodes"])
+             for node in _entry_nodes(entry, f"{fieldname} nodes[{i}]", fieldname, default_user)]
+    _check_unique(nodes, fieldname)
+    _check_roles(nodes, fieldname)
+    return tuple(nodes)
+
+
+def _entry_nodes(entry: Any, where: str, fieldname: str, default_user: str) -> list[NodeSpec]:
+    """The nodes of one topology entry (several with `count`)."""
+    entry = mapping(where, entry, NODE_KEYS)
+    name = dns_name(f"{where}.name", entry.get("name"))
+    where = f"{fieldname} node {name!r}"
+    cloud = choice(f"{where}.cloud", entry.get("cloud"), CLOUDS)
+    role = choice(f"{where}.role", entry.get("role"), ROLES)
+    labels = _labels(where, entry.get("labels") or {})
+    size = entry.get("size")
+    if cloud == "static":
+        public_ip, private_ip, user, port = _static_access(where, entry, size, default_user)
+    else:
+        extra = sorted(STATIC_ONLY_KEYS & set(entry))
+        if extra:
+            fail(f"{where}.{extra[0]}", entry[extra[0]], f"only static nodes take `{extra[0]}`",
+                 f"remove it; {cloud} nodes get their addresses from the cloud")
+        if size is not None and (not isinstance(size, str) or not size):
+            fail(f"{where}.size", size, "not a machine size", "e.g. Standard_D2s_v5 or e2-standard-2")
+        public_ip = private_ip = user = None
+        port = 22
+    return [NodeSpec(dns_name(f"{where}.name", node_name), cloud, role, size, labels, public_ip, private_ip,
+                     user, port)
+            for node_name in _names(where, entry, name, cloud)]
+
+
+def _labels(where: str, labels: Any) -> dict[str, str]:
+    """Extra swarm node labels; `role`, `cloud` and `name` are the program's own."""
+    if not isinstance(labels, Mapping):
+        fail(f"{where}.labels", labels, "must be an object", "write labels as key: value pairs")
+    labels = {str(k): str(v) for k, v in labels.items()}
+    for key, value in labels.items():
+        if not LABEL.match(key) or not LABEL.match(value):
+            fail(f"{where}.labels.{key}", value, "labels are letters, digits and . _ - / : only",
+                 "e.g. `labels: {disk: ssd}`")
+    for key in ("role", "cloud", "name"):
+        if key in labels:
+            fail(f"{where}.labels.{key}", labels[key], "this label is set by the program",
+                 f"remove it; `{key}` is always the node's own {key}")
+    return labels
+
+
+def _static_access(where: str, entry: Mapping[str, Any], size: Any, default_user: str
+                   ) -> tuple[str, str, str, int]:
+    """A static host's public IP, private IP, SSH user and port."""
+    if size is not None:
+        fail(f"{where}.size", size, "static nodes have no machine size", "remove `size`")
+    if "publicIp" not in entry:
+        fail(f"{where}.publicIp", None, "a static node needs the address it is reached at",
+             "add `publicIp: <the host's public IPv4 address>`")
+    public_ip = ip(f"{where}.publicIp", entry["publicIp"])
+    private_ip = ip(f"{where}.privateIp", entry.get("privateIp", public_ip))
+    user = entry.get("user", default_user)
+    if not isinstance(user, str) or not user:
+        fail(f"{where}.user", user, "not a user name", "give the SSH login user, e.g. ubuntu")
+    port = positive_int(f"{where}.port", entry.get("port", 22))
+    if port > 65535:
+        fail(f"{where}.port", port, "not a TCP port", "use the host's SSH port, 1-65535")
+    return public_ip, private_ip, user, port
+
+
+def _names(where: str, entry: Mapping[str, Any], name: str, cloud: str) -> list[str]:
+    """`name`, or `name-1` .. `name-N` for `count: N`."""
+    if "count" not in entry:
+        return [name]
+    count = entry["count"]
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        fail(f"{where}.count", count, "must be a whole number, 0 or more",
+             "write the number of nodes in this group, e.g. `count: 2`")
+    if count and cloud == "static":
+        fail(f"{where}.count", count, "static nodes are single hosts with their own address",
+             "list each static host as its own entry, without `count`")
+    return [f"{name}-{k}" for k in range(1, count + 1)]
+
+
+def _check_unique(nodes: list[NodeSpec], fieldname: str) -> None:
+    seen: set[str] = set()
+    for node in nodes:
+        if node.name in seen:
+            fail(f"{fieldname} node {node.name!r}", node.name, "duplicate node name",
+                 "give every node (after `count` expansion to name-1..name-N) a unique name")
+        seen.add(node.name)
+
+
+def _check_roles(nodes: list[NodeSpec], fieldname: str) -> None:
+    """1, 3 or 5 managers, exactly one jobmanager, at least one worker."""
+    by_role = {role: [n.name for n in nodes if n.role == role] for role in ROLES}
+    if not by_role["manager"]:
+        fail(fieldname, [n.name for n in nodes], "no node has role manager",
+             "add a node with `role: manager` (it initialises the swarm)")
+    managers = len(by_role["manager"])
+    if managers > 1 and managers % 2 == 0:
+        fail(fieldname, by_role["manager"], f"{managers} managers: an even number above one adds no "
+             "fault tolerance to the swarm's Raft quorum", "use 1, 3 or 5 managers")
+    if len(by_role["jobmanager"]) != 1:
+        fail(fieldname, by_role["jobmanager"], "exactly one node must have role jobmanager",
+             "give one node `role: jobmanager`; it hosts the Flink jobmanager")
+    if not by_role["worker"]:
+        fail(fieldname, [n.name for n in nodes], "no node has role worker",
+             "add nodes with `role: worker`; each runs one Flink taskmanager")
