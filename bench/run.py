@@ -29,12 +29,6 @@ import yaml
 from graph import commands_by_host, count_layers, critical_path
 from latency import LatencyModel
 
-BASE_CONFIG = {  # as tests/conftest.py BASE_CONFIG
-    "azure-native:location": "westeurope",
-    "gcp:project": "test-project",
-    "gcp:zone": "europe-west1-b",
-    "flink-swarm:adminCidrs": ["203.0.113.7/32"],
-}
 TARGET_NODES, TARGET_SECONDS, TARGET_MIB = 200, 15.0, 1024.0  # N nodes evaluate within these
 GROWTH_BASE, GROWTH_LIMIT = 50, 1.5  # wall s per node at the largest N vs at 50 nodes
 
@@ -48,40 +42,22 @@ def topology(n: int) -> dict:
                       for name, cloud, role, count in groups if count != 0]}
 
 
-def probe_monitor(harness) -> list[float]:
-    """Accumulate the CPU time spent inside the mock resource monitor (Pulumi's MockMonitor and the
-    harness's capture): work a real engine does in its own process, not the program's cost."""
-    spent = [0.0]
-    register = harness._Monitor.RegisterResource
-
-    def timed(self, request):
-        start = time.thread_time()
-        try:
-            return register(self, request)
-        finally:
-            spent[0] += time.thread_time() - start
-
-    harness._Monitor.RegisterResource = timed
-    return spent
-
-
 def measure(n: int) -> dict:
     """Run the whole program under mocks for an n-node topology; time it and read its graph."""
     nodes = topology(n)
     start = time.perf_counter()
     from tests import harness
-    monitor_cpu = probe_monitor(harness)
     imported = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp, "topology.yaml")
         path.write_text(yaml.safe_dump(nodes, sort_keys=False))
         os.environ["FLINK_SWARM_KEY_DIR"] = str(Path(tmp, "keys"))
-        run = harness.run_program({**BASE_CONFIG, "flink-swarm:topology": str(path)}, stack="bench")
+        run = harness.run_program({**harness.BASE_CONFIG, "flink-swarm:topology": str(path)}, stack="bench")
     done = time.perf_counter()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"nodes": n, "azure": sum(g.get("count", 1) for g in nodes["nodes"] if g["cloud"] == "azure"),
             "import_s": round(imported - start, 2), "program_s": round(done - imported, 2),
-            "wall_s": round(done - start, 2), "monitor_cpu_s": round(monitor_cpu[0], 2),
+            "wall_s": round(done - start, 2), "monitor_cpu_s": round(run.monitor_cpu_s, 2),
             "peak_mib": round(peak_mib, 1), **analyse(run, n)}
 
 

@@ -6,14 +6,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.harness import run_program  # noqa: E402
-
-BASE_CONFIG = {
-    "azure-native:location": "westeurope",
-    "gcp:project": "test-project",
-    "gcp:zone": "europe-west1-b",
-    "flink-swarm:adminCidrs": ["203.0.113.7/32"],
-}
+from tests.harness import BASE_CONFIG, run_program  # noqa: E402
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """Run the real program (`__main__.py`) under Pulumi's mocks and capture the resource graph.
 
 Used by the unit tests, the policy tests, the end-to-end tests (with a hook that applies
-resources for real) and the benchmark. Each run starts from a fresh Pulumi runtime state.
+resources for real) and the benchmark. Each run starts from a fresh Pulumi runtime state; every
+private call into the Pulumi SDK is in `_fresh_runtime` and `_resolve`.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import ipaddress
 import json
 import runpy
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
@@ -22,6 +24,14 @@ from pulumi.runtime.sync_await import _sync_await
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "flink-swarm"
+
+# The smallest config the default topology needs: tests and the benchmark start from it.
+BASE_CONFIG = {
+    "azure-native:location": "westeurope",
+    "gcp:project": "test-project",
+    "gcp:zone": "europe-west1-b",
+    "flink-swarm:adminCidrs": ["203.0.113.7/32"],
+}
 
 # Outputs hook: (type, name, inputs without secret wrappers) -> extra outputs (an "id" key sets the
 # resource id), or None for the default fake outputs. It may run on several threads at once.
@@ -120,19 +130,29 @@ class _Mocks(pulumi.runtime.Mocks):
 
 
 class _Monitor(MockMonitor):
+    """The mock monitor, capturing every registration and the CPU time spent in itself (the engine's
+    work in a real deployment, not the program's: the benchmark reports it apart)."""
+
     def __init__(self, mocks: _Mocks):
         super().__init__(mocks)
         self.registered: list[Res] = []
+        self.cpu_seconds = 0.0
+        self._cpu_lock = threading.Lock()
 
     def RegisterResource(self, request):
-        response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
-            deps = set(request.dependencies)
-            if request.provider:  # the engine creates a resource's provider first, like a dependency
-                deps.add(request.provider.rsplit("::", 1)[0])
-            self.registered.append(Res(request.type, request.name, response.urn, request.parent,
-                                       rpc.deserialize_properties(request.object), deps, request.provider))
-        return response
+        start = time.thread_time()
+        try:
+            response = super().RegisterResource(request)
+            if request.type != "pulumi:pulumi:Stack":
+                deps = set(request.dependencies)
+                if request.provider:  # the engine creates a resource's provider first, like a dependency
+                    deps.add(request.provider.rsplit("::", 1)[0])
+                self.registered.append(Res(request.type, request.name, response.urn, request.parent,
+                                           rpc.deserialize_properties(request.object), deps, request.provider))
+            return response
+        finally:
+            with self._cpu_lock:
+                self.cpu_seconds += time.thread_time() - start
 
 
 @dataclass
@@ -142,6 +162,7 @@ class Run:
     resources: list[Res]
     outputs: dict[str, Any]
     secret_outputs: set[str]
+    monitor_cpu_s: float = 0.0  # CPU time in the mock resource monitor
 
     def of_type(self, typ: str) -> list[Res]:
         return [r for r in self.resources if r.type == typ]
@@ -175,16 +196,28 @@ def _config_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def run_program(config: dict[str, Any], secrets: Iterable[str] = (), hook: Optional[Hook] = None,
-                stack: str = "test") -> Run:
-    """Run `__main__.py` under mocks with `config` (full keys, e.g. `flink-swarm:adminCidrs`)."""
-    mocks = _Mocks(hook)
-    monitor = _Monitor(mocks)
+def _fresh_runtime(mocks: _Mocks, monitor: _Monitor, config: dict[str, Any], secrets: Iterable[str],
+                   stack: str) -> None:
+    """Reset the SDK's process-wide state and install the mocks, the monitor and the config."""
     rt_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config({k: _config_value(v) for k, v in config.items()}, list(secrets))
     rt_settings.SETTINGS.rpc_manager.clear()
     rt_settings.SETTINGS.outputs.clear()
+
+
+def _resolve(value: Any) -> tuple[Any, bool]:
+    """A stack output's value, and whether it is secret."""
+    out = pulumi.Output.from_input(value)
+    return _sync_await(out.future()), _sync_await(out.is_secret())
+
+
+def run_program(config: dict[str, Any], secrets: Iterable[str] = (), hook: Optional[Hook] = None,
+                stack: str = "test") -> Run:
+    """Run `__main__.py` under mocks with `config` (full keys, e.g. `flink-swarm:adminCidrs`)."""
+    mocks = _Mocks(hook)
+    monitor = _Monitor(mocks)
+    _fresh_runtime(mocks, monitor, config, secrets, stack)
     try:
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
     except Exception as err:
@@ -192,10 +225,8 @@ def run_program(config: dict[str, Any], secrets: Iterable[str] = (), hook: Optio
         raise
 
     outputs, secret_outputs = {}, set()
-    root = rt_settings.get_root_resource()
-    for key, value in root.outputs.items():  # type: ignore[union-attr]
-        out = pulumi.Output.from_input(value)
-        outputs[key] = _sync_await(out.future())
-        if _sync_await(out.is_secret()):
+    for key, value in rt_settings.get_root_resource().outputs.items():  # type: ignore[union-attr]
+        outputs[key], secret = _resolve(value)
+        if secret:
             secret_outputs.add(key)
-    return Run(monitor.registered, outputs, secret_outputs)
+    return Run(monitor.registered, outputs, secret_outputs, monitor.cpu_seconds)

@@ -1,21 +1,19 @@
 """Fixtures for the end-to-end tests on local, cloud-like test hosts (see hosts.py)."""
-
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # import hosts / flink_rest by plain name
-import hosts  # noqa: E402
+from tests.e2e import build
+from tests.e2e.proc import TIMINGS
 
 
 def pytest_terminal_summary(terminalreporter):
-    if hosts.TIMINGS:
+    if TIMINGS:
         terminalreporter.section("e2e timings")
-        for name, seconds in hosts.TIMINGS.items():
+        for name, seconds in TIMINGS.items():
             terminalreporter.write_line(f"[e2e] {name}: {seconds:.1f}s")
 
 
 @pytest.fixture(scope="session")
 def wordcount_jar() -> Path:
-    return hosts.build_wordcount_jar()
+    return build.build_wordcount_jar()

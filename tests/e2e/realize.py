@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
+from tests.e2e import ssh as ssh_cmd
+
 # POSTs/DELETEs stdin to the Docker Engine API on the host's unix socket; prints status and body.
 ENGINE_CALL = r'''
 import http.client, socket, sys
@@ -90,10 +92,8 @@ class Realizer:
 
     def ssh(self, conn: dict, command: str, stdin: str = "", what: str = "") -> tuple[str, str]:
         """Run `command` as the connection says, retrying dials as the connection bounds them."""
-        args = ["ssh", "-i", str(self._key_file(conn["privateKey"])), "-p", str(int(conn.get("port", 22))),
-                "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                "-o", "LogLevel=ERROR", "-o", f"ConnectTimeout={int(conn['perDialTimeout'])}",
-                f"{conn['user']}@{conn['host']}", command]
+        args = ssh_cmd.argv(conn["user"], conn["host"], conn.get("port", 22), self._key_file(conn["privateKey"]),
+                            command, connect_timeout=conn["perDialTimeout"])
         dials = int(conn["dialErrorLimit"])
         for _ in range(dials):
             done = subprocess.run(args, input=stdin, capture_output=True, text=True)

@@ -11,9 +11,9 @@ import time
 import pytest
 import yaml
 
-import flink_rest
-import hosts
-from realize import Realizer
+from tests.e2e import flink_rest, hosts
+from tests.e2e.proc import TIMINGS
+from tests.e2e.realize import Realizer
 from tests.harness import run_program
 
 pytestmark = pytest.mark.e2e
@@ -52,11 +52,11 @@ def cluster(tmp_path_factory, monkeypatch_module):
         started = time.monotonic()
         run = run_program(config, secrets=["flink-swarm:sshPrivateKey"], hook=realizer, stack="e2e")
         commands_done = realizer.commands_done
-        hosts.TIMINGS["remote commands (swarm, image pulls)"] = commands_done - started
+        TIMINGS["remote commands (swarm, image pulls)"] = commands_done - started
         rest = run.outputs["flinkUiUrl"]
         flink_rest.wait_taskmanagers(rest, 2)
-        hosts.TIMINGS["services (after the last command, until 2 taskmanagers)"] = time.monotonic() - commands_done
-        hosts.TIMINGS["up (program start to 2 taskmanagers registered)"] = time.monotonic() - started
+        TIMINGS["services (after the last command, until 2 taskmanagers)"] = time.monotonic() - commands_done
+        TIMINGS["up (program start to 2 taskmanagers registered)"] = time.monotonic() - started
         yield {"hosts": dict(zip(NAMES, test_hosts)), "run": run, "realizer": realizer, "rest": rest}
     finally:
         hosts.teardown()
@@ -118,7 +118,7 @@ def test_a_job_submitted_through_rest_finishes_with_the_right_counts(cluster, wo
     job = flink_rest.run_jar(cluster["rest"], wordcount_jar)
     assert flink_rest.wait_job(cluster["rest"], job) == "FINISHED"
     assert flink_rest.word_counts(cluster["rest"], job) == hosts.WORDCOUNT_COUNTS
-    hosts.TIMINGS["job (upload, run, finish)"] = time.monotonic() - started
+    TIMINGS["job (upload, run, finish)"] = time.monotonic() - started
 
 
 def test_every_host_script_run_again_changes_nothing(cluster):
@@ -148,7 +148,7 @@ def test_a_stopped_worker_gets_its_taskmanager_back_and_jobs_still_run(cluster, 
     started = time.monotonic()
     hosts.start_host(worker)
     flink_rest.wait_taskmanagers(cluster["rest"], 2, timeout=300)
-    hosts.TIMINGS["worker back (host start to taskmanager registered)"] = time.monotonic() - started
+    TIMINGS["worker back (host start to taskmanager registered)"] = time.monotonic() - started
     job = flink_rest.run_jar(cluster["rest"], wordcount_jar)
     assert flink_rest.wait_job(cluster["rest"], job) == "FINISHED"
     assert flink_rest.word_counts(cluster["rest"], job) == hosts.WORDCOUNT_COUNTS

@@ -1,0 +1,179 @@
+"""Images for the end-to-end tests (Dockerfiles under images/), built from local material only (nothing is pulled).
+
+A Debian rootfs is debootstrapped from the mirror apt uses here and imported; the host, registry
+and Flink images are built from it (Flink from the PyPI packages of Flink); the WordCount jar is
+compiled against Flink's lib/. Everything is cached under CACHE, or as image tags, by a hash of its
+inputs. Must run as root (debootstrap, and dockerd if none is running).
+"""
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+from .proc import digest, phase, run, tail, wait
+
+HERE = Path(__file__).resolve().parent
+CACHE = Path("/var/cache/flink-swarm-e2e")
+DOCKERD_LOG = Path("/var/log/flink-swarm-e2e-dockerd.log")
+LABEL = "flink-swarm-e2e"  # on every image, container, volume and network the tests create
+
+SUITE = "bookworm"
+FLINK_VERSION = "1.20.3"
+
+
+def _dockerd_answers() -> bool:
+    return subprocess.run(["docker", "version"], capture_output=True).returncode == 0
+
+
+def ensure_dockerd() -> None:
+    """Start dockerd in the background (logging to DOCKERD_LOG) unless one answers."""
+    if _dockerd_answers():
+        return
+    if os.geteuid() != 0:
+        reason = subprocess.run(["docker", "version"], capture_output=True, text=True).stderr
+        raise RuntimeError(f"no Docker Engine answers on /var/run/docker.sock:\n{tail(reason, 3)}\n"
+                           f"start one as root: sudo sh -c 'dockerd >>{DOCKERD_LOG} 2>&1 &'")
+    with phase("dockerd"), open(DOCKERD_LOG, "ab") as log:
+        subprocess.Popen(["dockerd"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        wait("dockerd", _dockerd_answers, 60, lambda: tail(DOCKERD_LOG.read_text()))
+
+
+def _debian_mirror() -> str:
+    """The Debian mirror apt is configured with (first active entry ending in /debian)."""
+    sources = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*.list")),
+               *sorted(Path("/etc/apt/sources.list.d").glob("*.sources"))]
+    for source in filter(Path.exists, sources):
+        for line in source.read_text().splitlines():
+            if not line.lstrip().startswith("#"):
+                for word in line.split():
+                    if re.fullmatch(r"https?://\S+/debian/?", word):
+                        return word
+    raise RuntimeError("no Debian mirror found in /etc/apt/sources.list(.d)")
+
+
+def _rootfs() -> Path:
+    """A minbase Debian rootfs tarball (debootstrap), without apt lists, docs and locales."""
+    mirror = _debian_mirror()
+    tarball = CACHE / f"rootfs-{SUITE}-{digest(SUITE, 'minbase', mirror)}.tar.gz"
+    if not tarball.exists():
+        with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+            root = Path(tmp, "rootfs")
+            run("debootstrap", "--variant=minbase", SUITE, str(root), mirror, timeout=1200)
+            for pattern in ("var/cache/apt/archives/*.deb", "var/lib/apt/lists/*_*",
+                            "usr/share/doc/*", "usr/share/man/*", "usr/share/locale/*"):
+                for path in root.glob(pattern):
+                    if path.is_dir():
+                        shutil.rmtree(path)
+                    else:
+                        path.unlink()
+            run("tar", "--numeric-owner", "-C", str(root), "-czf", f"{tmp}/rootfs.tar.gz", ".")
+            os.replace(f"{tmp}/rootfs.tar.gz", tarball)
+    return tarball
+
+
+def _image_exists(tag: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode == 0
+
+
+def _base_image(rootfs: Path) -> str:
+    tag = f"{LABEL}/base:{rootfs.name.removesuffix('.tar.gz')}"
+    if not _image_exists(tag):
+        run("docker", "import", str(rootfs), tag)
+    return tag
+
+
+def _context(root: Path, prefix: str = "") -> dict[str, Path]:
+    """Build-context entries (name in the context -> file or directory) for a tree."""
+    return {prefix + str(path.relative_to(root)): path for path in sorted(root.rglob("*"))}
+
+
+def _build_image(name: str, base: str, context: dict[str, Path]) -> str:
+    """Build `context` FROM `base` as flink-swarm-e2e/<name>:<hash of all inputs>, once."""
+    parts = [base]
+    for arcname, path in sorted(context.items()):
+        parts += [arcname, oct(path.stat().st_mode)]
+        if path.is_file():
+            with open(path, "rb") as f:
+                parts.append(hashlib.file_digest(f, "sha256").digest())
+    tag = f"{LABEL}/{name}:{digest(*parts)}"
+    if _image_exists(tag):
+        return tag
+    with tempfile.TemporaryFile() as tar_file:
+        with tarfile.open(fileobj=tar_file, mode="w", format=tarfile.GNU_FORMAT) as tar:
+            for arcname, path in sorted(context.items()):
+                tar.add(path, arcname, recursive=False)
+        tar_file.seek(0)
+        proc = subprocess.run(["docker", "build", "--build-arg", f"BASE={base}", "-t", tag, "-"],
+                              stdin=tar_file, capture_output=True, text=True,
+                              env={**os.environ, "DOCKER_BUILDKIT": "0"})
+    if proc.returncode != 0:
+        raise RuntimeError(f"building image {name} failed:\n{tail(proc.stdout + proc.stderr, 40)}")
+    return tag
+
+
+def _flink_home() -> Path:
+    """FLINK_HOME (bin, conf, lib, opt, plugins, log) from the PyPI packages of Flink.
+
+    apache-flink's wheel has bin/ and conf/ under pyflink/; the apache-flink-libraries
+    sdist has the jars under deps/. PyFlink's Java side (opt/flink-python) is left out.
+    """
+    home = CACHE / f"flink-{FLINK_VERSION}"
+    if home.exists():
+        return home
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        run(sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", tmp,
+             f"apache-flink=={FLINK_VERSION}", f"apache-flink-libraries=={FLINK_VERSION}")
+        staging = Path(tmp, "flink")
+        with zipfile.ZipFile(next(Path(tmp).glob("apache_flink-*.whl"))) as wheel:
+            for info in wheel.infolist():
+                if re.match(r"pyflink/(bin|conf)/[^/]+$", info.filename):
+                    target = staging / info.filename.removeprefix("pyflink/")
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(wheel.read(info))
+                    target.chmod((info.external_attr >> 16) & 0o777 or 0o644)
+        with tarfile.open(next(Path(tmp).glob("apache-flink-libraries-*.tar.gz"))) as sdist:
+            for member in sdist.getmembers():
+                match = re.match(r"[^/]+/deps/((bin|lib|opt|plugins)/.*)", member.name)
+                if member.isfile() and match and "flink-python" not in member.name:
+                    member.name = match.group(1)
+                    sdist.extract(member, staging, filter="data")
+        (staging / "log").mkdir()
+        os.rename(staging, home)
+    return home
+
+
+def build_images() -> dict[str, str]:
+    """Build (or find cached) images; returns {"host"|"flink"|"registry": image tag}."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with phase("rootfs"):
+        rootfs = _rootfs()
+    with phase("images"):
+        base = _base_image(rootfs)
+        images = {name: _build_image(name, base, _context(HERE / "images" / name))
+                  for name in ("host", "registry")}
+        home = _flink_home()
+        images["flink"] = _build_image("flink", base, {**_context(HERE / "images" / "flink"),
+                                                       "flink": home, **_context(home, "flink/")})
+    return images
+
+
+def build_wordcount_jar() -> Path:
+    """wordcount/WordCount.java compiled against Flink's lib/ into a runnable jar (cached)."""
+    source = HERE / "wordcount" / "WordCount.java"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with phase("wordcount-jar"):
+        jar = CACHE / f"wordcount-{digest(source.read_bytes(), FLINK_VERSION)}.jar"
+        if not jar.exists():
+            with tempfile.TemporaryDirectory() as tmp:
+                run("javac", "--release", "17", "-nowarn", "-cp", f"{_flink_home()}/lib/*",
+                     "-d", f"{tmp}/classes", str(source))
+                run("jar", "--create", "--file", f"{tmp}/wordcount.jar", "--main-class", "WordCount",
+                     "-C", f"{tmp}/classes", ".")
+                os.replace(f"{tmp}/wordcount.jar", jar)
+    return jar

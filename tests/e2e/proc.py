@@ -1,0 +1,49 @@
+"""Process helpers for the end-to-end tests: run a command, wait for a condition, time a phase.
+
+Every phase is timed (`with phase(name):`) into TIMINGS and printed as "[e2e] images: 12.3s";
+the session prints them all at the end (conftest.py).
+"""
+import contextlib
+import hashlib
+import subprocess
+import time
+
+TIMINGS: dict[str, float] = {}
+
+
+@contextlib.contextmanager
+def phase(name: str):
+    """Time the block into TIMINGS[name] and print "[e2e] name: 1.2s"."""
+    start = time.monotonic()
+    yield
+    TIMINGS[name] = time.monotonic() - start
+    print(f"[e2e] {name}: {TIMINGS[name]:.1f}s", flush=True)
+
+
+def tail(text: str, lines: int = 30) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def run(*cmd: str, timeout: float = 600, check: bool = True) -> str:
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"`{' '.join(cmd)}` failed (rc={proc.returncode}):\n"
+                           f"{tail(proc.stdout + proc.stderr)}")
+    return proc.stdout.strip()
+
+
+def digest(*parts: bytes | str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode() if isinstance(part, str) else part)
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def wait(what: str, ready, timeout: float, diagnose=lambda: "") -> None:
+    """Poll ready() until it is true; on timeout raise with what diagnose() returns."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what}: not ready after {timeout:.0f}s\n{diagnose()}")
+        time.sleep(1)
