@@ -1,6 +1,24 @@
-"""Flink on the swarm: a docker provider on the manager, the network, jobmanager and taskmanagers."""
+"""Flink on the swarm: a docker provider on the manager, the network, jobmanager and taskmanagers.
+
+The network and services are written as pulumi-docker 5.2 stores them after reading them back from
+Docker (the bridged kreuzwerker/terraform-provider-docker v4.5, internal/provider/), so a later
+`pulumi up` with nothing changed finds nothing to change:
+- the network's IPAM config names the gateway Docker allocates (the subnet's first address): the
+  element is a set hashed over subnet and gateway, every field ForceNew (resource_docker_network.go:
+  99-137), and a read-back gateway the program did not write would replace the network, and with it
+  every service (networks_advanced is ForceNew, resource_docker_service.go:707-734);
+- the overlay's options are ignored in the diff: Docker adds its own vxlanid_list to what the program
+  sets (resource_docker_network_funcs.go:193); a label carries the options instead, so changing them
+  still replaces the network (labels are ForceNew);
+- durations in the canonical form the provider reads back ("1m", not "60s": shortDur,
+  resource_docker_service_structures.go:1341-1350);
+- the image pinned by digest (the jobmanager node's pull resolves it): the provider pins a tag at
+  create and not at update (resource_docker_service_funcs.go:45, 185-190), so a tag would update
+  both services on the next `up`; the platforms Docker records from the registry are ignored.
+"""
 from __future__ import annotations
 
+import ipaddress
 from typing import Optional, Sequence
 
 import pulumi
@@ -45,11 +63,13 @@ class FlinkCluster(pulumi.ComponentResource):
         jobmanager_node = next(n for n in nodes if n.role == JOBMANAGER)
 
         # `<node>-pull`: every node that runs Flink pulls the image as soon as Docker runs, while the
-        # swarm is still forming; nothing waits for it (the services would pull it anyway), so it
-        # takes the download off the critical path and a wrong image fails early, naming the node.
-        for n in nodes:
-            if n.role in (JOBMANAGER, "worker"):
-                node_command(self, n, "pull", script("image-pull", fl.image), depends_on=[swarm.installs[n.name]])
+        # swarm is still forming; only the services wait, for the jobmanager node's pull (its task
+        # could not start before it anyway), which prints the image pinned by digest. A wrong image
+        # fails early, naming the node.
+        pulls = {n.name: node_command(self, n, "pull", script("image-pull", fl.image),
+                                      depends_on=[swarm.installs[n.name]])
+                 for n in nodes if n.role in (JOBMANAGER, "worker")}
+        image = pulls[jobmanager_node.name].stdout.apply(str.strip)
 
         self.provider = docker.Provider(
             "manager", host=swarm.docker_host,
@@ -57,16 +77,21 @@ class FlinkCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=swarm.formed))
         on_manager = pulumi.ResourceOptions(parent=self, provider=self.provider)
 
-        encrypted = net.driver == "overlay" and net.encrypted
+        options = {"encrypted": "true"} if net.driver == "overlay" and net.encrypted else {}
+        labels = {"flink-swarm.swarm": swarm.swarm_id,  # a swarm initialised anew needs a new network
+                  **({"flink-swarm.options": ",".join(f"{k}={v}" for k, v in sorted(options.items()))}
+                     if options else {})}
         self.network = docker.Network(
             "flink-net", name="flink", attachable=True,
-            driver=net.weave_plugin if net.driver == "weave" else "overlay",
-            options={"encrypted": "true"} if encrypted else None,
-            ipam_configs=[docker.NetworkIpamConfigArgs(subnet=net.subnet)], opts=on_manager)
+            driver=net.weave_plugin if net.driver == "weave" else "overlay", options=options or None,
+            labels=[docker.NetworkLabelArgs(label=k, value=v) for k, v in labels.items()],
+            ipam_configs=[docker.NetworkIpamConfigArgs(
+                subnet=net.subnet, gateway=str(ipaddress.ip_network(net.subnet)[1]))],
+            opts=pulumi.ResourceOptions.merge(on_manager, pulumi.ResourceOptions(ignore_changes=["options"])))
 
         common = {"jobmanager.rpc.address": JOBMANAGER, "jobmanager.rpc.port": ports.JOBMANAGER_RPC,
                   "blob.server.port": ports.BLOB_SERVER, "query.server.port": ports.QUERY_SERVER}
-        self.jobmanager = self._service(JOBMANAGER, fl.image, on_manager, flink_properties({
+        self.jobmanager = self._service(JOBMANAGER, image, on_manager, flink_properties({
             **common, "rest.port": ports.FLINK_UI, "jobmanager.memory.process.size": fl.jobmanager_memory,
             "parallelism.default": fl.parallelism}),
             mode=docker.ServiceModeArgs(replicated=docker.ServiceModeReplicatedArgs(replicas=1)),
@@ -74,7 +99,7 @@ class FlinkCluster(pulumi.ComponentResource):
             published=[docker.ServiceEndpointSpecPortArgs(
                 name="ui", target_port=ports.FLINK_UI, published_port=ports.FLINK_UI, protocol="tcp",
                 publish_mode="host")])
-        self.taskmanager = self._service(TASKMANAGER, fl.image, on_manager, flink_properties({
+        self.taskmanager = self._service(TASKMANAGER, image, on_manager, flink_properties({
             **common, "taskmanager.rpc.port": ports.TASKMANAGER_RPC,
             "taskmanager.data.port": ports.TASKMANAGER_DATA, "taskmanager.numberOfTaskSlots": fl.task_slots,
             "taskmanager.memory.process.size": fl.taskmanager_memory}),
@@ -85,7 +110,7 @@ class FlinkCluster(pulumi.ComponentResource):
         self.jobmanager_address: pulumi.Output[str] = jobmanager_node.public_ip
         self.register_outputs({"uiUrl": self.ui_url})
 
-    def _service(self, name: str, image: str, opts: pulumi.ResourceOptions, properties: str, *,
+    def _service(self, name: str, image: pulumi.Input[str], opts: pulumi.ResourceOptions, properties: str, *,
                  mode: docker.ServiceModeArgs, role: str = JOBMANAGER,
                  published: Optional[list[docker.ServiceEndpointSpecPortArgs]] = None) -> docker.Service:
         """A Flink service on the network, placed by node label, with dnsrr endpoints (no VIP/IPVS)."""
@@ -96,10 +121,11 @@ class FlinkCluster(pulumi.ComponentResource):
                     image=image, args=[name], env={"FLINK_PROPERTIES": properties}),
                 placement=docker.ServiceTaskSpecPlacementArgs(constraints=[f"node.labels.role == {role}"]),
                 networks_advanceds=[docker.ServiceTaskSpecNetworksAdvancedArgs(id=self.network.id, aliases=[name])],
-                restart_policy=docker.ServiceTaskSpecRestartPolicyArgs(condition="any", delay="5s", window="60s")),
+                restart_policy=docker.ServiceTaskSpecRestartPolicyArgs(condition="any", delay="5s", window="1m")),
             endpoint_spec=docker.ServiceEndpointSpecArgs(mode="dnsrr", ports=published),
             # stop-first: one task per node, and the jobmanager's host port can't be held twice.
             update_config=docker.ServiceUpdateConfigArgs(parallelism=1, delay="10s", order="stop-first",
                                                          failure_action="rollback", monitor="30s"),
             rollback_config=docker.ServiceRollbackConfigArgs(parallelism=1, order="stop-first"),
-            opts=opts)
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                ignore_changes=["taskSpec.placement.platforms"])))

@@ -57,10 +57,12 @@ class GcpNodes(pulumi.ComponentResource):
                         nat_ip=self.addresses[spec.name].address, network_tier="PREMIUM")])],
                 metadata={"ssh-keys": pulumi.Output.concat(s.ssh_user, ":", public_key),
                           "block-project-ssh-keys": "true", "enable-oslogin": "FALSE"},
-                opts=self._child)
+                # Its name and static address are the old instance's: the old one must go first.
+                opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(delete_before_replace=True)))
             # SSH waits for the firewall too: the instance may boot before port 22 is open.
+            # instanceId is unique per instance (its id and selfLink are not: a replacement has the same name).
             out[spec.name] = Machine(
                 instance.network_interfaces.apply(lambda nics: (nics or [{}])[0].network_ip or ""),
-                [instance, *firewalls])
+                [instance, *firewalls], instance.instance_id)
         self.register_outputs({})
         return out

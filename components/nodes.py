@@ -23,6 +23,7 @@ class Node:
     private_ip: pulumi.Output[str]
     connection: remote.ConnectionArgs
     booted: Sequence[pulumi.Resource] = field(default_factory=tuple)  # must exist before SSH works
+    identity: pulumi.Input[str] = ""  # new whenever the machine is: its steps then run again
 
     @property
     def name(self) -> str:
@@ -69,8 +70,9 @@ class Nodes(pulumi.ComponentResource):
         machines: dict[str, Machine] = {}
         for site in sites:
             machines.update(site.machines(self.cluster_sources, key.public_key))
-        for spec in settings.of_cloud("static"):
-            machines[spec.name] = Machine(pulumi.Output.from_input(spec.private_ip), ())
+        for spec in settings.of_cloud("static"):  # a host you own is the host at its address
+            machines[spec.name] = Machine(pulumi.Output.from_input(spec.private_ip), (),
+                                          pulumi.Output.from_input(spec.public_ip))
 
         self.nodes: list[Node] = []
         for spec in settings.nodes:
@@ -80,7 +82,8 @@ class Nodes(pulumi.ComponentResource):
                 host=public_ip, port=spec.port, user=spec.user or settings.ssh_user,
                 private_key=key.private_key, dial_error_limit=settings.ssh.dial_attempts,
                 per_dial_timeout=settings.ssh.dial_timeout)
-            self.nodes.append(Node(spec, public_ip, machine.private_ip, connection, tuple(machine.booted)))
+            self.nodes.append(Node(spec, public_ip, machine.private_ip, connection, tuple(machine.booted),
+                                   machine.identity))
         self.register_outputs({})
 
     def table(self) -> pulumi.Output[list[dict[str, str]]]:

@@ -21,6 +21,7 @@ class Machine:
 
     private_ip: pulumi.Output[str]
     booted: Sequence[pulumi.Resource]  # must exist before SSH works (the VM, its firewall)
+    identity: pulumi.Output[str]  # new whenever the machine is (a replaced VM is a blank host)
 
 
 class Site(Protocol):

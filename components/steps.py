@@ -3,6 +3,15 @@
 The script text is part of the command, so editing a script re-runs it (in place, as an update) on
 exactly the hosts that run it. Steps are named `<node>-<step>`, so any failure names the node and the
 step. Secrets travel on stdin, never in the command.
+
+How pulumi-command v1.2.1 treats a step (pulumi/pulumi-command tag v1.2.1, provider/pkg/provider/):
+any input change but `triggers` is an in-place update that runs `create` again; a `triggers` change
+replaces the step, create-before-delete unless `delete_before_replace` (the SDK's own
+replace_on_changes=["triggers[*]"], sdk/python/pulumi_command/remote/command.py:455-456; the
+provider never asks for delete-first, pulumi-go-provider infer/resource.go:1247-1252); `delete` runs
+with the old state's connection (remote/commandController.go:86-92); on update and delete the
+previous stdout goes out as SSH environment unless `addPreviousOutputInEnv` is false
+(remote/commandOutputs.go:42-71).
 """
 from __future__ import annotations
 
@@ -28,10 +37,19 @@ def script(name: str, *args: pulumi.Input) -> pulumi.Output[str]:
 def node_command(parent: pulumi.Resource, node: Node, step: str, create: Optional[pulumi.Input[str]], *,
                  on: Optional[Node] = None, delete: Optional[pulumi.Input[str]] = None,
                  stdin: Optional[pulumi.Input[str]] = None, depends_on: Sequence[pulumi.Resource] = (),
-                 secret_stdout: bool = False) -> remote.Command:
-    """Step `<node>-<step>`, run on `on` (default: the node), so any failure names the node and the step."""
+                 secret_stdout: bool = False, triggers: Sequence[pulumi.Input[str]] = (),
+                 undoes_itself: bool = False) -> remote.Command:
+    """Step `<node>-<step>`, run on `on` (default: the node), so any failure names the node and the step.
+
+    The step runs again (replaced) when the machine it runs on is new (its identity is always a
+    trigger) or when one of `triggers` changes. `undoes_itself`: `delete` undoes `create` on the same
+    host (join and leave), so a replacement must delete first, or the old delete would undo the new create.
+    """
+    host = on or node
     return remote.Command(
-        f"{node.name}-{step}", connection=(on or node).connection, create=create, delete=delete, stdin=stdin,
+        f"{node.name}-{step}", connection=host.connection, create=create, delete=delete, stdin=stdin,
+        triggers=[host.identity, *triggers], add_previous_output_in_env=False,
         logging=remote.Logging.STDERR if secret_stdout else remote.Logging.STDOUT_AND_STDERR,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on),
+                                    delete_before_replace=True if undoes_itself else None,
                                     additional_secret_outputs=["stdout"] if secret_stdout else None))

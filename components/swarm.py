@@ -24,6 +24,10 @@ class SwarmCluster(pulumi.ComponentResource):
     manager), then, once it is in the swarm, `<node>-weave` (plugin). On the first manager:
     `<leader>-tokens`, one `<leader>-labels` for all nodes, and per other node a delete-only
     `<node>-member` (drain, demote, remove). Joins wait for the manager's tokens, never for each other.
+
+    Day two: a node's steps run again when its machine is new; a join follows the swarm it joins
+    (`swarm_id`), so a swarm initialised anew is joined anew; `<node>-member` follows the node's swarm
+    id, so the entry of a node that joined again is removed.
     """
 
     def __init__(self, name: str, nodes: Sequence[Node], settings: Settings,
@@ -38,8 +42,11 @@ class SwarmCluster(pulumi.ComponentResource):
                     for n in nodes}
         self.installs: dict[str, remote.Command] = installs  # Docker is running on the node
         init = node_command(self, leader, "swarm-init", script("swarm-init", leader.public_ip),
-                            delete=script("swarm-leave"), depends_on=[installs[leader.name]])
-        tokens = node_command(self, leader, "tokens", script("swarm-tokens"), depends_on=[init], secret_stdout=True)
+                            delete=script("swarm-leave"), depends_on=[installs[leader.name]], undoes_itself=True)
+        # The first manager's node id: new whenever the swarm is initialised anew.
+        self.swarm_id: pulumi.Output[str] = init.stdout.apply(str.strip)
+        tokens = node_command(self, leader, "tokens", script("swarm-tokens"), depends_on=[init], secret_stdout=True,
+                              triggers=[self.swarm_id])
         worker_token = pulumi.Output.secret(tokens.stdout.apply(lambda out: out.split()[0] + "\n"))
         manager_token = pulumi.Output.secret(tokens.stdout.apply(lambda out: out.split()[1] + "\n"))
 
@@ -49,7 +56,8 @@ class SwarmCluster(pulumi.ComponentResource):
                 in_swarm[n.name] = node_command(
                     self, n, "join", script("swarm-join", n.public_ip, manager_endpoint),
                     stdin=manager_token if n.role == "manager" else worker_token,
-                    delete=script("swarm-leave"), depends_on=[installs[n.name]])
+                    delete=script("swarm-leave"), depends_on=[installs[n.name]], triggers=[self.swarm_id],
+                    undoes_itself=True)
 
         # Labels for every node in one session on the manager (not one SSH session per node);
         # per node, a delete-only `<node>-member` drains, demotes and removes it when it goes.
@@ -57,7 +65,8 @@ class SwarmCluster(pulumi.ComponentResource):
         pairs = [pulumi.Output.concat(node_ids[n.name], "=", ",".join(f"{k}={v}" for k, v in sorted(n.labels.items())))
                  for n in nodes]
         labels = node_command(self, leader, "labels", script("node-labels", *pairs))
-        members = [node_command(self, n, "member", None, on=leader, delete=script("node-remove", node_ids[n.name]))
+        members = [node_command(self, n, "member", None, on=leader, delete=script("node-remove", node_ids[n.name]),
+                                triggers=[node_ids[n.name]])
                    for n in nodes if n is not leader]
 
         plugins: list[remote.Command] = []

@@ -10,8 +10,11 @@ import hashlib
 import ipaddress
 import json
 import runpy
+import shlex
 import threading
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
@@ -20,7 +23,7 @@ import pulumi
 from pulumi.runtime import rpc, settings as rt_settings
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "flink-swarm"
@@ -92,7 +95,9 @@ class FakeCloud:
             return {"ipConfigurations": configs}
         if typ == "gcp:compute/instance:Instance":
             nics = [dict(n, networkIp=str(next(self.gcp_private))) for n in inputs["networkInterfaces"]]
-            return {"networkInterfaces": nics}
+            return {"networkInterfaces": nics, "instanceId": str(int(hashlib.sha256(name.encode()).hexdigest()[:15], 16))}
+        if typ == "azure-native:compute:VirtualMachine":
+            return {"vmId": str(uuid.uuid5(uuid.NAMESPACE_URL, name))}
         if typ == "gcp:compute/network:Network":
             return {"selfLink": f"projects/p/global/networks/{inputs.get('name')}"}
         if typ == "tls:index/privateKey:PrivateKey":
@@ -108,6 +113,9 @@ class FakeCloud:
     def command_stdout(name: str, inputs: dict) -> str:
         if name.endswith("-tokens"):
             return "SWMTKN-1-mock-worker-token\nSWMTKN-1-mock-manager-token\n"
+        if name.endswith("-pull"):  # image-pull.sh prints the image pinned by digest
+            image = shlex.split(inputs["create"])[-1]
+            return image + "\n" if "@" in image else f"{image}@sha256:{hashlib.sha256(image.encode()).hexdigest()}\n"
         return f"nodeid-{hashlib.sha256(name.encode()).hexdigest()[:12]}\n"
 
 
@@ -129,15 +137,19 @@ class _Mocks(pulumi.runtime.Mocks):
         return {}
 
 
-class _Monitor(MockMonitor):
+class CaptureMonitor(MockMonitor):
     """The mock monitor, capturing every registration and the CPU time spent in itself (the engine's
     work in a real deployment, not the program's: the benchmark reports it apart)."""
 
-    def __init__(self, mocks: _Mocks):
+    def __init__(self, mocks: Optional[pulumi.runtime.Mocks]):
         super().__init__(mocks)
         self.registered: list[Res] = []
         self.cpu_seconds = 0.0
-        self._cpu_lock = threading.Lock()
+        self._lock = threading.Lock()
+
+    def capture(self, res: Res) -> None:
+        with self._lock:
+            self.registered.append(res)
 
     def RegisterResource(self, request):
         start = time.thread_time()
@@ -147,11 +159,11 @@ class _Monitor(MockMonitor):
                 deps = set(request.dependencies)
                 if request.provider:  # the engine creates a resource's provider first, like a dependency
                     deps.add(request.provider.rsplit("::", 1)[0])
-                self.registered.append(Res(request.type, request.name, response.urn, request.parent,
-                                           rpc.deserialize_properties(request.object), deps, request.provider))
+                self.capture(Res(request.type, request.name, response.urn, request.parent,
+                                 rpc.deserialize_properties(request.object), deps, request.provider))
             return response
         finally:
-            with self._cpu_lock:
+            with self._lock:
                 self.cpu_seconds += time.thread_time() - start
 
 
@@ -196,11 +208,18 @@ def _config_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _fresh_runtime(mocks: _Mocks, monitor: _Monitor, config: dict[str, Any], secrets: Iterable[str],
-                   stack: str) -> None:
-    """Reset the SDK's process-wide state and install the mocks, the monitor and the config."""
+_EXECUTOR = ThreadPoolExecutor(max_workers=64, thread_name_prefix="register")
+
+
+def _fresh_runtime(monitor: CaptureMonitor, config: dict[str, Any], secrets: Iterable[str], stack: str) -> None:
+    """Reset the SDK's process-wide state and install the monitor and the config.
+
+    Registrations run on the event loop's default executor: give it room for every resource the
+    program registers at once, so that the monitor, not the SDK's thread pool, bounds parallelism.
+    """
     rt_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    _ensure_event_loop().set_default_executor(_EXECUTOR)
+    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config({k: _config_value(v) for k, v in config.items()}, list(secrets))
     rt_settings.SETTINGS.rpc_manager.clear()
     rt_settings.SETTINGS.outputs.clear()
@@ -213,11 +232,13 @@ def _resolve(value: Any) -> tuple[Any, bool]:
 
 
 def run_program(config: dict[str, Any], secrets: Iterable[str] = (), hook: Optional[Hook] = None,
-                stack: str = "test") -> Run:
-    """Run `__main__.py` under mocks with `config` (full keys, e.g. `flink-swarm:adminCidrs`)."""
-    mocks = _Mocks(hook)
-    monitor = _Monitor(mocks)
-    _fresh_runtime(mocks, monitor, config, secrets, stack)
+                stack: str = "test", monitor: Optional[CaptureMonitor] = None) -> Run:
+    """Run `__main__.py` under mocks with `config` (full keys, e.g. `flink-swarm:adminCidrs`).
+
+    `monitor` replaces the capturing mock monitor (the stateful engine's); `hook` then has no effect.
+    """
+    monitor = monitor or CaptureMonitor(_Mocks(hook))
+    _fresh_runtime(monitor, config, secrets, stack)
     try:
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
     except Exception as err:

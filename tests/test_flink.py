@@ -1,4 +1,5 @@
 """The Flink layer under mocks: provider on the manager, network per driver, the two services."""
+import hashlib
 import json
 import re
 import shlex
@@ -12,6 +13,13 @@ PROVIDER, NETWORK, SERVICE = "pulumi:providers:docker", "docker:index/network:Ne
 DRIVERS = [({"driver": "weave"}, "weaveworks/net-plugin:latest_release", None),
            ({"driver": "overlay"}, "overlay", {"encrypted": "true"}),
            ({"driver": "overlay", "encrypted": False}, "overlay", None)]
+
+
+def pinned(run, image):
+    """The image as the jobmanager node's pull printed it, pinned by digest (the fake's digest)."""
+    (jm_pull,) = [c for c in run.of_type(CMD) if c.name == "azure-flink-jobmanager-pull"]
+    assert shlex.split(jm_pull.inputs["create"])[-1] == image
+    return f"{image}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
 
 
 def ip_of(run, role):
@@ -36,8 +44,15 @@ def test_network_per_driver(driver_run):
     (net,) = run.of_type(NETWORK)
     assert net.inputs["driver"] == driver
     assert net.inputs["attachable"] is True
-    assert net.inputs["ipamConfigs"] == [{"subnet": "172.30.0.0/16"}]
+    # the gateway Docker allocates, written down: a read-back gateway would replace the network
+    assert net.inputs["ipamConfigs"] == [{"subnet": "172.30.0.0/16", "gateway": "172.30.0.1"}]
     assert net.inputs.get("options") == options
+    labels = {label["label"]: label["value"] for label in net.inputs["labels"]}
+    init = run.get("azure-swarm-manager-swarm-init")
+    assert labels.pop("flink-swarm.swarm") == "nodeid-" + hashlib.sha256(init.name.encode()).hexdigest()[:12]
+    assert run.depends_on(net, init)  # a swarm initialised anew gets a new network
+    # Docker adds its own vxlanid_list to the options: they are left out of the diff, the label carries them
+    assert labels == ({"flink-swarm.options": "encrypted=true"} if options else {})
 
 
 def test_provider_reaches_the_manager_over_ssh_with_the_key_file(driver_run, tmp_path):
@@ -69,7 +84,8 @@ def test_jobmanager_service(driver_run):
     assert jm["name"] == "jobmanager"
     assert jm["mode"] == {"replicated": {"replicas": 1}}
     spec = jm["taskSpec"]
-    assert spec["containerSpec"]["image"] == "flink:1.20.3-java17" and spec["containerSpec"]["args"] == ["jobmanager"]
+    assert spec["containerSpec"]["image"] == pinned(run, "flink:1.20.3-java17")
+    assert spec["containerSpec"]["args"] == ["jobmanager"]
     assert spec["placement"]["constraints"] == ["node.labels.role == jobmanager"]
     assert spec["networksAdvanceds"] == [{"id": "flink-net-id", "aliases": ["jobmanager"]}]
     assert spec["restartPolicy"]["condition"] == "any"
@@ -100,7 +116,7 @@ def test_flink_settings_come_from_config(program):
     run = program(flink={"image": "flink:2.1.0-java21", "taskSlots": 4, "taskmanagerMemory": "6g",
                          "jobmanagerMemory": "1536m", "parallelism": 3})
     tm, jm = run.get("taskmanager", SERVICE), run.get("jobmanager", SERVICE)
-    assert tm.inputs["taskSpec"]["containerSpec"]["image"] == "flink:2.1.0-java21"
+    assert tm.inputs["taskSpec"]["containerSpec"]["image"] == pinned(run, "flink:2.1.0-java21")
     assert properties(tm)["taskmanager.numberOfTaskSlots"] == "4"
     assert properties(tm)["taskmanager.memory.process.size"] == "6g"
     assert properties(jm)["jobmanager.memory.process.size"] == "1536m"
@@ -148,5 +164,9 @@ def test_flink_nodes_pull_the_image_while_the_swarm_forms(program):
         assert words[5:] == ["image-pull", "flink:1.20.3-java17"]
         assert run.depends_on(pull, run.get(f"{row['name']}-docker"))
         assert not run.depends_on(pull, run.get(f"{row['name']}-join"))  # it overlaps the joins
-    for res in run.resources:  # nothing waits for a pull: it never lengthens the critical path
-        assert not any(run.depends_on(res, pull) for pull in pulls.values() if res is not pull), res.name
+    # Only the services wait, for the jobmanager node's pull: it pins the image they run.
+    services = {r.name for r in run.of_type(SERVICE)}
+    jm_pull = pulls["azure-flink-jobmanager"]
+    for res in run.resources:
+        waits = {p.name for p in pulls.values() if res is not p and run.depends_on(res, p)}
+        assert waits == ({jm_pull.name} if res.name in services else set()), res.name

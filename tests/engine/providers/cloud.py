@@ -1,0 +1,123 @@
+"""The cloud resources under the engine: Azure, Google Cloud, tls and random, with their providers' diff.
+
+No cloud is reached. Each resource gets the harness's fake outputs (tests/harness.py FakeCloud) plus
+the ids the real providers give: stable ARM or GCP paths derived from names (a same-named
+replacement keeps its `id`) and a per-instance id that every create draws anew (`vmId`, `instanceId`).
+A change of an input under one of its type's REPLACE_ON paths replaces the resource; any other change
+is an in-place update. Optionally, `hosts` backs each VM with a blank test host at its public address:
+creating a VM starts one, deleting it removes it, so a replaced VM comes back blank.
+"""
+from __future__ import annotations
+
+import secrets
+import threading
+import uuid
+from typing import Callable, Optional, Protocol
+
+from tests.harness import FakeCloud
+
+from ..state import Goal, ResourceState
+from . import Diff, _contains, changed_paths
+
+AZURE_VM, GCP_VM = "azure-native:compute:VirtualMachine", "gcp:compute/instance:Instance"
+AZURE_IP, GCP_IP = "azure-native:network:PublicIPAddress", "gcp:compute/address:Address"
+
+# Inputs whose change replaces the resource (sources in the README of tests/engine).
+REPLACE_ON: dict[str, tuple[str, ...]] = {
+    "azure-native:resources:ResourceGroup": ("resourceGroupName", "location"),
+    "azure-native:network:VirtualNetwork": ("resourceGroupName", "virtualNetworkName", "location"),
+    "azure-native:network:Subnet": ("resourceGroupName", "virtualNetworkName", "subnetName"),
+    "azure-native:network:NetworkSecurityGroup": ("resourceGroupName", "networkSecurityGroupName", "location"),
+    AZURE_IP: ("resourceGroupName", "publicIpAddressName", "location", "sku", "publicIPAddressVersion"),
+    "azure-native:network:NetworkInterface": ("resourceGroupName", "networkInterfaceName", "location"),
+    AZURE_VM: ("resourceGroupName", "vmName", "location", "osProfile", "storageProfile.imageReference",
+               "storageProfile.osDisk.name", "storageProfile.osDisk.createOption"),
+    "gcp:compute/network:Network": ("name", "project", "autoCreateSubnetworks"),
+    "gcp:compute/subnetwork:Subnetwork": ("name", "project", "region", "network", "ipCidrRange"),
+    GCP_IP: ("name", "project", "region", "addressType", "networkTier"),
+    "gcp:compute/firewall:Firewall": ("name", "project", "network", "direction"),
+    GCP_VM: ("name", "project", "zone", "bootDisk", "networkInterfaces[*].subnetwork", "metadataStartupScript"),
+    "tls:index/privateKey:PrivateKey": ("algorithm", "rsaBits", "ecdsaCurve"),
+    "random:index/randomPassword:RandomPassword": ("length", "special", "upper", "lower", "numeric", "keepers"),
+}
+AZURE_NAME = {  # the input that names each Azure resource (the last segment of its ARM id)
+    "azure-native:resources:ResourceGroup": "resourceGroupName",
+    "azure-native:network:VirtualNetwork": "virtualNetworkName", "azure-native:network:Subnet": "subnetName",
+    "azure-native:network:NetworkSecurityGroup": "networkSecurityGroupName", AZURE_IP: "publicIpAddressName",
+    "azure-native:network:NetworkInterface": "networkInterfaceName", AZURE_VM: "vmName",
+}
+
+
+class Hosts(Protocol):
+    """Blank test hosts standing in for VMs (tests/e2e/hosts.py)."""
+
+    def start_vm(self, name: str, address: str, user: str, public_key: str) -> None: ...
+
+    def remove_vm(self, address: str) -> None: ...
+
+
+class FakeClouds:
+    """Every azure-native, gcp, tls and random resource of the program."""
+
+    def __init__(self, addresses: Optional[Callable[[str], str]] = None, hosts: Optional[Hosts] = None):
+        self.fake = FakeCloud()
+        self.addresses, self.hosts = addresses, hosts
+        self.by_id: dict[str, dict] = {}  # what a later resource may look up by id (a VM's NIC and IP)
+        self._lock = threading.Lock()
+
+    def diff(self, old: ResourceState, news: dict, config: dict, ignore: tuple = ()) -> Diff:
+        paths = changed_paths(old.inputs, news)
+        rules = REPLACE_ON.get(old.type, ())
+        replaces = tuple(p for p in paths if any(_contains(rule, p) for rule in rules))
+        return Diff(bool(paths), replaces, tuple(paths))
+
+    def create(self, goal: Goal, news: dict, config: dict) -> tuple[str, dict]:
+        with self._lock:
+            outputs = {**news, **self.fake.outputs(goal.type, goal.name, news)}
+        if self.addresses and goal.type in (AZURE_IP, GCP_IP):
+            outputs["ipAddress" if goal.type == AZURE_IP else "address"] = self.addresses(goal.name)
+        resource_id = self._id(goal.type, goal.name, news)
+        if goal.type == AZURE_VM:
+            outputs["vmId"] = str(uuid.uuid4())  # unique per VM instance (SMBIOS), new on every create
+        if goal.type == GCP_VM:
+            outputs["instanceId"] = str(secrets.randbits(63))
+        if self.hosts and goal.type in (AZURE_VM, GCP_VM):
+            self.hosts.start_vm(goal.name, *self._login(goal.type, news))
+        with self._lock:
+            self.by_id[resource_id] = outputs
+        return resource_id, outputs
+
+    def update(self, old: ResourceState, news: dict, config: dict) -> dict:
+        outputs = {**old.outputs_plain(), **news}
+        with self._lock:
+            self.by_id[old.id] = outputs
+        return outputs
+
+    def delete(self, old: ResourceState, config: dict) -> None:
+        if self.hosts and old.type in (AZURE_VM, GCP_VM):
+            self.hosts.remove_vm(self._login(old.type, old.inputs)[0])
+        with self._lock:
+            self.by_id.pop(old.id, None)
+
+    @staticmethod
+    def _id(typ: str, name: str, news: dict) -> str:
+        """Ids as the clouds form them: from names, so a same-named replacement has the same id."""
+        if typ in AZURE_NAME:
+            return (f"/subscriptions/sub/resourceGroups/{news['resourceGroupName']}/{typ.split(':')[-1]}/"
+                    f"{news[AZURE_NAME[typ]]}")
+        if typ.startswith("gcp:"):
+            return f"projects/{news.get('project', 'p')}/{typ.split('/')[-1].split(':')[0]}/{news.get('name', name)}"
+        return f"{name}-{secrets.token_hex(4)}"
+
+    def _login(self, typ: str, news: dict) -> tuple[str, str, str]:
+        """(public address, user, public key) a VM is reached at."""
+        if typ == GCP_VM:
+            address = news["networkInterfaces"][0]["accessConfigs"][0]["natIp"]
+            user, key = news["metadata"]["ssh-keys"].split(":", 1)
+            return address, user, key
+        nic_id = news["networkProfile"]["networkInterfaces"][0]["id"]
+        with self._lock:
+            nic = self.by_id[nic_id]
+            ip = self.by_id[nic["ipConfigurations"][0]["publicIPAddress"]["id"]]
+        linux = news["osProfile"]["linuxConfiguration"]
+        return ip["ipAddress"], news["osProfile"]["adminUsername"], linux["ssh"]["publicKeys"][0]["keyData"]

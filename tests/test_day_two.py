@@ -1,0 +1,154 @@
+"""Day two under the stateful engine with providers that reach nothing: every later `up` does the least.
+
+The engine (tests/engine) plans each run as Pulumi's does; here commands and Docker are fakes that
+record what would run, so the plans of each kind of change are checked in seconds. The end-to-end
+tests (tests/e2e/test_day_two.py) run the same scenarios on real hosts, where Docker reads back what
+it stores.
+"""
+import pytest
+import yaml
+
+from components import config, steps
+from tests.engine import Engine
+from tests.engine.providers.fake import fake_registry
+from tests.harness import BASE_CONFIG, ROOT
+
+BLOG = yaml.safe_load((ROOT / "config/topologies/blog.yaml").read_text())["nodes"]
+WORKER = "azure-swarm-worker-2"
+NODE_STEPS = ("docker", "join", "weave", "pull", "member")
+
+
+@pytest.fixture
+def stack(tmp_path, monkeypatch):
+    """An engine with fake providers, and `up(workers=2, **config)` on the blog topology."""
+    monkeypatch.setenv("FLINK_SWARM_KEY_DIR", str(tmp_path / "keys"))
+    registry, commands, clouds = fake_registry()
+    engine = Engine(registry, stack="test", log=lambda text: None)
+
+    def up(workers=2, replace=(), **settings):
+        nodes = [dict(n) for n in BLOG]
+        nodes[2]["count"] = workers
+        path = tmp_path / f"topology-{workers}.yaml"
+        path.write_text(yaml.safe_dump({"nodes": nodes}))
+        cfg = {**BASE_CONFIG, "flink-swarm:topology": str(path),
+               **{f"flink-swarm:{k}": v for k, v in settings.items()}}
+        commands.ops.clear()
+        return engine.up(cfg, replace=replace)
+
+    up.engine, up.commands = engine, commands
+    up()
+    return up
+
+
+def node_steps(node):
+    return {f"{node}-{step}" for step in NODE_STEPS}
+
+
+def test_a_second_up_changes_nothing(stack):
+    plan = stack()
+    assert plan.changed() == {} and plan.counts()["same"] == 68
+    assert stack.commands.ops == []
+
+
+def test_a_worker_added_creates_its_machine_and_steps_and_relabels(stack):
+    plan = stack(workers=3)
+    new = "azure-swarm-worker-3"
+    firewall = {"nsg", *(f"fw-{rule}" for rule in ("swarm-management", "swarm-gossip-tcp", "swarm-gossip-udp",
+                                                   "overlay-vxlan", "weave-tcp", "weave-udp", "flink-jobmanager",
+                                                   "flink-taskmanager"))}
+    assert plan.changed() == {
+        **{name: "create" for name in node_steps(new) | {f"{new}-ip", f"{new}-nic", f"{new}-vm"}},
+        **{name: "update" for name in firewall},  # every firewall admits the new node's address
+        "azure-swarm-manager-labels": "update"}
+    assert ("azure-swarm-manager-labels", "update") in stack.commands.ops  # runs again, with the new node
+
+
+def test_a_worker_removed_is_removed_from_the_swarm_before_it_leaves(stack):
+    stack(workers=3)
+    plan = stack(workers=2)
+    gone = "azure-swarm-worker-3"
+    assert plan.names("delete") == node_steps(gone) | {f"{gone}-ip", f"{gone}-nic", f"{gone}-vm"}
+    assert plan.names("create", "replace") == set()
+    ran = stack.commands.ops
+    assert ran.index((f"{gone}-member", "delete")) < ran.index((f"{gone}-join", "delete"))  # drained, removed, leaves
+    order = [s.name for s in plan.steps]
+    assert order.index(f"{gone}-join") < order.index(f"{gone}-vm")  # leaves while its machine still runs
+    assert order.index("azure-swarm-manager-labels") < order.index(f"{gone}-member")  # deletes come last
+
+
+def test_a_replaced_vm_leaves_then_is_bootstrapped_again(stack):
+    plan = stack(replace=[f"{WORKER}-vm"])
+    assert plan.changed() == {name: "replace" for name in node_steps(WORKER) | {f"{WORKER}-vm"}}
+    ran = stack.commands.ops
+    # delete-first, dependents before the VM: the old node is removed on the manager, leaves, then the new
+    # machine gets Docker, joins, and its new node id is followed by -member
+    assert ran[:2] == [(f"{WORKER}-member", "delete"), (f"{WORKER}-join", "delete")]
+    assert ran.index((f"{WORKER}-docker", "create")) < ran.index((f"{WORKER}-join", "create"))
+    order = [s.name for s in plan.steps]
+    assert order.index(f"{WORKER}-join") < order.index(f"{WORKER}-vm")  # (the first entries are the deletes)
+
+
+def test_a_gcp_image_change_replaces_the_gcp_vms_and_reruns_their_steps(stack, monkeypatch):
+    real = config.read_yaml
+
+    def other_image(path, field):
+        doc = real(path, field)
+        if path == config.DEFAULTS_FILE:
+            return dict(doc, gcp=dict(doc["gcp"], image="ubuntu-os-cloud/ubuntu-2204-lts"))
+        return doc
+
+    monkeypatch.setattr(config, "read_yaml", other_image)
+    plan = stack()
+    node = "google-cloud-worker-1"
+    assert plan.changed() == {name: "replace" for name in node_steps(node) | {f"{node}-vm"}}
+
+
+def test_the_first_manager_replaced_rebuilds_the_swarm_and_flink(stack):
+    """With one manager its VM is the swarm: every node leaves, the swarm is initialised anew, all join it,
+    and the network and services are made anew in it (Flink's jobs are lost)."""
+    plan = stack(replace=["azure-swarm-manager-vm"])
+    joins = {f"{n}-join" for n in ("azure-flink-jobmanager", "azure-swarm-worker-1", WORKER, "google-cloud-worker-1")}
+    members = {j.replace("-join", "-member") for j in joins}
+    leader = {f"azure-swarm-manager-{s}" for s in ("vm", "docker", "swarm-init", "tokens", "weave", "labels")}
+    assert plan.changed() == {name: "replace" for name in joins | members | leader | {"flink-net", "jobmanager",
+                                                                                      "taskmanager"}}
+    ran = stack.commands.ops
+    leaves = [ran.index((j, "delete")) for j in joins]
+    assert max(ran.index((m, "delete")) for m in members) < min(leaves)  # removed (demoted) before they leave
+    assert max(leaves) < ran.index(("azure-swarm-manager-swarm-init", "delete"))  # the first manager leaves last
+
+
+def test_a_flink_change_updates_only_the_services_and_pulls(stack):
+    plan = stack(flink={"image": "flink:1.20.2-java17", "taskSlots": 4})
+    pulls = {f"{n}-pull" for n in ("azure-flink-jobmanager", "azure-swarm-worker-1", WORKER, "google-cloud-worker-1")}
+    assert plan.changed() == {name: "update" for name in pulls | {"jobmanager", "taskmanager"}}
+    assert stack(flink={"image": "flink:1.20.2-java17", "taskSlots": 4}).changed() == {}
+
+
+def test_an_edited_script_updates_exactly_its_commands_in_place(stack, tmp_path, monkeypatch):
+    edited = tmp_path / "scripts"
+    edited.mkdir()
+    for f in steps.SCRIPTS.iterdir():
+        (edited / f.name).write_text(f.read_text() + ("# edited\n" if f.name == "swarm-join.sh" else ""))
+    monkeypatch.setattr(steps, "SCRIPTS", edited)
+    plan = stack()
+    joins = {f"{n}-join" for n in ("azure-flink-jobmanager", "azure-swarm-worker-1", WORKER, "google-cloud-worker-1")}
+    assert plan.changed() == {name: "update" for name in joins}
+    assert sorted(stack.commands.ops) == sorted((name, "update") for name in joins)  # create runs again, in place
+
+
+def test_no_previous_output_is_sent_as_ssh_environment(stack):
+    stack(workers=3)
+    stack(workers=2, replace=[f"{WORKER}-vm"])
+    assert stack.commands.ops and stack.commands.env_sent == []  # addPreviousOutputInEnv is off everywhere
+
+
+def test_destroy_deletes_in_waves_dependents_first(stack):
+    before = {r.urn: r for r in stack.engine.snapshot}
+    plan = stack.engine.destroy()
+    assert plan.counts()["delete"] == 68 and stack.engine.snapshot == []
+    position = {(s.type, s.name): i for i, s in enumerate(plan.steps)}
+    for res in before.values():  # every resource goes after everything that depends on it
+        for dep in map(before.get, res.dependencies()):
+            if dep is not None:
+                assert position[res.type, res.name] < position[dep.type, dep.name], (res.name, dep.name)
