@@ -10,7 +10,7 @@ import yaml
 
 from components import config, steps
 from tests.engine import Engine
-from tests.engine.providers.fake import fake_registry
+from tests.engine.registries import fake_registry
 from tests.harness import BASE_CONFIG, ROOT
 
 BLOG = yaml.safe_load((ROOT / "config/topologies/blog.yaml").read_text())["nodes"]
@@ -78,7 +78,8 @@ def test_a_worker_removed_is_removed_from_the_swarm_before_it_leaves(stack):
 
 def test_a_replaced_vm_leaves_then_is_bootstrapped_again(stack):
     plan = stack(replace=[f"{WORKER}-vm"])
-    assert plan.changed() == {name: "replace" for name in node_steps(WORKER) | {f"{WORKER}-vm"}}
+    assert plan.changed() == {**{name: "replace" for name in node_steps(WORKER) | {f"{WORKER}-vm"}},
+                              "azure-swarm-manager-labels": "update"}  # labels the new node id
     ran = stack.commands.ops
     # delete-first, dependents before the VM: the old node is removed on the manager, leaves, then the new
     # machine gets Docker, joins, and its new node id is followed by -member
@@ -100,7 +101,8 @@ def test_a_gcp_image_change_replaces_the_gcp_vms_and_reruns_their_steps(stack, m
     monkeypatch.setattr(config, "read_yaml", other_image)
     plan = stack()
     node = "google-cloud-worker-1"
-    assert plan.changed() == {name: "replace" for name in node_steps(node) | {f"{node}-vm"}}
+    assert plan.changed() == {**{name: "replace" for name in node_steps(node) | {f"{node}-vm"}},
+                              "azure-swarm-manager-labels": "update"}
 
 
 def test_the_first_manager_replaced_rebuilds_the_swarm_and_flink(stack):

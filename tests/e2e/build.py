@@ -149,7 +149,10 @@ def _flink_home() -> Path:
 
 
 def build_images() -> dict[str, str]:
-    """Build (or find cached) images; returns {"host"|"flink"|"registry": image tag}."""
+    """Build (or find cached) images; returns {"host"|"vm"|"flink"|"registry": image tag}.
+
+    host: a test host with Docker (static nodes); vm: a blank one (cloud VMs); both boot alike.
+    """
     CACHE.mkdir(parents=True, exist_ok=True)
     with phase("rootfs"):
         rootfs = _rootfs()
@@ -157,23 +160,25 @@ def build_images() -> dict[str, str]:
         base = _base_image(rootfs)
         images = {name: _build_image(name, base, _context(HERE / "images" / name))
                   for name in ("host", "registry")}
+        boot = {name: HERE / "images" / "host" / name for name in ("entrypoint.sh", "sshd.conf")}
+        images["vm"] = _build_image("vm", base, {**_context(HERE / "images" / "vm"), **boot})
         home = _flink_home()
         images["flink"] = _build_image("flink", base, {**_context(HERE / "images" / "flink"),
                                                        "flink": home, **_context(home, "flink/")})
     return images
 
 
-def build_wordcount_jar() -> Path:
-    """wordcount/WordCount.java compiled against Flink's lib/ into a runnable jar (cached)."""
-    source = HERE / "wordcount" / "WordCount.java"
+def build_job_jar(name: str) -> Path:
+    """jobs/<name>.java compiled against Flink's lib/ into a runnable jar (cached)."""
+    source = HERE / "jobs" / f"{name}.java"
     CACHE.mkdir(parents=True, exist_ok=True)
-    with phase("wordcount-jar"):
-        jar = CACHE / f"wordcount-{digest(source.read_bytes(), FLINK_VERSION)}.jar"
+    with phase(f"{name} jar"):
+        jar = CACHE / f"{name.lower()}-{digest(source.read_bytes(), FLINK_VERSION)}.jar"
         if not jar.exists():
             with tempfile.TemporaryDirectory() as tmp:
                 run("javac", "--release", "17", "-nowarn", "-cp", f"{_flink_home()}/lib/*",
-                     "-d", f"{tmp}/classes", str(source))
-                run("jar", "--create", "--file", f"{tmp}/wordcount.jar", "--main-class", "WordCount",
-                     "-C", f"{tmp}/classes", ".")
-                os.replace(f"{tmp}/wordcount.jar", jar)
+                    "-d", f"{tmp}/classes", str(source))
+                run("jar", "--create", "--file", f"{tmp}/job.jar", "--main-class", name,
+                    "-C", f"{tmp}/classes", ".")
+                os.replace(f"{tmp}/job.jar", jar)
     return jar

@@ -4,10 +4,14 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import build
-from tests.e2e.proc import TIMINGS
+from tests.e2e.proc import PLANS, TIMINGS
 
 
 def pytest_terminal_summary(terminalreporter):
+    if PLANS:
+        terminalreporter.section("e2e plans")
+        for plan in PLANS:
+            terminalreporter.write_line(plan)
     if TIMINGS:
         terminalreporter.section("e2e timings")
         for name, seconds in TIMINGS.items():
@@ -16,4 +20,10 @@ def pytest_terminal_summary(terminalreporter):
 
 @pytest.fixture(scope="session")
 def wordcount_jar() -> Path:
-    return build.build_wordcount_jar()
+    return build.build_job_jar("WordCount")
+
+
+@pytest.fixture(scope="session")
+def ticker_jar() -> Path:
+    """An unbounded job, to show that a change leaves running jobs alone."""
+    return build.build_job_jar("Ticker")

@@ -22,14 +22,14 @@ def _post(rest: str, path: str, body: bytes, content_type: str) -> dict:
         return json.load(response)
 
 
-def wait_taskmanagers(rest: str, count: int, timeout: float = 300) -> list[dict]:
-    """Wait until at least `count` taskmanagers are registered; returns them."""
+def wait_taskmanagers(rest: str, count: int, timeout: float = 300, exactly: bool = False) -> list[dict]:
+    """Wait until at least (or `exactly`) `count` taskmanagers are registered; returns them."""
     deadline = time.monotonic() + timeout
     last = "no answer yet"
     while time.monotonic() < deadline:
         try:
             taskmanagers = get(rest, "/taskmanagers")["taskmanagers"]
-            if len(taskmanagers) >= count:
+            if len(taskmanagers) == count or (len(taskmanagers) > count and not exactly):
                 return taskmanagers
             last = f"{len(taskmanagers)} taskmanager(s) registered"
         except OSError as error:
@@ -69,3 +69,28 @@ def word_counts(rest: str, job_id: str) -> dict[str, int]:
     accumulators = get(rest, f"/jobs/{job_id}/accumulators")["user-task-accumulators"]
     return {a["name"].removeprefix("word:"): int(a["value"])
             for a in accumulators if a["name"].startswith("word:")}
+
+
+def job(rest: str, job_id: str) -> dict:
+    """The job's state, start time and restarts (its `numRestarts` metric)."""
+    details = get(rest, f"/jobs/{job_id}")
+    restarts = get(rest, f"/jobs/{job_id}/metrics?get=numRestarts")
+    return {"state": details["state"], "start-time": details["start-time"],
+            "restarts": int(restarts[0]["value"]) if restarts else 0}
+
+
+def wait_running(rest: str, job_id: str, timeout: float = 120) -> dict:
+    """Wait until every task of the job runs; returns `job()`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        details = get(rest, f"/jobs/{job_id}")
+        if details["state"] == "RUNNING" and all(v["status"] == "RUNNING" for v in details["vertices"]):
+            return job(rest, job_id)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"job {job_id} is {details['state']} after {timeout:.0f}s")
+        time.sleep(2)
+
+
+def cancel(rest: str, job_id: str) -> None:
+    request = urllib.request.Request(f"{rest}/jobs/{job_id}?mode=cancel", method="PATCH")
+    urllib.request.urlopen(request, timeout=10).close()

@@ -10,6 +10,9 @@ it as a cloud VM would pull from a registry. Images come from `build.py`.
     hosts = start_hosts(3)           # builds what is missing, then starts registry + hosts
     rc, out, err = run_ssh(hosts[0], "docker info")
     teardown()                       # removes containers, volumes, network
+
+Blank hosts without Docker stand in for cloud VMs: `Vms(start_lab())` starts one per VM the
+engine creates (tests/engine/providers/cloud.py), at the address of the VM's static IP.
 """
 
 import fcntl
@@ -32,8 +35,9 @@ REGISTRY_IP = "10.77.0.2"  # hosts are 10.77.0.11, .12, ...
 REGISTRY = f"{REGISTRY_IP}:5000"
 
 FLINK_IMAGE = f"{REGISTRY}/flink-swarm-e2e/flink:{FLINK_VERSION}"  # as the hosts see it
+FLINK_IMAGE_RETAGGED = f"{FLINK_IMAGE}-b"  # the same image under another tag (a tag change on day two)
 
-# What the WordCount job (wordcount/WordCount.java) must count; see flink_rest.word_counts.
+# What the WordCount job (jobs/WordCount.java) must count; see flink_rest.word_counts.
 WORDCOUNT_COUNTS = {
     "to": 3, "be": 3, "or": 1, "not": 1, "that": 1, "is": 2, "the": 2, "question": 1,
     "flink": 1, "run": 1, "on": 1, "swarm": 1,
@@ -88,7 +92,7 @@ def _wait_host(host: Host, timeout: float = 180) -> None:
 
 
 def _start_registry(images: dict[str, str]) -> None:
-    """Run the registry at REGISTRY and push the Flink image to it as FLINK_IMAGE.
+    """Run the registry at REGISTRY and push the Flink image to it as FLINK_IMAGE (and its second tag).
 
     Its storage is kept in CACHE, so pushing an unchanged image again is quick.
     """
@@ -105,10 +109,11 @@ def _start_registry(images: dict[str, str]) -> None:
             return False
     wait("registry", answers, 30, lambda: run("docker", "logs", name, check=False))
     # The outer engine pushes via loopback (insecure by default); hosts pull via REGISTRY.
-    local = f"127.0.0.1:{port}/{FLINK_IMAGE.split('/', 1)[1]}"
-    run("docker", "tag", images["flink"], local)
-    run("docker", "push", local)
-    run("docker", "rmi", local)
+    for image in (FLINK_IMAGE, FLINK_IMAGE_RETAGGED):
+        local = f"127.0.0.1:{port}/{image.split('/', 1)[1]}"
+        run("docker", "tag", images["flink"], local)
+        run("docker", "push", local)
+        run("docker", "rmi", local)
 
 
 def _nameservers() -> list[str]:
@@ -117,10 +122,10 @@ def _nameservers() -> list[str]:
             if line.startswith("nameserver") and not line.split()[1].startswith("127.")]
 
 
-def _run_host(host: Host, image: str, public_key: str) -> None:
+def _run_host(host: Host, image: str, public_key: str, hostname: str = "") -> None:
     run("docker", "volume", "create", "--label", LABEL, host.name)
     dockerd_config = json.dumps({"insecure-registries": [REGISTRY], "dns": _nameservers()})
-    run("docker", "run", "-d", "--name", host.name, "--hostname", host.name, "--label", LABEL,
+    run("docker", "run", "-d", "--name", host.name, "--hostname", hostname or host.name, "--label", LABEL,
          "--network", NETWORK, "--ip", host.ip, "--volume", f"{host.name}:/var/lib/docker",
          # --privileged is refused here (no CAP_SYS_RESOURCE in the bounding set), so grant
          # the rest by hand; the entrypoint remounts /sys and the cgroups read-write.
@@ -144,31 +149,78 @@ def _acquire_lock() -> None:
             fcntl.flock(_lock, fcntl.LOCK_EX)
 
 
-def start_hosts(n: int) -> list[Host]:
-    """Build what is missing, then start the registry and hosts fs-e2e-host-1..n, ready.
-
-    Host i is at 10.77.0.(10 + i) with the hostname fs-e2e-host-i.
-    """
+def start_lab() -> dict[str, str]:
+    """Build what is missing, then start the network and the registry; returns the images."""
     ensure_dockerd()
     images = build_images()
     _acquire_lock()
     _remove_all()  # leftovers of a crashed run
-    key_dir = Path(tempfile.mkdtemp(prefix=f"{NETWORK}-ssh-"))  # mode 0700
-    key_file = key_dir / "id_ed25519"
+    run("docker", "network", "create", "--label", LABEL, "--subnet", SUBNET, NETWORK)
+    with phase("registry"):
+        _start_registry(images)
+    return images
+
+
+def new_key() -> Path:
+    """A fresh ed25519 key pair in a private temporary folder; returns the private key's path."""
+    key_file = Path(tempfile.mkdtemp(prefix=f"{NETWORK}-ssh-")) / "id_ed25519"  # the folder is 0700
     run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{NETWORK}-test", "-f", str(key_file))
+    return key_file
+
+
+def start_hosts(n: int) -> list[Host]:
+    """The lab, then hosts fs-e2e-host-1..n with Docker, ready (static nodes).
+
+    Host i is at 10.77.0.(10 + i) with the hostname fs-e2e-host-i.
+    """
+    images = start_lab()
+    key_file = new_key()
     subnet = ipaddress.ip_network(SUBNET)
     hosts = [Host(name=f"{NETWORK}-host-{i}", ip=str(subnet[10 + i]), user="ubuntu", port=22,
                   private_key=key_file.read_text(), key_file=key_file)
              for i in range(1, n + 1)]
-    run("docker", "network", "create", "--label", LABEL, "--subnet", SUBNET, NETWORK)
-    with phase("registry"):
-        _start_registry(images)
     with phase("hosts"):
         for host in hosts:
             _run_host(host, images["host"], key_file.with_suffix(".pub").read_text().strip())
         for host in hosts:
             _wait_host(host)
     return hosts
+
+
+class Vms:
+    """Blank test hosts standing in for cloud VMs (the engine's `Hosts`), on the lab's network.
+
+    Static IPs get addresses from 10.77.0.21 on, one per IP resource, kept for the session; a VM
+    boots a blank host at its IP's address (hostname: the VM's name less `-vm`) and its removal
+    removes the host and its disk, so a VM created again at that address is blank again.
+    """
+
+    def __init__(self, image: str, key_file: Path):
+        self.image, self.key_file = image, key_file
+        self.by_address: dict[str, str] = {}  # address -> container
+        self._addresses: dict[str, str] = {}  # IP resource name -> address
+        self._pool = (str(a) for a in list(ipaddress.ip_network(SUBNET).hosts())[20:60])
+
+    def address(self, ip_resource: str) -> str:
+        if ip_resource not in self._addresses:
+            self._addresses[ip_resource] = next(self._pool)
+        return self._addresses[ip_resource]
+
+    def start_vm(self, name: str, address: str, user: str, public_key: str) -> None:
+        assert user == "ubuntu", f"the test VMs log in as ubuntu, not {user!r}"
+        host = self.host(address, f"{NETWORK}-{name}")
+        _run_host(host, self.image, public_key, hostname=name.removesuffix("-vm"))
+        self.by_address[address] = host.name
+
+    def remove_vm(self, address: str) -> None:
+        name = self.by_address.pop(address)
+        run("docker", "rm", "--force", "--volumes", name)
+        run("docker", "volume", "rm", "--force", name)
+
+    def host(self, address: str, name: str = "") -> Host:
+        """The VM at `address`, to reach it over SSH with the stack's key."""
+        return Host(name or self.by_address[address], address, "ubuntu", 22, self.key_file.read_text(),
+                    self.key_file)
 
 
 def stop_host(host: Host) -> None:

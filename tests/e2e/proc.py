@@ -1,7 +1,7 @@
 """Process helpers for the end-to-end tests: run a command, wait for a condition, time a phase.
 
 Every phase is timed (`with phase(name):`) into TIMINGS and printed as "[e2e] images: 12.3s";
-the session prints them all at the end (conftest.py).
+the session prints them all at the end (conftest.py), after the plans the engine printed (PLANS).
 """
 import contextlib
 import hashlib
@@ -9,6 +9,7 @@ import subprocess
 import time
 
 TIMINGS: dict[str, float] = {}
+PLANS: list[str] = []  # the engine's plans, each under its scenario's title, printed at the end
 
 
 @contextlib.contextmanager

@@ -78,7 +78,8 @@ class Engine:
                  log: Callable[[str], None] = print):
         self.registry, self.stack, self.parallel, self.log = registry, stack, parallel, log
         self.snapshot: list[ResourceState] = []
-        self.last_run: Optional[Run] = None
+        self.last_run: Optional[Run] = None  # the program's captured graph and outputs
+        self.last_plan: Optional[Plan] = None
 
     def up(self, config: dict[str, Any], secrets=(), replace=()) -> Plan:
         """Run the program against the snapshot; raises UpFailed (with the plan) if a step failed.
@@ -104,7 +105,7 @@ class Engine:
 
     def _finish(self, deployment: _Deployment, started: float) -> Plan:
         self.snapshot = deployment.snapshot()
-        plan = deployment.plan
+        plan = self.last_plan = deployment.plan
         plan.seconds = time.monotonic() - started
         self.log(plan.render())
         if plan.error:

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from pulumi.runtime import rpc
 
+
 class Unknown:
     """An input whose value is not known yet (the engine's `<unknown>`): different from every value."""
 

@@ -113,8 +113,33 @@ def _unknown(value: Any) -> bool:
     return False
 
 
+def _number(value: Any) -> Any:
+    """Numbers as Terraform compares them: the SDK sends 1.0 where Docker stores 1."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _number(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_number(v) for v in value]
+    return value
+
+
 def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+    return json.dumps(_number(value), sort_keys=True, default=str)
+
+
+def _element(schema: "Block", value: Any) -> str:
+    """A set element as Terraform hashes it (HashResource): every field, unset ones as zero, sets sorted."""
+    if not isinstance(value, dict):
+        return _canonical(value)
+    out = {}
+    for key, spec in schema.fields.items():
+        item = value.get(key)
+        item = None if item in ZERO else item
+        if isinstance(spec, Attr) and spec.set and isinstance(item, list):
+            item = sorted(item, key=_canonical)
+        out[key] = item
+    return _canonical(out)
 
 
 def schema_diff(schema: Block, config: Any, state: Any, path: str = "") -> list[tuple[str, bool]]:
@@ -153,7 +178,7 @@ def _attr_diff(spec: Attr, new: Any, old: Any, where: str) -> list[tuple[str, bo
     if spec.elem is not None:
         olds, news = old or [], new or []
         if spec.set:
-            same = sorted(map(_canonical, news)) == sorted(map(_canonical, olds))
+            same = sorted(_element(spec.elem, n) for n in news) == sorted(_element(spec.elem, o) for o in olds)
             return [] if same else [(where, spec.force or any(
                 f.force for f in spec.elem.fields.values() if isinstance(f, Attr)))]
         if len(olds) != len(news):
@@ -207,20 +232,9 @@ NETWORK = Block({
 NETWORK_INPUTS = set(NETWORK.fields)
 
 
-def _ipam_element(config: dict) -> dict:
-    """An ipam_config element as the set hashes it: every field, empty when unset."""
-    return {"subnet": config.get("subnet", ""), "gateway": config.get("gateway", ""),
-            "ipRange": config.get("ipRange", ""), "auxAddress": config.get("auxAddress") or {}}
-
-
 class Network:
     def diff(self, old: ResourceState, news: dict, config: dict, ignore: tuple = ()) -> Diff:
-        news = dict(news)
-        if isinstance(news.get("ipamConfigs"), list):
-            news["ipamConfigs"] = [_ipam_element(c) if isinstance(c, dict) else c for c in news["ipamConfigs"]]
-        stored = dict(old.outputs_plain())
-        stored["ipamConfigs"] = [_ipam_element(c) for c in stored.get("ipamConfigs") or []]
-        return _diff(NETWORK, news, stored, list(ignore))
+        return _diff(NETWORK, news, old.outputs_plain(), list(ignore))
 
     def create(self, goal: Goal, news: dict, config: dict) -> tuple[str, dict]:
         unknown = set(news) - NETWORK_INPUTS
@@ -325,7 +339,9 @@ def short_duration(ns: int) -> str:
     minutes, rest = divmod(rest, 60 * 10**9)
     seconds = f"{rest / 10**9:g}s"
     text = (f"{hours}h" if hours else "") + (f"{minutes}m" if hours or minutes else "") + seconds
-    return text.removesuffix("m0s") if text.endswith("m0s") else text.removesuffix("h0m")
+    if text.endswith("m0s"):
+        text = text[:-2]
+    return text[:-2] if text.endswith("h0m") else text
 
 
 def _with_tag(image: str) -> str:

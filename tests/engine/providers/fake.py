@@ -14,24 +14,33 @@ import uuid
 from tests.harness import FakeCloud
 
 from ..state import Goal, ResourceState
-from . import Diff, Registry
-from .cloud import FakeClouds
+from . import Diff
 from .command import RemoteCommand
-from .docker import NETWORK, SERVICE, DockerProvider, _diff
+from .docker import DockerProvider, _diff
 
 
 class FakeCommands(RemoteCommand):
-    """Runs nothing; `ops` lists (resource, create | update | delete) in the order they happened."""
+    """Runs nothing; `ops` lists (resource, create | update | delete) in the order they happened.
+
+    Its stdout is the harness's fake, except that a join or an init run by a create (a new node)
+    prints a new node id, as Docker gives one; run again by an update, it prints the same one.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.ops: list[tuple[str, str]] = []
+        self.nodes: dict[str, int] = {}  # join or init -> how many times it made a node
 
     def run(self, name: str, operation: str, inputs: dict, text: str, env: dict[str, str]) -> tuple[str, str]:
         with self._lock:
             self.env_sent += [(name, key, value) for key, value in env.items()]
             self.ops.append((name, operation))
-        return FakeCloud.command_stdout(name, inputs).removesuffix("\n"), ""
+            stdout = FakeCloud.command_stdout(name, inputs).removesuffix("\n")
+            if name.endswith(("-join", "-swarm-init")):
+                if operation == "create":
+                    self.nodes[name] = self.nodes.get(name, 0) + 1
+                stdout += f"-{self.nodes[name]}"
+        return stdout, ""
 
     def create(self, goal: Goal, news: dict, config: dict) -> tuple[str, dict]:
         if not news.get("create"):
@@ -66,17 +75,3 @@ class FakeDocker(DockerProvider):
     def delete(self, old: ResourceState, config: dict) -> None:
         with self._lock:
             self.ops.append((old.name, "delete"))
-
-
-def fake_registry() -> tuple[Registry, FakeCommands, FakeClouds]:
-    """Every type of the program, reaching nothing."""
-    commands, clouds = FakeCommands(), FakeClouds()
-    return Registry({
-        "command:remote:Command": commands,
-        "pulumi:providers:docker": FakeDocker(),
-        "docker:index/network:Network": FakeDocker(NETWORK),
-        "docker:index/service:Service": FakeDocker(SERVICE),
-        "azure-native:": clouds, "gcp:": clouds, "tls:": clouds, "random:": clouds,
-    }), commands, clouds
-
-

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Boot the test host: make the container VM-like enough for dockerd, start dockerd
-# in the background and sshd in the foreground; on SIGTERM stop both cleanly.
+# Boot the test host: make the container VM-like enough for dockerd, start dockerd (when
+# Docker is installed: a blank VM gets it from the program) in the background and sshd in
+# the foreground; on SIGTERM stop both cleanly.
 # Environment, like cloud-init user data: SSH_AUTHORIZED_KEY (public key for user
 # ubuntu) and DOCKERD_CONFIG (contents of /etc/docker/daemon.json).
 set -eu
@@ -20,10 +21,20 @@ ssh-keygen -A
 mkdir -p /etc/docker
 printf '%s\n' "$DOCKERD_CONFIG" > /etc/docker/daemon.json
 rm -f /var/run/docker.pid
-dockerd >>/var/log/dockerd.log 2>&1 &
-dockerd_pid=$!
+if command -v dockerd >/dev/null; then  # as systemd starts an enabled docker.service at boot
+    dockerd >>/var/log/dockerd.log 2>&1 &
+fi
 /usr/sbin/sshd -D -e &
 sshd_pid=$!
 
-trap 'kill -TERM "$sshd_pid" "$dockerd_pid"; wait "$dockerd_pid"; exit 0' TERM INT
+stop() {
+    kill -TERM "$sshd_pid" 2>/dev/null || true
+    if [ -f /var/run/docker.pid ]; then
+        dockerd_pid=$(cat /var/run/docker.pid)
+        kill -TERM "$dockerd_pid"
+        while kill -0 "$dockerd_pid" 2>/dev/null; do sleep 0.2; done
+    fi
+    exit 0
+}
+trap stop TERM INT
 wait "$sshd_pid"

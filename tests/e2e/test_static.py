@@ -1,9 +1,9 @@
-"""End to end: the program itself forms a swarm on local test hosts and runs Flink jobs on it.
+"""End to end with hosts you own: the program forms a swarm on `static` test hosts and runs Flink.
 
-The hosts are `static` nodes; the program runs under Pulumi's mocks with the `Realizer` hook, so
-its remote commands run over real SSH and its docker network and services are applied through the
-manager's Docker Engine API. Then everything is read back from the hosts and Flink's REST API.
-Weave cannot be fetched here and the kernel has no ESP: the network is an unencrypted overlay.
+The hosts have Docker already. The program runs under the stateful engine (tests/engine): its remote
+commands run over real SSH and its docker network and services go through the manager's Docker
+Engine API. Then everything is read back from the hosts and Flink's REST API. Weave cannot be
+fetched here and the kernel has no ESP: the network is an unencrypted overlay.
 """
 import json
 import time
@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from tests.e2e import flink_rest, hosts
-from tests.e2e.proc import TIMINGS
-from tests.e2e.realize import Realizer
-from tests.harness import run_program
+from tests.e2e.proc import PLANS, TIMINGS
+from tests.engine import Engine, UpFailed
+from tests.engine.registries import host_registry
 
 pytestmark = pytest.mark.e2e
 
@@ -41,23 +41,24 @@ def program_config(tmp_path, nodes: list[dict], key: str, ssh=None) -> dict:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, monkeypatch_module):
-    """Four hosts, the program applied to them; torn down (and checked) by the last test."""
+    """Four hosts, the program applied to them; destroyed (and checked) by the last test."""
     monkeypatch_module.setenv("FLINK_SWARM_KEY_DIR", str(tmp_path_factory.mktemp("keys")))
     test_hosts = hosts.start_hosts(len(ROLES))
     try:
         nodes = [{"name": name, "cloud": "static", "role": role, "publicIp": h.ip, "user": h.user}
                  for name, role, h in zip(NAMES, ROLES, test_hosts)]
-        realizer = Realizer()
+        registry, commands, _ = host_registry()
+        engine = Engine(registry, stack="e2e", log=PLANS.append)
         config = program_config(tmp_path_factory.mktemp("program"), nodes, test_hosts[0].private_key)
         started = time.monotonic()
-        run = run_program(config, secrets=["flink-swarm:sshPrivateKey"], hook=realizer, stack="e2e")
-        commands_done = realizer.commands_done
-        TIMINGS["remote commands (swarm, image pulls)"] = commands_done - started
-        rest = run.outputs["flinkUiUrl"]
+        engine.up(config, secrets=["flink-swarm:sshPrivateKey"])
+        applied = time.monotonic()
+        TIMINGS["up (program start to the last step applied)"] = applied - started
+        rest = engine.last_run.outputs["flinkUiUrl"]
         flink_rest.wait_taskmanagers(rest, 2)
-        TIMINGS["services (after the last command, until 2 taskmanagers)"] = time.monotonic() - commands_done
+        TIMINGS["services (after the last step, until 2 taskmanagers)"] = time.monotonic() - applied
         TIMINGS["up (program start to 2 taskmanagers registered)"] = time.monotonic() - started
-        yield {"hosts": dict(zip(NAMES, test_hosts)), "run": run, "realizer": realizer, "rest": rest}
+        yield {"hosts": dict(zip(NAMES, test_hosts)), "engine": engine, "commands": commands, "rest": rest}
     finally:
         hosts.teardown()
 
@@ -90,8 +91,9 @@ def test_every_node_is_in_the_swarm_advertising_its_address_with_labels(cluster)
         assert node["Status"]["State"] == "ready"
         assert node["Status"]["Addr"] == host.ip
         if role == "manager":
-            assert node["ManagerStatus"]["Addr"] == f"{host.ip}:2377" and node["ManagerStatus"]["Leader"]
+            assert node["ManagerStatus"]["Addr"] == f"{host.ip}:2377"
         assert node["Spec"]["Labels"] == {"role": role, "cloud": "static", "name": name}
+    assert sum(bool(n.get("ManagerStatus", {}).get("Leader")) for n in nodes.values()) == 1  # one leader
 
 
 def test_the_network(cluster):
@@ -121,20 +123,24 @@ def test_a_job_submitted_through_rest_finishes_with_the_right_counts(cluster, wo
     TIMINGS["job (upload, run, finish)"] = time.monotonic() - started
 
 
+def commands(cluster, key: str) -> list:
+    """The remote commands in the engine's snapshot that have `key` (create or delete)."""
+    return [r for r in cluster["engine"].snapshot if r.type == "command:remote:Command" and r.inputs.get(key)]
+
+
 def test_every_host_script_run_again_changes_nothing(cluster):
     def state():
         nodes = swarm_nodes(cluster)
         return {h: (n["ID"], n["Spec"], n["Status"]["Addr"]) for h, n in nodes.items()}
 
     before = state()
-    realizer = cluster["realizer"]
-    reruns = [(name, inputs, stdout) for kind, name, inputs, stdout in realizer.created
-              if kind == "command" and "create" in inputs]
+    reruns = commands(cluster, "create")
     assert len(reruns) == 4 + 1 + 1 + 3 + 1 + 3  # docker x4, init, tokens, joins x3, labels, image pulls x3
-    for name, inputs, first_stdout in reruns:
-        again = realizer.ssh(inputs["connection"], inputs["create"], inputs.get("stdin", ""), name)[0]
-        if name.endswith(("-swarm-init", "-join", "-tokens")):
-            assert again == first_stdout, name  # the same node IDs and tokens: nothing was redone
+    for res in reruns:
+        inputs = res.inputs
+        again, _ = cluster["commands"].run(res.name, "create", inputs, inputs["create"], {})
+        if res.name.endswith(("-swarm-init", "-join", "-tokens", "-pull")):
+            assert again == res.outputs_plain()["stdout"], res.name  # the same node IDs, tokens, image digest
     assert state() == before
 
 
@@ -162,24 +168,27 @@ def test_a_host_that_is_down_fails_fast_naming_it(cluster, tmp_path):
     key = cluster["hosts"]["lab-manager"].private_key
     config = program_config(tmp_path, nodes, key, ssh={"dialAttempts": 2, "dialTimeoutSeconds": 3})
     started = time.monotonic()
-    with pytest.raises(Exception) as err:
-        run_program(config, secrets=["flink-swarm:sshPrivateKey"], hook=Realizer(), stack="e2e-down")
+    with pytest.raises(UpFailed) as err:
+        Engine(host_registry()[0], stack="e2e-down", log=PLANS.append).up(config, secrets=["flink-swarm:sshPrivateKey"])
     elapsed = time.monotonic() - started
     assert "ghost-" in str(err.value) and "-docker" in str(err.value), str(err.value)
-    assert "cannot reach 10.77.0.9" in str(err.value)
+    assert "after 2 failed attempts" in str(err.value) and "10.77.0.9" in str(err.value)
     assert elapsed < 60, f"took {elapsed:.0f}s"
 
 
-def test_teardown_leaves_no_node_in_the_swarm(cluster):
-    realizer = cluster["realizer"]
-    deletes = [(name, inputs) for kind, name, inputs, _ in realizer.created if kind == "command" and "delete" in inputs]
-    undone = realizer.teardown()
-    assert set(undone[:2]) == {"taskmanager", "jobmanager"} and undone[2] == "flink-net"  # services: either order
-    assert "lab-worker-1-member" in undone and undone[-1] == "lab-manager-swarm-init"
+def test_destroy_leaves_no_node_in_the_swarm(cluster):
+    deletes = commands(cluster, "delete")
+    plan = cluster["engine"].destroy()
+    order = [s.name for s in plan.steps]
+    assert max(order.index("taskmanager"), order.index("jobmanager")) < order.index("flink-net")
+    assert order.index("lab-worker-1-member") < order.index("lab-worker-1-join")  # removed, then it leaves
+    leaves = [n for n in order if n.endswith(("-join", "-swarm-init"))]
+    assert leaves[-1] == "lab-manager-swarm-init"  # the manager leaves last
+    assert cluster["engine"].snapshot == []
     for name, host in cluster["hosts"].items():
         rc, out, err = hosts.run_ssh(host, "docker info --format '{{.Swarm.LocalNodeState}}'")
         assert (rc, out.strip()) == (0, "inactive"), f"{name}: {out} {err}"
-    for name, inputs in deletes:  # the delete scripts are idempotent too: a second run succeeds
-        realizer.ssh(inputs["connection"], inputs["delete"], "", name)
+    for res in deletes:  # the delete scripts are idempotent too: a second run succeeds
+        cluster["commands"].run(res.name, "delete", res.inputs, res.inputs["delete"], {})
     for host in cluster["hosts"].values():
         assert hosts.run_ssh(host, "docker info --format '{{.Swarm.LocalNodeState}}'")[1].strip() == "inactive"
