@@ -95,8 +95,11 @@ class AzureNodes(pulumi.ComponentResource):
                         name=f"{spec.name}-os", create_option="FromImage", disk_size_gb=cfg.disk_gb,
                         delete_option="Delete",
                         managed_disk=compute.ManagedDiskParametersArgs(storage_account_type="StandardSSD_LRS"))),
-                # Its name, NIC and disk name are the old VM's: the old one must go first.
-                opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(delete_before_replace=True)))
+                # azure-native diffs a new image or login as an in-place update, which Azure refuses
+                # (409 PropertyChangeNotAllowed: pulumi-azure-native#1117, #577): replace the VM instead,
+                # the old one first (its name, NIC and disk are the new one's; azure-native asks the same).
+                opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
+                    replace_on_changes=["storageProfile.imageReference", "osProfile"], delete_before_replace=True)))
             # vmId is unique per VM instance (its ARM id is not: a replacement has the same name).
             out[spec.name] = Machine(nic.ip_configurations.apply(lambda c: (c or [{}])[0].private_ip_address or ""),
                                      [vm], vm.vm_id)

@@ -57,7 +57,8 @@ class GcpNodes(pulumi.ComponentResource):
                         nat_ip=self.addresses[spec.name].address, network_tier="PREMIUM")])],
                 metadata={"ssh-keys": pulumi.Output.concat(s.ssh_user, ":", public_key),
                           "block-project-ssh-keys": "true", "enable-oslogin": "FALSE"},
-                # Its name and static address are the old instance's: the old one must go first.
+                # Its name and static address are the new one's: the old one must go first (the bridge
+                # asks the same for a resource named explicitly, pulumi-terraform-bridge tfbridge/schema.go:193-246).
                 opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(delete_before_replace=True)))
             # SSH waits for the firewall too: the instance may boot before port 22 is open.
             # instanceId is unique per instance (its id and selfLink are not: a replacement has the same name).

@@ -105,6 +105,24 @@ def test_a_gcp_image_change_replaces_the_gcp_vms_and_reruns_their_steps(stack, m
                               "azure-swarm-manager-labels": "update"}
 
 
+def test_an_azure_image_change_replaces_the_azure_vms_which_azure_cannot_update(stack, monkeypatch):
+    """azure-native plans a new image as an in-place update that Azure refuses (409, the fake refuses
+    too); the program's replace_on_changes makes it a replacement."""
+    real = config.read_yaml
+
+    def other_image(path, field):
+        doc = real(path, field)
+        if path == config.DEFAULTS_FILE:
+            return dict(doc, azure=dict(doc["azure"], image=dict(doc["azure"]["image"], sku="minimal")))
+        return doc
+
+    monkeypatch.setattr(config, "read_yaml", other_image)
+    plan = stack()
+    azure = ("azure-swarm-manager", "azure-flink-jobmanager", "azure-swarm-worker-1", WORKER)
+    assert {f"{n}-vm" for n in azure} <= plan.names("replace") and plan.error == ""
+    assert "google-cloud-worker-1-vm" not in plan.changed()
+
+
 def test_the_first_manager_replaced_rebuilds_the_swarm_and_flink(stack):
     """With one manager its VM is the swarm: every node leaves, the swarm is initialised anew, all join it,
     and the network and services are made anew in it (Flink's jobs are lost)."""

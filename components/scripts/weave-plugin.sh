@@ -19,6 +19,9 @@ else
   docker plugin install --grant-all-permissions --disable "$plugin" >/dev/null
   log "installed $plugin"
 fi
-docker plugin set "$plugin" "IPALLOC_RANGE=$subnet" "WEAVE_MTU=$mtu" "WEAVE_PASSWORD=$password"
+if ! err=$(docker plugin set "$plugin" "IPALLOC_RANGE=$subnet" "WEAVE_MTU=$mtu" "WEAVE_PASSWORD=$password" 2>&1); then
+  log "configuring $plugin failed: ${err//$password/<password>}"  # a failed step's error holds its output
+  exit 1
+fi
 docker plugin enable "$plugin" >/dev/null
 log "enabled $plugin with IPALLOC_RANGE=$subnet"

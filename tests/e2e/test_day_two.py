@@ -225,6 +225,7 @@ def test_destroy_with_a_worker_down_fails_naming_it_then_finishes(lab):
         lab.destroy("destroy with a worker down")
     took = TIMINGS["day two: destroy with a worker down"]
     assert f"{GCP_WORKER}-join" in str(failed.value) and "failed attempts" in str(failed.value)
+    assert "SWMTKN" not in str(failed.value) and "PRIVATE KEY" not in str(failed.value)  # no secret in errors
     assert took < 120, f"destroy took {took:.0f}s to fail"
     hosts.run("docker", "start", down)  # the README's recovery: bring the host back, destroy again
     plan = lab.destroy("destroy again")

@@ -22,24 +22,34 @@ from . import Diff, _contains, changed_paths
 AZURE_VM, GCP_VM = "azure-native:compute:VirtualMachine", "gcp:compute/instance:Instance"
 AZURE_IP, GCP_IP = "azure-native:network:PublicIPAddress", "gcp:compute/address:Address"
 
-# Inputs whose change replaces the resource (sources in the README of tests/engine).
+# Inputs whose change replaces the resource. azure-native: the resource path's parameters plus its
+# forceNewMap (pulumi-azure-native provider/pkg/gen/replacement.go, provider/pkg/provider/diff.go
+# calculateDetailedDiff); gcp: the bridged schema's ForceNew (terraform-provider-google v7.45.0
+# resource_compute_*.go); tls, random: RequiresReplace on every input (terraform-provider-tls v4.2.1
+# resource_private_key.go:57-84, terraform-provider-random v3.9.0 resource_password.go:570-715).
 REPLACE_ON: dict[str, tuple[str, ...]] = {
     "azure-native:resources:ResourceGroup": ("resourceGroupName", "location"),
     "azure-native:network:VirtualNetwork": ("resourceGroupName", "virtualNetworkName", "location"),
     "azure-native:network:Subnet": ("resourceGroupName", "virtualNetworkName", "subnetName"),
-    "azure-native:network:NetworkSecurityGroup": ("resourceGroupName", "networkSecurityGroupName", "location"),
-    AZURE_IP: ("resourceGroupName", "publicIpAddressName", "location", "sku", "publicIPAddressVersion"),
-    "azure-native:network:NetworkInterface": ("resourceGroupName", "networkInterfaceName", "location"),
-    AZURE_VM: ("resourceGroupName", "vmName", "location", "osProfile", "storageProfile.imageReference",
-               "storageProfile.osDisk.name", "storageProfile.osDisk.createOption"),
-    "gcp:compute/network:Network": ("name", "project", "autoCreateSubnetworks"),
-    "gcp:compute/subnetwork:Subnetwork": ("name", "project", "region", "network", "ipCidrRange"),
-    GCP_IP: ("name", "project", "region", "addressType", "networkTier"),
-    "gcp:compute/firewall:Firewall": ("name", "project", "network", "direction"),
-    GCP_VM: ("name", "project", "zone", "bootDisk", "networkInterfaces[*].subnetwork", "metadataStartupScript"),
+    "azure-native:network:NetworkSecurityGroup": ("resourceGroupName", "networkSecurityGroupName"),
+    AZURE_IP: ("resourceGroupName", "publicIpAddressName", "location", "sku", "publicIPAddressVersion",
+               "publicIPPrefix"),
+    "azure-native:network:NetworkInterface": ("resourceGroupName", "networkInterfaceName"),
+    AZURE_VM: ("resourceGroupName", "vmName"),
+    "gcp:compute/network:Network": ("name", "project", "autoCreateSubnetworks", "description"),
+    "gcp:compute/subnetwork:Subnetwork": ("name", "project", "region", "network", "description"),
+    GCP_IP: ("name", "project", "region", "address", "addressType", "networkTier", "network", "subnetwork",
+             "description", "purpose"),
+    "gcp:compute/firewall:Firewall": ("name", "project", "direction"),
+    GCP_VM: ("name", "project", "zone", "bootDisk.initializeParams.image", "bootDisk.initializeParams.type",
+             "metadataStartupScript", "hostname"),
     "tls:index/privateKey:PrivateKey": ("algorithm", "rsaBits", "ecdsaCurve"),
-    "random:index/randomPassword:RandomPassword": ("length", "special", "upper", "lower", "numeric", "keepers"),
+    "random:index/randomPassword:RandomPassword": ("length", "special", "upper", "lower", "numeric", "number",
+                                                   "minNumeric", "minUpper", "minLower", "minSpecial",
+                                                   "overrideSpecial", "keepers"),
 }
+# Azure refuses to change these on an existing VM: 409 PropertyChangeNotAllowed (pulumi-azure-native#1117, #577).
+AZURE_VM_IMMUTABLE = ("storageProfile.imageReference", "osProfile")
 AZURE_NAME = {  # the input that names each Azure resource (the last segment of its ARM id)
     "azure-native:resources:ResourceGroup": "resourceGroupName",
     "azure-native:network:VirtualNetwork": "virtualNetworkName", "azure-native:network:Subnet": "subnetName",
@@ -66,10 +76,15 @@ class FakeClouds:
         self._lock = threading.Lock()
 
     def diff(self, old: ResourceState, news: dict, config: dict, ignore: tuple = ()) -> Diff:
+        """Changed paths; replaces under REPLACE_ON. azure-native replaces delete-first whenever it
+        replaces a named resource (provider.go Diff), the gcp bridge when `name` was set
+        (tfbridge/schema.go:193-246); tls and random never (pf bridge provider_diff.go:115-121)."""
         paths = changed_paths(old.inputs, news)
         rules = REPLACE_ON.get(old.type, ())
         replaces = tuple(p for p in paths if any(_contains(rule, p) for rule in rules))
-        return Diff(bool(paths), replaces, tuple(paths))
+        dbr = bool(replaces) and (old.type.startswith("azure-native:") or
+                                  (old.type.startswith("gcp:") and "name" in news))
+        return Diff(bool(paths), replaces, tuple(paths), delete_before_replace=dbr)
 
     def create(self, goal: Goal, news: dict, config: dict) -> tuple[str, dict]:
         with self._lock:
@@ -88,6 +103,11 @@ class FakeClouds:
         return resource_id, outputs
 
     def update(self, old: ResourceState, news: dict, config: dict) -> dict:
+        if old.type == AZURE_VM:
+            refused = [p for p in changed_paths(old.inputs, news) if any(_contains(r, p) for r in AZURE_VM_IMMUTABLE)]
+            if refused:
+                raise RuntimeError(f"Status=409 Code=\"PropertyChangeNotAllowed\" Message=\"Changing property "
+                                   f"'{refused[0]}' is not allowed.\"")
         outputs = {**old.outputs_plain(), **news}
         with self._lock:
             self.by_id[old.id] = outputs
