@@ -52,10 +52,14 @@ class AzureNodes(pulumi.ComponentResource):
         rules = []
         for index, rule in ports.rules_for(self._settings.network):
             sources = cluster_sources if rule.scope == ports.CLUSTER else list(self._settings.admin_cidrs)
+            # A protocol without ports (ESP) takes "*" in the single-value field: Azure refuses "*" in
+            # the list (SecurityRuleInvalidPortRange: "Value should be an integer OR integer range").
+            destination = ({"destination_port_ranges": list(rule.ports)} if rule.ports
+                           else {"destination_port_range": "*"})
             rules.append(network.SecurityRuleArgs(
                 name=rule.name, priority=100 + 10 * index, direction="Inbound", access="Allow",
                 protocol=rule.protocol.capitalize(), source_address_prefixes=sources, source_port_range="*",
-                destination_address_prefix="*", destination_port_ranges=list(rule.ports) or ["*"]))
+                destination_address_prefix="*", **destination))
         return rules
 
     def machines(self, cluster_sources: pulumi.Output[list[str]], public_key: pulumi.Input[str]

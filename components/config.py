@@ -14,7 +14,7 @@ from typing import Any, Mapping, Optional
 import yaml
 
 from .checks import DNS_NAME, ConfigError, choice, cidr, fail, mapping, positive_int
-from .ports import CLUSTER, rules_for
+from .ports import ADMIN, CLUSTER, rules_for
 from .topology import DEFAULT_TOPOLOGY, NodeSpec, expand_topology
 
 __all__ = ["ConfigError", "NodeSpec", "Settings", "load", "parse"]
@@ -28,8 +28,17 @@ DRIVERS = ("weave", "overlay")
 DOCKER_INSTALLS = ("docker-ce", "docker.io")
 MAX_PREFIX = 19  # GCP names are at most 63: "<prefix>-<node>-ip" = 19 + 1 + 40 + 3
 AZURE_NSG_SOURCES = 4000  # Azure: addresses and ranges in one network security group's rules
+AZURE_PUBLIC_IPS = 10  # Azure: default quota of Standard public IPs per region and subscription (see README)
 RESERVED_ADDRESSES = {"azure": 5, "gcp": 4}  # per subnet
 MEMORY = re.compile(r"^[0-9]+(m|g|mb|gb)$", re.IGNORECASE)
+VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
+MTU_RANGE = (1280, 9000)  # IPv6's minimum to jumbo frames
+WEAVE_OVERHEAD = 84  # VXLAN 50 + ESP 34 (weaveworks/weave net/bridge.go:381-388)
+# Azure refuses these admin user names on a VM (compute API OSProfile.adminUsername, "Disallowed values").
+AZURE_RESERVED_USERS = frozenset({
+    "administrator", "admin", "user", "user1", "test", "user2", "test1", "user3", "admin1", "1", "123", "a",
+    "actuser", "adm", "admin2", "aspnet", "backup", "console", "david", "guest", "john", "owner", "root",
+    "server", "sql", "support", "support_388945a0", "sys", "test2", "test3", "user4", "user5"})
 
 
 @dataclass(frozen=True)
@@ -38,7 +47,8 @@ class NetworkSpec:
     subnet: str
     encrypted: bool
     weave_plugin: str
-    weave_mtu: int
+    weave_mtu: int  # the containers' MTU on Weave
+    mtu: int = 1460  # the hosts' network MTU (Docker's overlay subtracts its own overhead)
 
 
 @dataclass(frozen=True)
@@ -96,11 +106,13 @@ class Settings:
     ssh_private_key: Any  # secret Output[str] (a str in tests), or None
     weave_password: Any  # secret Output[str], or None: one is generated
     docker_install: str
+    docker_version: str  # docker-ce: the exact version installed and held; "" for docker.io
     network: NetworkSpec
     flink: FlinkSpec
     azure: AzureSpec
     gcp: GcpSpec
     ssh: SshSpec
+    warnings: tuple[str, ...] = ()  # shown by `pulumi preview` and `up`, refusing nothing
 
     def of_cloud(self, cloud: str) -> list[NodeSpec]:
         return [n for n in self.nodes if n.cloud == cloud]
@@ -141,18 +153,19 @@ def parse(cfg: Mapping[str, Any], providers: Mapping[str, Optional[str]], stack:
     """
     defaults = read_yaml(DEFAULTS_FILE, str(DEFAULTS_FILE))
     ssh_user = _ssh_user(cfg, defaults)
-    docker_install = choice(f"{P}dockerInstall", cfg.get("dockerInstall", defaults["dockerInstall"]),
-                            DOCKER_INSTALLS)
+    docker_install, docker_version = _docker(cfg, defaults)
     nodes = _topology(cfg, ssh_user)
+    _check_azure_user(ssh_user, nodes)
     admin_cidrs = _admin_cidrs(cfg)
     public_key, private_key = _key_pair(cfg, nodes)
     network = _network(cfg, defaults)
     flink = _flink(cfg, defaults)
     azure = _azure(defaults, providers, nodes)
     gcp = _gcp(defaults, providers, nodes)
-    _check_capacity(nodes, network, azure, gcp)
+    _check_capacity(nodes, network, admin_cidrs, azure, gcp)
     return Settings(stack, _name_prefix(cfg, stack), nodes, admin_cidrs, ssh_user, public_key, private_key,
-                    cfg.get("weavePassword"), docker_install, network, flink, azure, gcp, _ssh(cfg, defaults))
+                    cfg.get("weavePassword"), docker_install, docker_version, network, flink, azure, gcp,
+                    _ssh(cfg, defaults), _quota_warnings(nodes))
 
 
 def _ssh_user(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
@@ -160,6 +173,27 @@ def _ssh_user(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
     if not isinstance(ssh_user, str) or not re.match(r"^[a-z_][a-z0-9_-]{0,31}$", ssh_user):
         fail(f"{P}sshUser", ssh_user, "not a Linux user name", "e.g. ubuntu")
     return ssh_user
+
+
+def _docker(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[str, str]:
+    """How Docker is installed, and for docker-ce the exact version (the distribution picks docker.io's)."""
+    install = choice(f"{P}dockerInstall", cfg.get("dockerInstall", defaults["dockerInstall"]), DOCKER_INSTALLS)
+    if install == "docker.io":
+        if "dockerVersion" in cfg:
+            fail(f"{P}dockerVersion", cfg["dockerVersion"], "docker.io installs the distribution's version",
+                 "unset flink-swarm:dockerVersion, or use dockerInstall docker-ce to choose the version")
+        return install, ""
+    version = str(cfg.get("dockerVersion", defaults["dockerVersion"]))
+    if not VERSION.match(version):
+        fail(f"{P}dockerVersion", version, "not a Docker Engine version", "write it as in Docker's release "
+             "notes, e.g. 28.5.2 (`apt-cache madison docker-ce` lists what a host can get)")
+    return install, version
+
+
+def _check_azure_user(ssh_user: str, nodes: tuple[NodeSpec, ...]) -> None:
+    if ssh_user.lower() in AZURE_RESERVED_USERS and any(n.cloud == "azure" for n in nodes):
+        fail(f"{P}sshUser", ssh_user, "Azure refuses this admin user name on a VM",
+             "choose another, e.g. `pulumi config set flink-swarm:sshUser ubuntu`")
 
 
 def _topology(cfg: Mapping[str, Any], ssh_user: str) -> tuple[NodeSpec, ...]:
@@ -194,16 +228,26 @@ def _key_pair(cfg: Mapping[str, Any], nodes: tuple[NodeSpec, ...]) -> tuple[Opti
 
 
 def _network(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> NetworkSpec:
-    net_cfg = mapping(f"{P}network", cfg.get("network"), {"driver", "subnet", "encrypted", "weavePlugin", "weaveMtu"})
-    net = _deep_merge(defaults["network"], net_cfg)
+    keys = {"driver", "subnet", "encrypted", "weavePlugin", "weaveMtu", "mtu"}
+    net = _deep_merge(defaults["network"], mapping(f"{P}network", cfg.get("network"), keys))
     if not isinstance(net["encrypted"], bool):
         fail(f"{P}network.encrypted", net["encrypted"], "must be true or false", "write true or false")
+    mtu = positive_int(f"{P}network.mtu", net["mtu"], MTU_RANGE[0])
+    if mtu > MTU_RANGE[1]:
+        fail(f"{P}network.mtu", mtu, f"more than {MTU_RANGE[1]}, the largest jumbo frame",
+             "give your hosts' network MTU: 1460 on Google Cloud, 1500 on Azure")
+    weave_mtu = positive_int(f"{P}network.weaveMtu", net.get("weaveMtu", mtu - WEAVE_OVERHEAD), 576)
+    if weave_mtu > mtu - WEAVE_OVERHEAD:
+        fail(f"{P}network.weaveMtu", weave_mtu, f"more than network.mtu {mtu} less Weave's "
+             f"{WEAVE_OVERHEAD} bytes of encapsulation (full-size packets would be dropped)",
+             f"unset it (it follows network.mtu) or use at most {mtu - WEAVE_OVERHEAD}")
     return NetworkSpec(
         driver=choice(f"{P}network.driver", net["driver"], DRIVERS),
         subnet=cidr(f"{P}network.subnet", net["subnet"]),
         encrypted=net["encrypted"],
         weave_plugin=str(net["weavePlugin"]),
-        weave_mtu=positive_int(f"{P}network.weaveMtu", net["weaveMtu"], 576),
+        weave_mtu=weave_mtu,
+        mtu=mtu,
     )
 
 
@@ -251,7 +295,8 @@ def _gcp(defaults: Mapping[str, Any], providers: Mapping[str, Optional[str]], no
     return GcpSpec(project, region, zone, d["size"], d["diskGb"], d["subnet"], d["image"])
 
 
-def _check_capacity(nodes: tuple[NodeSpec, ...], network: NetworkSpec, azure: AzureSpec, gcp: GcpSpec) -> None:
+def _check_capacity(nodes: tuple[NodeSpec, ...], network: NetworkSpec, admin_cidrs: tuple[str, ...],
+                    azure: AzureSpec, gcp: GcpSpec) -> None:
     """No more nodes than a cloud's subnet holds, nor sources than Azure's NSG takes."""
     for cloud, subnet in (("azure", azure.subnet), ("gcp", gcp.subnet)):
         count = sum(n.cloud == cloud for n in nodes)
@@ -260,11 +305,25 @@ def _check_capacity(nodes: tuple[NodeSpec, ...], network: NetworkSpec, azure: Az
             fail(f"{P}topology", count, f"more {cloud} nodes than the {cloud} subnet {subnet} "
                  f"holds ({room})", f"use fewer nodes or a larger `{cloud}.subnet` in config/defaults.yaml")
     if any(n.cloud == "azure" for n in nodes):
-        sources = sum(rule.scope == CLUSTER for _, rule in rules_for(network)) * (len(nodes) + 2)
+        # cluster rules list every node's /32 and each cloud's private subnet; admin rules the adminCidrs
+        rules = [rule.scope for _, rule in rules_for(network)]
+        subnets = len({n.cloud for n in nodes} - {"static"})
+        admin = rules.count(ADMIN) * len(admin_cidrs)
+        sources = rules.count(CLUSTER) * (len(nodes) + subnets) + admin
         if sources > AZURE_NSG_SOURCES:
+            most = (AZURE_NSG_SOURCES - admin) // rules.count(CLUSTER) - subnets
             fail(f"{P}topology", len(nodes), f"Azure's network security group would list {sources} source "
                  f"addresses, over its limit of {AZURE_NSG_SOURCES}",
-                 "use fewer nodes (at most 498 with weave, 569 with an encrypted overlay, 664 with a plain one)")
+                 f"use at most {most} nodes with this network driver and these adminCidrs")
+
+
+def _quota_warnings(nodes: tuple[NodeSpec, ...]) -> tuple[str, ...]:
+    azure = sum(n.cloud == "azure" for n in nodes)
+    if azure <= AZURE_PUBLIC_IPS:
+        return ()
+    return (f"{azure} Azure nodes need {azure} Standard public IPs in one region; the default quota is "
+            f"{AZURE_PUBLIC_IPS} per region (1000 on Enterprise Agreements). Check yours with "
+            "`az network list-usages --location <region>` and ask for more before `pulumi up`.",)
 
 
 def _name_prefix(cfg: Mapping[str, Any], stack: str) -> str:
@@ -287,7 +346,7 @@ def load() -> Settings:
 
     conf = pulumi.Config(PROJECT)
     raw: dict[str, Any] = {}
-    for key in ("topology", "sshUser", "dockerInstall", "namePrefix", "sshPublicKey"):
+    for key in ("topology", "sshUser", "dockerInstall", "dockerVersion", "namePrefix", "sshPublicKey"):
         if (value := conf.get(key)) is not None:
             raw[key] = value
     for key in ("adminCidrs", "network", "flink", "ssh"):
@@ -302,4 +361,7 @@ def load() -> Settings:
         "gcp:region": pulumi.Config("gcp").get("region"),
         "gcp:zone": pulumi.Config("gcp").get("zone"),
     }
-    return parse(raw, providers, pulumi.get_stack())
+    settings = parse(raw, providers, pulumi.get_stack())
+    for warning in settings.warnings:
+        pulumi.log.warn(warning)
+    return settings

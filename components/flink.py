@@ -30,6 +30,7 @@ from .nodes import Node
 from .steps import node_command, script
 from .swarm import SwarmCluster
 
+MTU_OPTION = "com.docker.network.driver.mtu"  # moby libnetwork/drivers/overlay/ov_network.go:128-135
 JOBMANAGER = "jobmanager"  # service name, DNS name on the network, and the node role it runs on
 TASKMANAGER = "taskmanager"
 
@@ -77,7 +78,9 @@ class FlinkCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=swarm.formed))
         on_manager = pulumi.ResourceOptions(parent=self, provider=self.provider)
 
-        options = {"encrypted": "true"} if net.driver == "overlay" and net.encrypted else {}
+        options = {}
+        if net.driver == "overlay":  # Docker takes the hosts' MTU and subtracts VXLAN (and ESP) itself
+            options = {MTU_OPTION: str(net.mtu), **({"encrypted": "true"} if net.encrypted else {})}
         labels = {"flink-swarm.swarm": swarm.swarm_id,  # a swarm initialised anew needs a new network
                   **({"flink-swarm.options": ",".join(f"{k}={v}" for k, v in sorted(options.items()))}
                      if options else {})}

@@ -16,6 +16,8 @@ from .config import Settings
 from .nodes import Node
 from .steps import node_command, script
 
+WEAVE_DOCKER_API = "1.26"
+
 
 class SwarmCluster(pulumi.ComponentResource):
     """One swarm over all nodes, the same on every cloud.
@@ -37,8 +39,12 @@ class SwarmCluster(pulumi.ComponentResource):
         self.manager_address: pulumi.Output[str] = leader.public_ip
         manager_endpoint = pulumi.Output.concat(leader.public_ip, ":", str(ports.SWARM_MANAGEMENT))
 
-        installs = {n.name: node_command(self, n, "docker", script("docker-install", settings.docker_install,
-                                                                   n.connection.user), depends_on=list(n.booted))
+        # The Weave plugin's weaveutil speaks API 1.26 (weaveworks/weave prog/weaveutil/swarm.go:11) under
+        # `set -e` (prog/net-plugin/launch.sh:3, 28): Engine 29 refuses it unless its minimum is lowered.
+        min_api = WEAVE_DOCKER_API if settings.network.driver == "weave" else "-"
+        installs = {n.name: node_command(self, n, "docker", script(
+                        "docker-install", settings.docker_install, settings.docker_version or "-",
+                        n.connection.user, min_api), depends_on=list(n.booted))
                     for n in nodes}
         self.installs: dict[str, remote.Command] = installs  # Docker is running on the node
         init = node_command(self, leader, "swarm-init", script("swarm-init", leader.public_ip),

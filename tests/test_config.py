@@ -266,3 +266,45 @@ def test_azure_nsg_source_limit(parse):
     message = refused(parse, "flink-swarm:topology", 500, nodes=nodes)
     assert "4000" in message
     assert len(parse(nodes=BLOG[:2] + [dict(BLOG[2], count=400)]).nodes) == 402
+
+
+def test_nsg_limit_counts_the_admin_cidrs(parse):
+    """6 cluster rules x (640 nodes + 2 subnets) fit in 4000; with 100 adminCidrs on 2 admin rules they do not."""
+    nodes = BLOG[:2] + [dict(BLOG[2], count=637)] + BLOG[3:]
+    plain = {"driver": "overlay", "encrypted": False}
+    assert len(parse(nodes=nodes, network=plain).nodes) == 640
+    many = [f"198.51.{i // 256}.{i % 256}/32" for i in range(100)]
+    message = refused(parse, "flink-swarm:topology", 640, nodes=nodes, network=plain, adminCidrs=many)
+    assert "at most 631 nodes" in message  # (4000 - 2 x 100) // 6 - 2
+
+
+@pytest.mark.parametrize("user", ["admin", "administrator", "root", "test1"])
+def test_azure_refuses_reserved_admin_names(parse, user):
+    refused(parse, "flink-swarm:sshUser", user, sshUser=user)
+    gcp_only = [{"name": "m", "cloud": "gcp", "role": "manager"}, {"name": "j", "cloud": "gcp", "role": "jobmanager"},
+                {"name": "w", "cloud": "gcp", "role": "worker"}]
+    assert parse(nodes=gcp_only, sshUser=user).ssh_user == user  # only Azure refuses them
+
+
+def test_azure_public_ip_quota_is_a_warning(parse):
+    assert parse().warnings == ()
+    settings = parse(nodes=BLOG[:2] + [dict(BLOG[2], count=9)] + BLOG[3:])
+    assert len(settings.warnings) == 1 and "11 Azure nodes" in settings.warnings[0]
+    assert "default quota is 10 per region" in settings.warnings[0]
+
+
+def test_docker_version_is_exact_and_for_docker_ce_only(parse):
+    assert (parse().docker_install, parse().docker_version) == ("docker-ce", "28.5.2")
+    assert parse(dockerVersion="29.1.3").docker_version == "29.1.3"
+    assert parse(dockerInstall="docker.io").docker_version == ""
+    refused(parse, "flink-swarm:dockerVersion", "latest", dockerVersion="latest")
+    refused(parse, "flink-swarm:dockerVersion", "28.5.2", dockerInstall="docker.io", dockerVersion="28.5.2")
+
+
+def test_network_mtu_and_the_weave_mtu_that_follows_it(parse):
+    assert (parse().network.mtu, parse().network.weave_mtu) == (1460, 1376)  # GCP's 1460 less Weave's 84
+    assert parse(network={"mtu": 1500}).network.weave_mtu == 1416
+    refused(parse, "flink-swarm:network.mtu", 10**10, network={"mtu": 10**10})
+    refused(parse, "flink-swarm:network.mtu", 576, network={"mtu": 576})
+    refused(parse, "flink-swarm:network.weaveMtu", 1400, network={"weaveMtu": 1400})
+    assert parse(network={"weaveMtu": 1300}).network.weave_mtu == 1300

@@ -1,8 +1,10 @@
 """tools/dev-stack and its small topology: a researcher's own stack, checked without the Pulumi CLI."""
 import shutil
 import subprocess
+import sys
 
 import pytest
+import yaml
 
 from components.config import DNS_NAME, MAX_PREFIX
 from tests.harness import ROOT
@@ -67,6 +69,7 @@ def test_dev_stack_dry_run_sets_up_the_researchers_stack(tmp_path):
         cfg + f"--secret flink-swarm:sshPrivateKey < {key}"]
     assert "PRIVATE KEY" not in result.stdout + result.stderr
     assert not (ROOT / "Pulumi.dev-alice-smith.yaml").exists()
+    assert result.stdout.splitlines()[-1].endswith("pulumi up --parallel 16")  # dev-small: 4 nodes
 
 
 def test_dev_stack_without_a_usable_key_lets_the_stack_generate_one(tmp_path):
@@ -90,6 +93,32 @@ def test_dev_stack_refuses_a_bad_address():
 def test_dev_stack_destroy_dry_run():
     result = dev_stack("destroy", "--user", "bob", "--dry-run", env={"FLINK_SWARM_KEY_DIR": "/keys"})
     assert result.returncode == 0
-    assert result.stdout.splitlines() == ["+ pulumi destroy --stack dev-bob --run-program --yes",
+    assert result.stdout.splitlines() == ["+ pulumi destroy --stack dev-bob --run-program --yes --parallel 16",
                                           "+ pulumi stack rm --yes dev-bob",
                                           "+ rm -f /keys/flink-swarm-dev-bob"]
+
+
+PARALLELISM = ROOT / "tools" / "parallelism"
+
+
+@pytest.mark.parametrize("workers,expected", [(1, 16), (3, 20), (48, 200), (198, 256)])
+def test_parallelism_follows_the_cluster_size(tmp_path, workers, expected):
+    """4 operations a node under way at once, at least 16, at most 256 (Pulumi's default is 4 x CPUs)."""
+    nodes = [{"name": "m", "cloud": "azure", "role": "manager"}, {"name": "j", "cloud": "azure", "role": "jobmanager"},
+             {"name": "w", "cloud": "gcp", "role": "worker", "count": workers}]
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump({"nodes": nodes}))
+    done = subprocess.run([sys.executable, str(PARALLELISM), "--topology", str(path)], capture_output=True, text=True)
+    assert (done.returncode, done.stdout.strip()) == (0, str(expected)), done.stderr
+
+
+def test_parallelism_reads_the_stacks_topology_and_the_workflows_use_it():
+    done = subprocess.run([sys.executable, str(PARALLELISM), "dev"], capture_output=True, text=True)
+    assert done.stdout.strip() == "20"  # Pulumi.dev.yaml names the blog topology: 5 nodes
+    for workflow in ("deploy.yml", "pull-request.yml"):
+        doc = yaml.safe_load((ROOT / ".github" / "workflows" / workflow).read_text())
+        job = doc["jobs"]["up" if workflow == "deploy.yml" else "preview"]
+        size = next(s for s in job["steps"] if s.get("id") == "size")
+        assert "tools/parallelism ${{ matrix.stack }}" in size["run"]
+        pulumi = next(s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions"))
+        assert pulumi["with"]["parallel"] == "${{ steps.size.outputs.parallel }}"

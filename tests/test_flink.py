@@ -10,9 +10,10 @@ from tests.harness import is_secret
 
 CMD = "command:remote:Command"
 PROVIDER, NETWORK, SERVICE = "pulumi:providers:docker", "docker:index/network:Network", "docker:index/service:Service"
+MTU = "com.docker.network.driver.mtu"
 DRIVERS = [({"driver": "weave"}, "weaveworks/net-plugin:latest_release", None),
-           ({"driver": "overlay"}, "overlay", {"encrypted": "true"}),
-           ({"driver": "overlay", "encrypted": False}, "overlay", None)]
+           ({"driver": "overlay"}, "overlay", {"encrypted": "true", MTU: "1460"}),
+           ({"driver": "overlay", "encrypted": False}, "overlay", {MTU: "1460"})]
 
 
 def pinned(run, image):
@@ -52,7 +53,17 @@ def test_network_per_driver(driver_run):
     assert labels.pop("flink-swarm.swarm") == "nodeid-" + hashlib.sha256(init.name.encode()).hexdigest()[:12]
     assert run.depends_on(net, init)  # a swarm initialised anew gets a new network
     # Docker adds its own vxlanid_list to the options: they are left out of the diff, the label carries them
-    assert labels == ({"flink-swarm.options": "encrypted=true"} if options else {})
+    assert labels == ({"flink-swarm.options": ",".join(f"{k}={v}" for k, v in sorted(options.items()))}
+                      if options else {})
+    assert net.inputs.get("options") == options
+
+
+def test_the_overlay_takes_the_hosts_mtu(program):
+    """Docker's overlay subtracts its VXLAN (and ESP) overhead from this MTU for the containers; left
+    at 1500 it would drop full-size packets on Google Cloud's 1460 (moby ov_network.go, encryption.go)."""
+    (net,) = program(network={"driver": "overlay", "mtu": 1400}).of_type(NETWORK)
+    assert net.inputs["options"][MTU] == "1400"
+    assert {"label": "flink-swarm.options", "value": f"{MTU}=1400,encrypted=true"} in net.inputs["labels"]
 
 
 def test_provider_reaches_the_manager_over_ssh_with_the_key_file(driver_run, tmp_path):

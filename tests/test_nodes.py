@@ -90,7 +90,10 @@ def test_azure_nsg_follows_the_port_table(program, driver, encrypted):
     for index, rule in expected:
         got = rules[rule.name]
         assert got["protocol"] == {"tcp": "Tcp", "udp": "Udp", "esp": "Esp"}[rule.protocol]
-        assert got["destinationPortRanges"] == (list(rule.ports) or ["*"])
+        if rule.ports:
+            assert got["destinationPortRanges"] == list(rule.ports) and "destinationPortRange" not in got
+        else:  # ESP: Azure takes "*" only in the single-value field
+            assert got["destinationPortRange"] == "*" and "destinationPortRanges" not in got
         assert got["direction"] == "Inbound" and got["access"] == "Allow"
         assert got["priority"] == 100 + 10 * index
         want = cluster_sources(run) if rule.scope == ports.CLUSTER else ["203.0.113.7/32"]

@@ -94,9 +94,21 @@ def test_docker_install_waits_for_the_machine(program):
     assert run.depends_on(run.get("azure-swarm-worker-1-docker"), run.get("azure-swarm-worker-1-vm"))
     assert run.depends_on(run.get("google-cloud-worker-1-docker"), run.get("google-cloud-worker-1-vm"))
     name, text, args = step(run, "azure-swarm-worker-1-docker")
-    assert args == ["docker-ce", "ubuntu"] and "cloud-init status --wait" in text
-    assert "DPkg::Lock::Timeout" in text
-    assert step(program(dockerInstall="docker.io"), "azure-swarm-worker-1-docker")[2] == ["docker.io", "ubuntu"]
+    assert "cloud-init status --wait" in text and "DPkg::Lock::Timeout" in text
+
+
+def test_docker_is_pinned_and_speaks_to_the_weave_plugin(program):
+    """docker-ce is installed at exactly the configured version and held; with Weave the daemon's
+    minimum API is lowered to the plugin's 1.26 (Engine 29 refuses it otherwise)."""
+    args = step(program(), "azure-swarm-worker-1-docker")[2]
+    assert args == ["docker-ce", "28.5.2", "ubuntu", "1.26"]
+    _, text, _ = step(program(), "azure-swarm-worker-1-docker")
+    assert 'apt_get install "docker-ce=$exact" "docker-ce-cli=$exact" containerd.io' in text
+    assert "apt-mark hold docker-ce docker-ce-cli containerd.io" in text and "apt-mark hold docker.io" in text
+    assert "Environment=DOCKER_MIN_API_VERSION=%s" in text and "${UBUNTU_CODENAME:-$VERSION_CODENAME}" in text
+    assert step(program(dockerVersion="29.1.3"), "azure-swarm-worker-1-docker")[2][1] == "29.1.3"
+    overlay = step(program(dockerInstall="docker.io", network={"driver": "overlay"}), "azure-swarm-worker-1-docker")
+    assert overlay[2] == ["docker.io", "-", "ubuntu", "-"]
 
 
 def test_weave_plugin_on_every_node_after_it_joined(program):
@@ -227,7 +239,7 @@ def test_static_node_commands_use_its_ssh_settings(program, tmp_path):
     conn = run.get("lab-join").inputs["connection"]
     assert (conn["host"], conn["user"], conn["port"]) == ("192.0.2.10", "admin", 2222)
     assert step(run, "lab-join")[2] == ["192.0.2.10", f"{public_ip(run, 'azure-swarm-manager')}:2377"]
-    assert step(run, "lab-docker")[2] == ["docker-ce", "admin"]
+    assert step(run, "lab-docker")[2] == ["docker-ce", "28.5.2", "admin", "1.26"]
 
 
 def test_a_changed_script_reruns_only_its_commands(program, tmp_path, monkeypatch):

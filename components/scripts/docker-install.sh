@@ -1,39 +1,96 @@
 #!/usr/bin/env bash
 # Install and start Docker, and let the SSH user run it. Idempotent: a second run changes nothing.
-# Usage: docker-install.sh <docker-ce|docker.io> <user>
+# Usage: docker-install.sh <docker-ce|docker.io> <version|-> <user> <minimum API version|->
+#   docker-ce: that exact Engine version from Docker's apt repository, held; docker.io: the
+#   distribution's package, held. A host that has Docker already keeps it (a warning if the version differs).
+#   The minimum API version, when given, is set for the daemon (systemd drop-in): the Weave plugin's
+#   weaveutil speaks API 1.26, which Engine 29 refuses by default.
 set -euo pipefail
-source_pkg=$1 user=$2
+source_pkg=$1 version=${2#-} user=$3 min_api=${4#-}
 log() { echo "[flink-swarm] docker-install: $*" >&2; }
 apt_get() { DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -q -y "$@" >/dev/null; }
+
+# DPkg::Lock::Timeout covers dpkg's locks, not the lists lock `apt-get update` takes without waiting
+# (apt apt-pkg/acquire.cc GetLock): on a first boot apt-daily often holds it. Retry for 5 minutes.
+apt_update() {
+  local attempt out
+  for attempt in $(seq 60); do
+    if out=$(DEBIAN_FRONTEND=noninteractive apt-get -q update 2>&1); then
+      return 0
+    fi
+    if [[ $out == *"Could not get lock"* ]]; then
+      log "apt's package lists are locked by another process (apt-daily?), waiting ($attempt/60)"
+    else
+      log "apt-get update failed ($attempt/60): ${out##*$'\n'}"
+    fi
+    sleep 5
+  done
+  log "apt-get update did not succeed in 5 minutes"
+  return 1
+}
+
+install_docker_ce() {
+  apt_get install ca-certificates curl
+  # shellcheck disable=SC1091
+  . /etc/os-release
+  # Ubuntu derivatives use Ubuntu's repository (docs.docker.com/engine/install/ubuntu)
+  local codename=${UBUNTU_CODENAME:-$VERSION_CODENAME} repo=${ID}
+  [ -z "${UBUNTU_CODENAME:-}" ] || repo=ubuntu
+  install -m 0755 -d /etc/apt/keyrings
+  curl -fsSL --retry 5 "https://download.docker.com/linux/${repo}/gpg" -o /etc/apt/keyrings/docker.asc
+  chmod a+r /etc/apt/keyrings/docker.asc
+  echo "deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc]" \
+    "https://download.docker.com/linux/${repo} ${codename} stable" >/etc/apt/sources.list.d/docker.list
+  apt_update
+  local candidates exact
+  candidates=$(apt-cache madison docker-ce | awk '{ print $3 }')
+  exact=$(awk -v want="5:${version}-1~" 'index($0, want) == 1 { print; exit }' <<<"$candidates")
+  if [ -z "$exact" ]; then
+    log "Docker $version is not in Docker's repository for $repo $codename; set flink-swarm:dockerVersion to one that is"
+    return 1
+  fi
+  apt_get install "docker-ce=$exact" "docker-ce-cli=$exact" containerd.io
+  apt-mark hold docker-ce docker-ce-cli containerd.io >/dev/null
+}
 
 # A fresh cloud VM is still running cloud-init (and apt) when SSH first answers.
 if command -v cloud-init >/dev/null 2>&1; then
   timeout 900 cloud-init status --wait >/dev/null 2>&1 || log "cloud-init did not finish cleanly; going on"
 fi
 
+# Before the package starts the daemon, so that it starts with it (Environment= of docker.service).
+if [ -n "$min_api" ] && [ -d /run/systemd/system ]; then
+  dropin=/etc/systemd/system/docker.service.d/flink-swarm.conf
+  want=$(printf '[Service]\nEnvironment=DOCKER_MIN_API_VERSION=%s' "$min_api")
+  if [ "$(cat "$dropin" 2>/dev/null)" != "$want" ]; then
+    mkdir -p "${dropin%/*}"
+    printf '%s\n' "$want" >"$dropin"
+    systemctl daemon-reload
+    if command -v docker >/dev/null 2>&1 && systemctl is-active --quiet docker; then
+      systemctl restart docker
+    fi
+    log "the Docker daemon accepts API $min_api and later"
+  fi
+fi
+
 if ! command -v docker >/dev/null 2>&1; then
-  log "installing $source_pkg"
-  apt_get update
+  log "installing $source_pkg${version:+ $version}"
+  apt_update
   if [ "$source_pkg" = docker-ce ]; then
-    apt_get install ca-certificates curl
-    # shellcheck disable=SC1091
-    . /etc/os-release
-    install -m 0755 -d /etc/apt/keyrings
-    curl -fsSL --retry 5 "https://download.docker.com/linux/${ID}/gpg" -o /etc/apt/keyrings/docker.asc
-    chmod a+r /etc/apt/keyrings/docker.asc
-    echo "deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc]" \
-      "https://download.docker.com/linux/${ID} ${VERSION_CODENAME} stable" >/etc/apt/sources.list.d/docker.list
-    apt_get update
-    apt_get install docker-ce docker-ce-cli containerd.io
+    install_docker_ce
   else
     apt_get install docker.io
+    apt-mark hold docker.io >/dev/null
   fi
+elif [ -n "$version" ]; then
+  have=$(docker version --format '{{.Server.Version}}' 2>/dev/null || docker --version)
+  [[ $have == *"$version"* ]] || log "Docker $have is installed, not $version: left as it is"
 fi
 
 if [ -d /run/systemd/system ] && ! systemctl is-enabled --quiet docker; then
   systemctl enable --now docker
 fi
-if ! id -nG "$user" | tr ' ' '\n' | grep -qx docker; then
+if [[ " $(id -nG "$user") " != *" docker "* ]]; then
   usermod -aG docker "$user"
   log "added $user to the docker group"
 fi

@@ -130,6 +130,10 @@ def test_the_first_up_bootstraps_blank_vms(lab, ticker):
         assert node["Spec"]["Labels"]["name"] == hostname
     assert len(flink_rest.wait_taskmanagers(lab.rest, 2)) == 2
     assert flink_rest.wait_running(lab.rest, ticker)["restarts"] == 0
+    assert lab.ssh(GCP_WORKER, "apt-mark showhold").split() == ["docker.io"]  # held: a later node gets the same
+    # the overlay takes the hosts' MTU (1460, as on GCP) and gives containers 1460 - 50 (VXLAN)
+    task = lab.ssh(GCP_WORKER, "docker ps -q --filter label=com.docker.swarm.service.name=taskmanager").strip()
+    assert lab.ssh(GCP_WORKER, f"docker exec {task} cat /sys/class/net/eth0/mtu").strip() == "1410"
 
 
 def test_a_second_up_changes_nothing_and_jobs_run_on(lab, ticker):
