@@ -204,6 +204,16 @@ class Run:
         return [r for r in self.resources if not r.type.startswith("flink-swarm:")]
 
 
+def edit_script(monkeypatch, folder: Path, name: str) -> None:
+    """Let the program read its host scripts from `folder`, a copy where `name` has one more line."""
+    from components import steps
+
+    folder.mkdir()
+    for script in steps.SCRIPTS.iterdir():
+        (folder / script.name).write_text(script.read_text() + ("# edited\n" if script.name == name else ""))
+    monkeypatch.setattr(steps, "SCRIPTS", folder)
+
+
 def _config_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from components import steps
-from tests.harness import is_secret
+from tests.harness import edit_script, is_secret
 
 CMD = "command:remote:Command"
 OWN_KEY = {"sshPublicKey": "ssh-ed25519 AAAAC3NzaOWN user@host",
@@ -244,12 +244,7 @@ def test_static_node_commands_use_its_ssh_settings(program, tmp_path):
 
 def test_a_changed_script_reruns_only_its_commands(program, tmp_path, monkeypatch):
     before = {c.name: c.inputs.get("create") for c in program().of_type(CMD)}
-    edited = tmp_path / "scripts"
-    edited.mkdir()
-    for f in steps.SCRIPTS.iterdir():
-        text = f.read_text() + ("# edited\n" if f.name == "weave-plugin.sh" else "")
-        (edited / f.name).write_text(text)
-    monkeypatch.setattr(steps, "SCRIPTS", edited)
+    edit_script(monkeypatch, tmp_path / "scripts", "weave-plugin.sh")
     after = {c.name: c.inputs.get("create") for c in program().of_type(CMD)}
     changed = {name for name in before if before[name] != after[name]}
     assert changed == {name for name in before if name.endswith("-weave")} and len(changed) == 5

@@ -12,11 +12,11 @@ import time
 import pytest
 import yaml
 
-from components import steps
 from tests.e2e import flink_rest, hosts
 from tests.e2e.proc import PLANS, TIMINGS
 from tests.engine import Engine, UpFailed
 from tests.engine.registries import host_registry
+from tests.harness import edit_script
 
 pytestmark = pytest.mark.e2e
 
@@ -197,11 +197,7 @@ def test_a_flink_change_updates_only_the_services_rolling(lab, ticker):
 
 
 def test_an_edited_script_updates_exactly_its_commands(lab, tmp_path, monkeypatch):
-    edited = tmp_path / "scripts"
-    edited.mkdir()
-    for f in steps.SCRIPTS.iterdir():
-        (edited / f.name).write_text(f.read_text() + ("# edited\n" if f.name == "node-labels.sh" else ""))
-    monkeypatch.setattr(steps, "SCRIPTS", edited)
+    edit_script(monkeypatch, tmp_path / "scripts", "node-labels.sh")
     lab.commands.ran.clear()
     plan = lab.up("script edited", flink=NEW_FLINK)
     assert plan.changed() == {f"{MANAGER}-labels": "update"}

@@ -10,6 +10,8 @@ from typing import Any, Optional
 
 from pulumi.runtime import rpc
 
+from tests.harness import unwrap
+
 
 class Unknown:
     """An input whose value is not known yet (the engine's `<unknown>`): different from every value."""
@@ -26,15 +28,7 @@ class Unknown:
 UNKNOWN = Unknown()
 
 
-def plain(value: Any) -> Any:
-    """`value` with secret markers removed."""
-    if rpc.is_rpc_secret(value):
-        return plain(rpc.unwrap_rpc_secret(value))
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
+plain = unwrap  # `value` with secret markers removed
 
 
 def secret(value: Any) -> dict:
