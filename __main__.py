@@ -10,12 +10,13 @@ from components.swarm import SwarmCluster
 settings = config.load()
 key = SshKey("ssh-key", settings)
 nodes = Nodes("nodes", settings, key)
-swarm = SwarmCluster("swarm", nodes.nodes, settings)
-flink = FlinkCluster("flink", swarm, nodes.nodes, key.key_file, settings)
+swarm = SwarmCluster("swarm", nodes.nodes, settings, nodes.cluster_sources)
+ssh_options = key.ssh_options(key.known_hosts(nodes.known_hosts()))
+flink = FlinkCluster("flink", swarm, nodes.nodes, ssh_options, settings)
 
 pulumi.export("nodes", nodes.table())
 pulumi.export("sshCommands", {
-    n.name: pulumi.Output.format("ssh -i {0} -p {1} {2}@{3}", key.key_file, n.connection.port,
+    n.name: pulumi.Output.format("ssh {0} -p {1} {2}@{3}", ssh_options.apply(" ".join), n.connection.port,
                                  n.connection.user, n.public_ip)
     for n in nodes.nodes})
 pulumi.export("sshPublicKey", key.public_key)

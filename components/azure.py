@@ -1,7 +1,9 @@
 """Azure nodes: resource group, VNet/subnet, NSG from the port table, static IP, NIC and VM per node."""
 from __future__ import annotations
 
+import base64
 import copy
+from typing import Mapping
 
 import pulumi
 from pulumi_azure_native import compute, network, resources
@@ -59,12 +61,13 @@ class AzureNodes(pulumi.ComponentResource):
             rules.append(network.SecurityRuleArgs(
                 name=rule.name, priority=100 + 10 * index, direction="Inbound", access="Allow",
                 protocol=rule.protocol.capitalize(), source_address_prefixes=sources, source_port_range="*",
-                destination_address_prefix="*", **destination))
+                destination_address_prefix="*", description=ports.describe(rule, self._settings.world_open_admin),
+                **destination))
         return rules
 
-    def machines(self, cluster_sources: pulumi.Output[list[str]], public_key: pulumi.Input[str]
-                 ) -> dict[str, Machine]:
-        """NSG (inline rules only), subnet, and NIC + VM per node."""
+    def machines(self, cluster_sources: pulumi.Output[list[str]], public_key: pulumi.Input[str],
+                 user_data: Mapping[str, pulumi.Output[str]]) -> dict[str, Machine]:
+        """NSG (inline rules only), subnet, and NIC + VM per node (cloud-init's user data in custom_data)."""
         s, cfg = self._settings, self._settings.azure
         nsg = network.NetworkSecurityGroup(
             "nsg", resource_group_name=self.group.name, network_security_group_name=f"{s.name_prefix}-nsg",
@@ -89,6 +92,7 @@ class AzureNodes(pulumi.ComponentResource):
                     compute.NetworkInterfaceReferenceArgs(id=nic.id, primary=True)]),
                 os_profile=compute.OSProfileArgs(
                     computer_name=spec.name, admin_username=s.ssh_user,
+                    custom_data=user_data[spec.name].apply(lambda text: base64.b64encode(text.encode()).decode()),
                     linux_configuration=compute.LinuxConfigurationArgs(
                         disable_password_authentication=True,
                         ssh=compute.SshConfigurationArgs(public_keys=[compute.SshPublicKeyArgs(

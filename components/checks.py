@@ -1,24 +1,57 @@
 """Field checks shared by every settings reader, and the one error they raise.
 
-Each check returns the clean value or raises a `ConfigError` that names the field, the bad value and
-the fix. Nothing here knows the project's settings: the callers pass the field's full name.
+Each check returns the clean value or raises a `ConfigError` that names the field, the bad value
+(shortened; never a key's content) and the fix. Nothing here knows the project's settings: the
+callers pass the field's full name.
 """
 from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any, Mapping
+import reprlib
+from typing import Any, Mapping, Optional
 
-DNS_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+import pulumi
+
+DNS_NAME = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 MAX_NAME = 40  # node names become hostnames and cloud resource names with a prefix and suffixes
+LINUX_USER = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+SHOWN = 60  # characters of a bad value an error shows
+# A Docker image reference (distribution/reference's grammar): [host[:port]/]path[:tag][@sha256:digest].
+_HOST = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?"
+_PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE = re.compile(rf"(?:{_HOST}/)?{_PATH}(?:/{_PATH})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?"
+                   r"(?:@sha256:[0-9a-f]{64})?")
+KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+             "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com")
+PUBLIC_KEY = re.compile(rf"({'|'.join(map(re.escape, KEY_TYPES))})[ \t]+"
+                        r"((?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)(?:[ \t][^\r\n]*)?")
+PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z0-9]+ |)PRIVATE KEY-----\r?\n(?:(?!-----)[\s\S])+"
+                         r"-----END \1PRIVATE KEY-----")
+_repr = reprlib.Repr()
+_repr.maxstring = _repr.maxother = SHOWN
 
 
-class ConfigError(ValueError):
-    """A stack setting or topology entry is wrong; the message says which and how to fix it."""
+class ConfigError(pulumi.RunError, ValueError):
+    """A stack setting or topology entry is wrong; the message says which and how to fix it.
+
+    A `pulumi.RunError`, so `pulumi up` prints the message alone, without a Python traceback.
+    """
 
 
-def fail(fieldname: str, value: Any, problem: str, fix: str) -> None:
-    raise ConfigError(f"{fieldname}: {problem} (got {value!r}). Fix: {fix}")
+def clip(text: str) -> str:
+    """`text`, at most SHOWN characters."""
+    return text if len(text) <= SHOWN else text[:SHOWN - 3] + "..."
+
+
+def short(value: Any) -> str:
+    """`value`'s repr, at most SHOWN characters (built without writing out a huge value)."""
+    return clip(_repr.repr(value))
+
+
+def fail(fieldname: str, value: Any, problem: str, fix: str, shown: Optional[str] = None) -> None:
+    """Raise the ConfigError; `shown` replaces the value where it must not be printed (a key)."""
+    raise ConfigError(f"{fieldname}: {problem} (got {short(value) if shown is None else shown}). Fix: {fix}")
 
 
 def cidr(fieldname: str, value: Any) -> str:
@@ -33,16 +66,28 @@ def cidr(fieldname: str, value: Any) -> str:
 
 
 def ip(fieldname: str, value: Any) -> str:
+    """A host's IPv4 address: not loopback, unspecified, multicast, link-local or reserved."""
     try:
-        return str(ipaddress.IPv4Address(str(value)))
+        address = ipaddress.IPv4Address(str(value))
     except ValueError:
         fail(fieldname, value, "not an IPv4 address", "write the host's address, e.g. 203.0.113.10")
+    if (address.is_loopback or address.is_unspecified or address.is_multicast or address.is_link_local
+            or address.is_reserved):
+        fail(fieldname, value, "not a host's address (loopback, unspecified, multicast, link-local or reserved)",
+             "write the address other hosts reach this host at, e.g. 203.0.113.10")
+    return str(address)
 
 
 def positive_int(fieldname: str, value: Any, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         fail(fieldname, value, f"must be a whole number of at least {minimum}",
              f"set {fieldname} to {max(minimum, 1)} or more")
+    return value
+
+
+def boolean(fieldname: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        fail(fieldname, value, "must be true or false", "write true or false, without quotes")
     return value
 
 
@@ -53,20 +98,76 @@ def choice(fieldname: str, value: Any, allowed: tuple[str, ...]) -> str:
 
 
 def mapping(fieldname: str, value: Any, allowed: set[str]) -> Mapping[str, Any]:
-    """An object with only `allowed` keys (None is an empty object)."""
+    """An object with only `allowed` keys, all text (None is an empty object)."""
     if value is None:
         return {}
     if not isinstance(value, Mapping):
         fail(fieldname, value, "must be an object", f"give {fieldname} as key: value pairs")
+    keys(fieldname, value)
     unknown = sorted(set(value) - allowed)
     if unknown:
-        fail(f"{fieldname}.{unknown[0]}", value[unknown[0]], "unknown key",
+        fail(f"{fieldname}.{clip(unknown[0])}", value[unknown[0]], "unknown key",
              f"use only: {', '.join(sorted(allowed))}")
     return value
 
 
+def keys(fieldname: str, value: Mapping[Any, Any]) -> None:
+    """Every key of an object is text (YAML reads `1:` or `true:` as a number or a boolean)."""
+    for key in value:
+        if not isinstance(key, str):
+            fail(fieldname, key, "a key that is not text", "write keys as names, e.g. `disk: ssd`; quote a "
+                 "key that YAML would read as a number or a boolean")
+
+
 def dns_name(fieldname: str, value: Any) -> str:
-    if not isinstance(value, str) or not DNS_NAME.match(value) or len(value) > MAX_NAME:
+    if not isinstance(value, str) or not DNS_NAME.fullmatch(value) or len(value) > MAX_NAME:
         fail(fieldname, value, f"not a DNS-safe name of at most {MAX_NAME} characters",
              "use lowercase letters, digits and '-', starting with a letter, e.g. azure-swarm-worker")
+    return value
+
+
+def linux_user(fieldname: str, value: Any) -> str:
+    if not isinstance(value, str) or not LINUX_USER.fullmatch(value):
+        fail(fieldname, value, "not a Linux user name",
+             "use lowercase letters, digits, '_' and '-' (at most 32, not starting with a digit), e.g. ubuntu")
+    return value
+
+
+def image(fieldname: str, value: Any) -> str:
+    """A Docker image reference, never an option (`--help`) or anything else on a command line."""
+    if not isinstance(value, str) or len(value) > 255 or not IMAGE.fullmatch(value):
+        fail(fieldname, value, "not a Docker image reference",
+             "write [registry/]name[:tag][@sha256:<digest>], e.g. flink:1.20.3-java17")
+    return value
+
+
+def key_description(value: Any) -> str:
+    """What a key field holds, never its content: it may be a private key."""
+    if not isinstance(value, str):
+        return "nothing" if value is None else f"a value of type {type(value).__name__}"
+    if "PRIVATE KEY" in value:
+        return "a private key"
+    if len(value.strip().splitlines()) > 1:
+        return f"{len(value.strip().splitlines())} lines"
+    if PUBLIC_KEY.fullmatch(value.strip()):
+        return "a public key"
+    word = re.match(r"\s*((?:ssh|ecdsa|sk)-[a-z0-9@.-]{1,40})\s", value)
+    return f"a key of type {word[1]!r}" if word else f"{len(value)} characters that are not a key"
+
+
+def public_key(fieldname: str, value: Any, fix: str) -> tuple[str, str, str]:
+    """One OpenSSH public key line `<type> <base64> [comment]`: (the line stripped, type, base64)."""
+    text = value.strip() if isinstance(value, str) else ""
+    match = PUBLIC_KEY.fullmatch(text) if "PRIVATE KEY" not in text else None
+    if not match:
+        fail(fieldname, value, f"not one OpenSSH public key line ({', '.join(KEY_TYPES[:5])}, sk-...)", fix,
+             shown=key_description(value))
+    return text, match[1], match[2]
+
+
+def private_key(fieldname: str, value: Any, fix: str) -> Any:
+    """A PEM or OpenSSH private key block; a secret Output (a real run) is passed through unread."""
+    if isinstance(value, str) and not PRIVATE_KEY.fullmatch(value.strip()):
+        fail(fieldname, value, "not a private key (-----BEGIN ... PRIVATE KEY----- ... -----END ...)", fix,
+             shown=key_description(value))
     return value

@@ -6,14 +6,16 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Hashable, Mapping, Optional
 
 import yaml
 
-from .checks import DNS_NAME, ConfigError, choice, cidr, fail, mapping, positive_int
+from .checks import (DNS_NAME, ConfigError, boolean, choice, cidr, fail, image, linux_user, mapping, positive_int,
+                     private_key, public_key, short)
 from .ports import ADMIN, CLUSTER, rules_for
 from .topology import DEFAULT_TOPOLOGY, NodeSpec, expand_topology
 
@@ -30,8 +32,13 @@ MAX_PREFIX = 19  # GCP names are at most 63: "<prefix>-<node>-ip" = 19 + 1 + 40 
 AZURE_NSG_SOURCES = 4000  # Azure: addresses and ranges in one network security group's rules
 AZURE_PUBLIC_IPS = 10  # Azure: default quota of Standard public IPs per region and subscription (see README)
 RESERVED_ADDRESSES = {"azure": 5, "gcp": 4}  # per subnet
-MEMORY = re.compile(r"^[0-9]+(m|g|mb|gb)$", re.IGNORECASE)
-VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
+MEMORY = re.compile(r"0*[1-9][0-9]*(m|g|mb|gb)", re.IGNORECASE)  # above zero
+VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
+WORLD_SIZED = 2 ** 24  # adminCidrs holding a /8's worth of public addresses or more are open to the world
+NOT_PUBLIC = tuple(ipaddress.ip_network(n) for n in (  # addresses no one on the internet has
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.168.0.0/16", "224.0.0.0/3"))
+MIN_SUBNET_PREFIX = 8  # network.subnet: a larger container network would shadow whole parts of the internet
 MTU_RANGE = (1280, 9000)  # IPv6's minimum to jumbo frames
 WEAVE_OVERHEAD = 84  # VXLAN 50 + ESP 34 (weaveworks/weave net/bridge.go:381-388)
 # Azure refuses these admin user names on a VM (compute API OSProfile.adminUsername, "Disallowed values").
@@ -103,7 +110,7 @@ class Settings:
     admin_cidrs: tuple[str, ...]
     ssh_user: str
     ssh_public_key: Optional[str]  # None: a key pair is generated
-    ssh_private_key: Any  # secret Output[str] (a str in tests), or None
+    ssh_private_key: Any  # secret Output[str] (a str in tests), or None (generated, or in the ssh-agent)
     weave_password: Any  # secret Output[str], or None: one is generated
     docker_install: str
     docker_version: str  # docker-ce: the exact version installed and held; "" for docker.io
@@ -113,6 +120,8 @@ class Settings:
     gcp: GcpSpec
     ssh: SshSpec
     warnings: tuple[str, ...] = ()  # shown by `pulumi preview` and `up`, refusing nothing
+    ssh_agent: bool = False  # only sshPublicKey given: connect with the deployer's ssh-agent's keys
+    world_open_admin: bool = False  # flink-swarm:worldOpenAdmin: the stack opts in to world-open adminCidrs
 
     def of_cloud(self, cloud: str) -> list[NodeSpec]:
         return [n for n in self.nodes if n.cloud == cloud]
@@ -121,19 +130,56 @@ class Settings:
         return [n for n in self.nodes if n.role == role]
 
 
+class _Refused(yaml.MarkedYAMLError):
+    """Valid YAML this program refuses, with the fix."""
+
+    def __init__(self, problem: str, mark: Any, fix: str):
+        super().__init__(problem=problem, problem_mark=mark)
+        self.fix = fix
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader without anchors and aliases (a few hundred bytes of them expand to gigabytes) and
+    without duplicate keys (YAML would keep the last one without a word)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _Refused("anchors (&name) and aliases (*name) are not accepted", event.start_mark,
+                           "write each value out in full where it is used")
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        self.flatten_mapping(node)
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                continue  # SafeLoader refuses it
+            if key in seen:
+                raise _Refused(f"duplicate key {short(key)}", key_node.start_mark, "keep one of the entries")
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def read_yaml(path: Path, fieldname: str) -> Any:
-    """Read a YAML file, turning I/O and syntax errors into a ConfigError naming `fieldname`."""
+    """Read a UTF-8 YAML file strictly, turning every error into a ConfigError naming `fieldname`."""
+    shown = repr(str(path))  # the path the user gave, in full
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8")
     except OSError as err:
-        fail(fieldname, str(path), f"cannot read the file ({err.strerror})",
+        fail(fieldname, path, f"cannot read the file ({err.strerror})",
              f"point {fieldname} at a readable YAML file, e.g. "
-             f"`pulumi config set {fieldname} {DEFAULT_TOPOLOGY}`")
+             f"`pulumi config set {fieldname} {DEFAULT_TOPOLOGY}`", shown)
+    except UnicodeDecodeError as err:
+        fail(fieldname, path, f"not UTF-8 text (byte {err.start})", "save the file as UTF-8", shown)
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as err:
-        fail(fieldname, str(path), f"not valid YAML: {err}".replace("\n", " "),
-             "correct the YAML syntax at the position shown")
+        fail(fieldname, path, f"not valid YAML: {err}".replace("\n", " "),
+             getattr(err, "fix", "correct the YAML syntax at the position shown"), shown)
+    except RecursionError:
+        fail(fieldname, path, "nested too deeply", "write a flat list of `nodes:` entries", shown)
 
 
 def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -156,23 +202,21 @@ def parse(cfg: Mapping[str, Any], providers: Mapping[str, Optional[str]], stack:
     docker_install, docker_version = _docker(cfg, defaults)
     nodes = _topology(cfg, ssh_user)
     _check_azure_user(ssh_user, nodes)
-    admin_cidrs = _admin_cidrs(cfg)
-    public_key, private_key = _key_pair(cfg, nodes)
+    admin_cidrs, world_open = _admin_cidrs(cfg)
+    public, private, agent = _key_pair(cfg, nodes)
     network = _network(cfg, defaults)
     flink = _flink(cfg, defaults)
     azure = _azure(defaults, providers, nodes)
     gcp = _gcp(defaults, providers, nodes)
+    _check_subnets(network, nodes, azure, gcp)
     _check_capacity(nodes, network, admin_cidrs, azure, gcp)
-    return Settings(stack, _name_prefix(cfg, stack), nodes, admin_cidrs, ssh_user, public_key, private_key,
+    return Settings(stack, _name_prefix(cfg, stack), nodes, admin_cidrs, ssh_user, public, private,
                     cfg.get("weavePassword"), docker_install, docker_version, network, flink, azure, gcp,
-                    _ssh(cfg, defaults), _quota_warnings(nodes))
+                    _ssh(cfg, defaults), _quota_warnings(nodes), agent, world_open)
 
 
 def _ssh_user(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
-    ssh_user = cfg.get("sshUser", defaults["sshUser"])
-    if not isinstance(ssh_user, str) or not re.match(r"^[a-z_][a-z0-9_-]{0,31}$", ssh_user):
-        fail(f"{P}sshUser", ssh_user, "not a Linux user name", "e.g. ubuntu")
-    return ssh_user
+    return linux_user(f"{P}sshUser", cfg.get("sshUser", defaults["sshUser"]))
 
 
 def _docker(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[str, str]:
@@ -184,7 +228,7 @@ def _docker(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[str, s
                  "unset flink-swarm:dockerVersion, or use dockerInstall docker-ce to choose the version")
         return install, ""
     version = str(cfg.get("dockerVersion", defaults["dockerVersion"]))
-    if not VERSION.match(version):
+    if not VERSION.fullmatch(version):
         fail(f"{P}dockerVersion", version, "not a Docker Engine version", "write it as in Docker's release "
              "notes, e.g. 28.5.2 (`apt-cache madison docker-ce` lists what a host can get)")
     return install, version
@@ -202,36 +246,60 @@ def _topology(cfg: Mapping[str, Any], ssh_user: str) -> tuple[NodeSpec, ...]:
     return expand_topology(read_yaml(path, f"{P}topology"), ssh_user, f"{P}topology")
 
 
-def _admin_cidrs(cfg: Mapping[str, Any]) -> tuple[str, ...]:
+def _admin_cidrs(cfg: Mapping[str, Any]) -> tuple[tuple[str, ...], bool]:
+    """The admin networks, and the opt-in that world-sized ones need (they expose SSH and Flink's API)."""
     cidrs = cfg.get("adminCidrs")
     if not isinstance(cidrs, list) or not cidrs:
         fail(f"{P}adminCidrs", cidrs, "required: the networks allowed to reach SSH and the Flink UI",
              "`pulumi config set --path 'flink-swarm:adminCidrs[0]' <your IP>/32`")
-    return tuple(cidr(f"{P}adminCidrs[{i}]", c) for i, c in enumerate(cidrs))
+    admin = tuple(cidr(f"{P}adminCidrs[{i}]", c) for i, c in enumerate(cidrs))
+    world_open = boolean(f"{P}worldOpenAdmin", cfg.get("worldOpenAdmin", False))
+    public = _public_addresses(admin)
+    if public >= WORLD_SIZED and not world_open:
+        fail(f"{P}adminCidrs", list(admin), f"{public} public addresses (a /8's worth or more) would reach SSH and "
+             "Flink's REST API, which has no authentication and runs any jar uploaded to it",
+             "list your own networks only, e.g. your address/32; or, knowing this, opt in with "
+             f"`pulumi config set {P}worldOpenAdmin true`")
+    return admin, world_open
 
 
-def _key_pair(cfg: Mapping[str, Any], nodes: tuple[NodeSpec, ...]) -> tuple[Optional[str], Any]:
-    """The given key pair (both or neither); static nodes need one already in their authorized_keys."""
-    public_key, private_key = cfg.get("sshPublicKey"), cfg.get("sshPrivateKey")
-    has_public, has_private = public_key is not None, private_key is not None
-    if has_public != has_private:
-        missing = "sshPrivateKey" if has_public else "sshPublicKey"
-        fail(f"{P}{missing}", None, "sshPublicKey and sshPrivateKey go together",
-             f"set {P}{missing} too (`--secret` for the private key), or unset both to generate a pair")
+def _public_addresses(cidrs: tuple[str, ...]) -> int:
+    """How many internet (public) addresses the networks hold together."""
+    nets = list(ipaddress.collapse_addresses(ipaddress.ip_network(c) for c in cidrs))
+    total = sum(net.num_addresses for net in nets)
+    for net in nets:  # disjoint, as the NOT_PUBLIC blocks are: each overlap is one inside the other
+        for block in NOT_PUBLIC:
+            if net.subnet_of(block):
+                total -= net.num_addresses
+            elif block.subnet_of(net):
+                total -= block.num_addresses
+    return total
+
+
+def _key_pair(cfg: Mapping[str, Any], nodes: tuple[NodeSpec, ...]) -> tuple[Optional[str], Any, bool]:
+    """The login key pair and whether the ssh-agent holds it: both keys given, neither (generated),
+    or the public key alone (ssh-agent mode: no private key in the stack). Static nodes need a key
+    already in their authorized_keys, so not a generated one."""
+    public, private = cfg.get("sshPublicKey"), cfg.get("sshPrivateKey")
+    set_public = f"`pulumi config set {P}sshPublicKey \"$(cat key.pub)\"`"
+    set_private = f"`pulumi config set --secret {P}sshPrivateKey < key`"
+    if public is None and private is not None:
+        fail(f"{P}sshPublicKey", None, "sshPrivateKey is set without its public key",
+             f"{set_public}, or unset sshPrivateKey")
+    if public is not None:
+        public = public_key(f"{P}sshPublicKey", public, f"{set_public} (the one line of the .pub file)")[0]
+        private = private_key(f"{P}sshPrivateKey", private, f"{set_private} (the file without .pub)")
     statics = [n.name for n in nodes if n.cloud == "static"]
-    if statics and not has_public:
-        fail(f"{P}sshPrivateKey", None, f"static nodes {statics} need a key already in their "
-             "authorized_keys; a generated key cannot be",
-             "`pulumi config set flink-swarm:sshPublicKey \"$(cat key.pub)\"` and "
-             "`pulumi config set --secret flink-swarm:sshPrivateKey < key`")
-    return public_key, private_key
+    if statics and public is None:
+        fail(f"{P}sshPublicKey", None, f"static nodes {statics} need a key already in their "
+             "authorized_keys; a generated key cannot be", f"{set_public}, and {set_private} or load the "
+             "key into your ssh-agent (`ssh-add key`)")
+    return public, private, public is not None and private is None
 
 
 def _network(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> NetworkSpec:
     keys = {"driver", "subnet", "encrypted", "weavePlugin", "weaveMtu", "mtu"}
     net = _deep_merge(defaults["network"], mapping(f"{P}network", cfg.get("network"), keys))
-    if not isinstance(net["encrypted"], bool):
-        fail(f"{P}network.encrypted", net["encrypted"], "must be true or false", "write true or false")
     mtu = positive_int(f"{P}network.mtu", net["mtu"], MTU_RANGE[0])
     if mtu > MTU_RANGE[1]:
         fail(f"{P}network.mtu", mtu, f"more than {MTU_RANGE[1]}, the largest jumbo frame",
@@ -244,8 +312,8 @@ def _network(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> NetworkSpec
     return NetworkSpec(
         driver=choice(f"{P}network.driver", net["driver"], DRIVERS),
         subnet=cidr(f"{P}network.subnet", net["subnet"]),
-        encrypted=net["encrypted"],
-        weave_plugin=str(net["weavePlugin"]),
+        encrypted=boolean(f"{P}network.encrypted", net["encrypted"]),
+        weave_plugin=image(f"{P}network.weavePlugin", net["weavePlugin"]),
         weave_mtu=weave_mtu,
         mtu=mtu,
     )
@@ -254,12 +322,10 @@ def _network(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> NetworkSpec
 def _flink(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> FlinkSpec:
     fl = _deep_merge(defaults["flink"], mapping(f"{P}flink", cfg.get("flink"), set(defaults["flink"])))
     for key in ("taskmanagerMemory", "jobmanagerMemory"):
-        if not MEMORY.match(str(fl[key])):
-            fail(f"{P}flink.{key}", fl[key], "not a memory size", "write e.g. 4096m or 4g")
-    if not isinstance(fl["image"], str) or not fl["image"] or " " in fl["image"]:
-        fail(f"{P}flink.image", fl["image"], "not an image reference", "e.g. flink:1.20.3-java17")
+        if not MEMORY.fullmatch(str(fl[key])):
+            fail(f"{P}flink.{key}", fl[key], "not a memory size above zero", "write e.g. 4096m or 4g")
     return FlinkSpec(
-        image=fl["image"],
+        image=image(f"{P}flink.image", fl["image"]),
         task_slots=positive_int(f"{P}flink.taskSlots", fl["taskSlots"]),
         taskmanager_memory=str(fl["taskmanagerMemory"]),
         jobmanager_memory=str(fl["jobmanagerMemory"]),
@@ -295,6 +361,23 @@ def _gcp(defaults: Mapping[str, Any], providers: Mapping[str, Optional[str]], no
     return GcpSpec(project, region, zone, d["size"], d["diskGb"], d["subnet"], d["image"])
 
 
+def _check_subnets(network: NetworkSpec, nodes: tuple[NodeSpec, ...], azure: AzureSpec, gcp: GcpSpec) -> None:
+    """The containers' subnet is at most a /8 and overlaps no network or address of the nodes."""
+    subnet = ipaddress.ip_network(network.subnet)
+    if subnet.prefixlen < MIN_SUBNET_PREFIX:
+        fail(f"{P}network.subnet", network.subnet, f"larger than a /{MIN_SUBNET_PREFIX}: containers would "
+             "shadow whole parts of the internet", "use a private range such as 172.30.0.0/16 (the default)")
+    clouds = {n.cloud for n in nodes}
+    used = [(f"{cloud}.{key} in config/defaults.yaml", net) for cloud, key, net in (
+        ("azure", "addressSpace", azure.address_space), ("gcp", "subnet", gcp.subnet)) if cloud in clouds]
+    used += [(f"node {n.name!r}'s {key}", f"{address}/32") for n in nodes if n.cloud == "static"
+             for key, address in (("publicIp", n.public_ip), ("privateIp", n.private_ip))]
+    for where, net in used:
+        if subnet.overlaps(ipaddress.ip_network(net)):
+            fail(f"{P}network.subnet", network.subnet, f"overlaps {where} ({net}): those addresses would "
+                 "be routed to containers", "choose a range no node's network uses, e.g. 172.30.0.0/16")
+
+
 def _check_capacity(nodes: tuple[NodeSpec, ...], network: NetworkSpec, admin_cidrs: tuple[str, ...],
                     azure: AzureSpec, gcp: GcpSpec) -> None:
     """No more nodes than a cloud's subnet holds, nor sources than Azure's NSG takes."""
@@ -328,7 +411,7 @@ def _quota_warnings(nodes: tuple[NodeSpec, ...]) -> tuple[str, ...]:
 
 def _name_prefix(cfg: Mapping[str, Any], stack: str) -> str:
     prefix = cfg.get("namePrefix") or re.sub(r"[^a-z0-9-]+", "-", stack.lower())[:MAX_PREFIX].strip("-") or "fs"
-    if not DNS_NAME.match(prefix) or len(prefix) > MAX_PREFIX:
+    if not isinstance(prefix, str) or not DNS_NAME.fullmatch(prefix) or len(prefix) > MAX_PREFIX:
         fail(f"{P}namePrefix", prefix, f"not a DNS-safe prefix of at most {MAX_PREFIX} characters",
              "use lowercase letters, digits and '-', e.g. dev-alice")
     return prefix
@@ -349,7 +432,7 @@ def load() -> Settings:
     for key in ("topology", "sshUser", "dockerInstall", "dockerVersion", "namePrefix", "sshPublicKey"):
         if (value := conf.get(key)) is not None:
             raw[key] = value
-    for key in ("adminCidrs", "network", "flink", "ssh"):
+    for key in ("adminCidrs", "network", "flink", "ssh", "worldOpenAdmin"):
         if (value := conf.get_object(key)) is not None:
             raw[key] = value
     for key in ("sshPrivateKey", "weavePassword"):  # stay secret Outputs end to end
@@ -364,4 +447,7 @@ def load() -> Settings:
     settings = parse(raw, providers, pulumi.get_stack())
     for warning in settings.warnings:
         pulumi.log.warn(warning)
+    if settings.ssh_agent and not os.environ.get("SSH_AUTH_SOCK"):
+        pulumi.log.warn(f"only {P}sshPublicKey is set, so SSH uses your ssh-agent's keys, but SSH_AUTH_SOCK is "
+                        "not set: start an agent and `ssh-add` the key before `pulumi up`")
     return settings

@@ -40,24 +40,15 @@ def flink_properties(props: dict[str, object]) -> str:
     return "".join(f"{key}: {value}\n" for key, value in props.items())
 
 
-def ssh_options(key_file: str) -> list[str]:
-    """ssh options for the docker CLI's SSH helper: the stack's key, no agent, no prompt, bounded dial.
-
-    Host keys are not pinned, as with the remote commands (pulumi-command does not check them either).
-    """
-    return ["-i", key_file, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=15",
-            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"]
-
-
 class FlinkCluster(pulumi.ComponentResource):
     """The Flink jobmanager (one replica on the `jobmanager` node) and one taskmanager per worker node.
 
     Everything goes through a docker provider that reaches the first manager's Docker daemon over SSH
-    with the stack's key file; it is created only once the swarm is formed (all nodes joined,
-    labelled, plugins enabled).
+    with the stack's ssh options (its key, the nodes' host keys); it is created only once the swarm
+    is formed (all nodes joined, labelled, plugins enabled).
     """
 
-    def __init__(self, name: str, swarm: SwarmCluster, nodes: Sequence[Node], key_file: pulumi.Input[str],
+    def __init__(self, name: str, swarm: SwarmCluster, nodes: Sequence[Node], ssh_opts: pulumi.Input[list[str]],
                  settings: Settings, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("flink-swarm:index:FlinkCluster", name, None, opts)
         net, fl = settings.network, settings.flink
@@ -74,7 +65,7 @@ class FlinkCluster(pulumi.ComponentResource):
 
         self.provider = docker.Provider(
             "manager", host=swarm.docker_host,
-            ssh_opts=pulumi.Output.from_input(key_file).apply(ssh_options),
+            ssh_opts=ssh_opts,
             opts=pulumi.ResourceOptions(parent=self, depends_on=swarm.formed))
         on_manager = pulumi.ResourceOptions(parent=self, provider=self.provider)
 

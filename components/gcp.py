@@ -1,6 +1,8 @@
 """Google Cloud nodes: VPC/subnet, firewall rules from the port table, static address and instance per node."""
 from __future__ import annotations
 
+from typing import Mapping
+
 import pulumi
 from pulumi_gcp import compute
 
@@ -32,13 +34,14 @@ class GcpNodes(pulumi.ComponentResource):
         }
         self.public_ips = {name: a.address for name, a in self.addresses.items()}
 
-    def machines(self, cluster_sources: pulumi.Output[list[str]], public_key: pulumi.Input[str]
-                 ) -> dict[str, Machine]:
-        """One firewall per port-table rule, an instance per node."""
+    def machines(self, cluster_sources: pulumi.Output[list[str]], public_key: pulumi.Input[str],
+                 user_data: Mapping[str, pulumi.Output[str]]) -> dict[str, Machine]:
+        """One firewall per port-table rule, an instance per node (cloud-init's user data in its metadata)."""
         s, cfg, prefix = self._settings, self._settings.gcp, self._settings.name_prefix
         firewalls = [
             compute.Firewall(
                 f"fw-{rule.name}", name=f"{prefix}-{rule.name}", network=self.vpc.self_link, direction="INGRESS",
+                description=ports.describe(rule, s.world_open_admin),
                 project=cfg.project, target_tags=[self.tag],
                 allows=[compute.FirewallAllowArgs(protocol=rule.protocol, ports=list(rule.ports) or None)],
                 source_ranges=cluster_sources if rule.scope == ports.CLUSTER else list(s.admin_cidrs),
@@ -56,7 +59,8 @@ class GcpNodes(pulumi.ComponentResource):
                     access_configs=[compute.InstanceNetworkInterfaceAccessConfigArgs(
                         nat_ip=self.addresses[spec.name].address, network_tier="PREMIUM")])],
                 metadata={"ssh-keys": pulumi.Output.concat(s.ssh_user, ":", public_key),
-                          "block-project-ssh-keys": "true", "enable-oslogin": "FALSE"},
+                          "block-project-ssh-keys": "true", "enable-oslogin": "FALSE",
+                          "user-data": user_data[spec.name]},
                 # Its name and static address are the new one's: the old one must go first (the bridge
                 # asks the same for a resource named explicitly, pulumi-terraform-bridge tfbridge/schema.go:193-246).
                 opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(delete_before_replace=True)))

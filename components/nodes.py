@@ -5,12 +5,13 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import pulumi
+import pulumi_tls as tls
 from pulumi_command import remote
 
 from .azure import AzureNodes
 from .config import NodeSpec, Settings
 from .gcp import GcpNodes
-from .site import Machine, Site
+from .site import Machine, Site, first_boot
 from .sshkey import SshKey
 
 
@@ -24,6 +25,7 @@ class Node:
     connection: remote.ConnectionArgs
     booted: Sequence[pulumi.Resource] = field(default_factory=tuple)  # must exist before SSH works
     identity: pulumi.Input[str] = ""  # new whenever the machine is: its steps then run again
+    host_key: pulumi.Input[str] = ""  # its SSH host key (public): every connection checks it
 
     @property
     def name(self) -> str:
@@ -46,7 +48,8 @@ class Nodes(pulumi.ComponentResource):
     """All nodes of the topology, in topology order, with the firewall built from the port table.
 
     Addresses come first (static IPs on both clouds), then each cloud's firewall admits every
-    node's public IP, then the machines. Static nodes add no resources.
+    node's public IP, then the machines, each with an ed25519 host key made here. Static nodes add
+    no resources: their host key comes from the topology.
     """
 
     def __init__(self, name: str, settings: Settings, key: SshKey, opts: pulumi.ResourceOptions | None = None):
@@ -67,24 +70,39 @@ class Nodes(pulumi.ComponentResource):
         self.cluster_sources: pulumi.Output[list[str]] = pulumi.Output.all(*public_ips.values()).apply(
             lambda ips: sorted({f"{ip}/32" for ip in ips}) + private_ranges)
 
+        # Each cloud VM boots with a host key made here, so the first connection already checks it.
+        host_keys = {spec.name: tls.PrivateKey(f"{spec.name}-host-key", algorithm="ED25519", opts=child)
+                     for spec in settings.nodes if spec.cloud != "static"}
+        user_data = {node: first_boot(k.private_key_openssh, k.public_key_openssh) for node, k in host_keys.items()}
         machines: dict[str, Machine] = {}
         for site in sites:
-            machines.update(site.machines(self.cluster_sources, key.public_key))
+            machines.update(site.machines(self.cluster_sources, key.public_key, user_data))
         for spec in settings.of_cloud("static"):  # a host you own is the host at its address
             machines[spec.name] = Machine(pulumi.Output.from_input(spec.private_ip), (),
                                           pulumi.Output.from_input(spec.public_ip))
 
-        self.nodes: list[Node] = []
-        for spec in settings.nodes:
-            machine = machines[spec.name]
-            public_ip = pulumi.Output.from_input(public_ips[spec.name])
-            connection = remote.ConnectionArgs(
-                host=public_ip, port=spec.port, user=spec.user or settings.ssh_user,
-                private_key=key.private_key, dial_error_limit=settings.ssh.dial_attempts,
-                per_dial_timeout=settings.ssh.dial_timeout)
-            self.nodes.append(Node(spec, public_ip, machine.private_ip, connection, tuple(machine.booted),
-                                   machine.identity))
+        self.nodes = [self._node(spec, machines[spec.name], public_ips[spec.name], key, settings,
+                                 host_keys[spec.name].public_key_openssh.apply(str.strip) if spec.name in host_keys
+                                 else spec.host_key)
+                      for spec in settings.nodes]
         self.register_outputs({})
+
+    @staticmethod
+    def _node(spec: NodeSpec, machine: Machine, public_ip: pulumi.Input[str], key: SshKey, settings: Settings,
+              host_key: pulumi.Input[str]) -> Node:
+        public_ip = pulumi.Output.from_input(public_ip)
+        connection = remote.ConnectionArgs(
+            host=public_ip, port=spec.port, user=spec.user or settings.ssh_user, host_key=host_key,
+            private_key=key.private_key, dial_error_limit=settings.ssh.dial_attempts,
+            per_dial_timeout=settings.ssh.dial_timeout)
+        return Node(spec, public_ip, machine.private_ip, connection, tuple(machine.booted), machine.identity,
+                    host_key)
+
+    def known_hosts(self) -> pulumi.Output[list[str]]:
+        """`<address> <host key>` a node (`[address]:port` off port 22), as ssh's known_hosts has them."""
+        return pulumi.Output.all(*[pulumi.Output.all(n.public_ip, n.host_key).apply(
+            lambda v, port=n.spec.port: f"{v[0] if port == 22 else f'[{v[0]}]:{port}'} {v[1]}")
+            for n in self.nodes])
 
     def table(self) -> pulumi.Output[list[dict[str, str]]]:
         """name, cloud, role, public and private IP of every node, in topology order."""

@@ -18,6 +18,8 @@ SSH = 22
 
 CLUSTER = "cluster"  # every node's public IP /32 plus the private subnets
 ADMIN = "admin"  # flink-swarm:adminCidrs
+# On an admin rule, marks world-sized adminCidrs as the user's choice (the policy pack then only warns).
+WORLD_OPEN_ADMIN = "flink-swarm:worldOpenAdmin"
 
 
 @dataclass(frozen=True)
@@ -59,3 +61,9 @@ def rules_for(network: Network) -> list[tuple[int, PortRule]]:
     if network.driver == "overlay" and network.encrypted:
         active.add("encrypted-overlay")
     return [(i, rule) for i, rule in enumerate(TABLE) if rule.needs in active]
+
+
+def describe(rule: PortRule, world_open_admin: bool) -> str:
+    """The description of a rule's firewall entry; admin rules carry the opt-in to world-open access."""
+    text = f"flink-swarm {rule.name}: open to the {'cluster' if rule.scope == CLUSTER else 'adminCidrs'}"
+    return f"{text}, world-open by {WORLD_OPEN_ADMIN}" if rule.scope == ADMIN and world_open_admin else text

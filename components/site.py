@@ -2,10 +2,11 @@
 
 A cloud (`azure.py`, `gcp.py`; a third one follows the same template) is a ComponentResource that
 reserves each node's public address when it is built, then, once every node's address is known
-(the firewalls admit all of them), creates the machines:
+(the firewalls admit all of them), creates the machines, each booting with its cloud-init user data
+(`first_boot`: the SSH host key the program made for it, so the first connection can check it):
 
-    site = MyCloudNodes("mycloud", settings, opts)       # addresses: site.public_ips
-    machines = site.machines(cluster_sources, public_key)  # node name -> Machine
+    site = MyCloudNodes("mycloud", settings, opts)                  # addresses: site.public_ips
+    machines = site.machines(cluster_sources, public_key, user_data)  # node name -> Machine
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Mapping, Protocol, Sequence
 
 import pulumi
+import yaml
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,14 @@ class Site(Protocol):
     private_range: str  # the cloud's node subnet: a source of the cluster rules
     public_ips: Mapping[str, pulumi.Output[str]]  # node name -> static public address
 
-    def machines(self, cluster_sources: pulumi.Output[list[str]], public_key: pulumi.Input[str]
-                 ) -> dict[str, Machine]:
-        """The firewall and one machine per node of this cloud."""
+    def machines(self, cluster_sources: pulumi.Output[list[str]], public_key: pulumi.Input[str],
+                 user_data: Mapping[str, pulumi.Output[str]]) -> dict[str, Machine]:
+        """The firewall and one machine per node of this cloud, booting with `user_data[node]`."""
         ...
+
+
+def first_boot(host_private_key: pulumi.Output[str], host_public_key: pulumi.Output[str]) -> pulumi.Output[str]:
+    """cloud-init user data (secret) installing the node's ed25519 host key (cc_ssh `ssh_keys`)."""
+    return pulumi.Output.secret(pulumi.Output.all(host_private_key, host_public_key).apply(
+        lambda keys: "#cloud-config\n" + yaml.safe_dump(
+            {"ssh_keys": {"ed25519_private": keys[0], "ed25519_public": keys[1].strip()}})))

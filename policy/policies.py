@@ -1,8 +1,12 @@
 """flink-swarm's guard rails, as CrossGuard policies over the inputs each resource is registered with.
 
-Mandatory where a violation is a hole: cluster ports reachable from the world, SSH password login,
-dynamic public IPs, Weave without a password. Advisory where it is a choice the config offers
-(an unencrypted overlay, the Flink UI open to everyone) or a hardening step (GCP project-wide keys).
+Mandatory where a violation is a hole: cluster ports reachable from the world, SSH or the Flink UI
+reachable from the world without the stack's opt-in, SSH password login, dynamic public IPs, Weave
+without a password. Advisory where it is a choice the config offers (an unencrypted overlay, SSH and
+the Flink UI open to everyone by `flink-swarm:worldOpenAdmin`) or a hardening step (GCP project-wide keys).
+
+The opt-in reaches the pack as a marker in the rule's description (Azure security rules, GCP
+firewalls): a rule whose description contains OPT_IN was opened to the world on purpose.
 
 During `pulumi preview` a value that depends on a resource not yet created is unknown; reading it
 raises `UnknownValueError`, and the engine reports that the policy could not run on that resource.
@@ -29,10 +33,12 @@ COMMAND = "command:remote:Command"
 
 # README "Ports": open to the cluster's own addresses only. ESP (IP protocol 50) has no ports.
 CLUSTER_PORTS = frozenset({2377, 7946, 4789, 6783, 6784, *range(6123, 6128)})
-FLINK_UI_PORTS = frozenset({8081})
+ADMIN_PORTS = frozenset({22, 8081})  # SSH, the Flink UI and REST API
+OPT_IN = "flink-swarm:worldOpenAdmin"  # in a rule's description: world-open admin ports by the stack's choice
 PORT_PROTOCOLS = {"tcp", "udp", "6", "17", "all", "*"}  # protocols a port list narrows
 ESP_PROTOCOLS = {"esp", "50", "all", "*"}
 WORLD_WORDS = {"*", "internet", "any"}  # Azure's wildcard and service tags
+ADMIN_RISK = "SSH draws password and exploit scans; Flink's REST API has no authentication and runs any uploaded jar"
 PASSWORD_LOGIN = re.compile(r"PasswordAuthentication\s+yes|ssh_pwauth:\s*(true|yes|1)\b", re.IGNORECASE)
 
 
@@ -44,6 +50,7 @@ class Ingress:
     sources: tuple[str, ...]
     protocol: str
     ports: tuple[str, ...]
+    opted_in: bool = False  # its description carries OPT_IN
 
 
 def is_world(source: Any) -> bool:
@@ -103,7 +110,8 @@ def _azure_rule(rule: Mapping[str, Any]) -> list[Ingress]:
         sources.append(rule["sourceAddressPrefix"])
     ports = rule.get("destinationPortRanges") or [rule.get("destinationPortRange") or "*"]
     name = rule.get("name") or rule.get("securityRuleName")
-    return [Ingress(f"security rule {name!r}", tuple(sources), str(rule.get("protocol", "*")), tuple(ports))]
+    return [Ingress(f"security rule {name!r}", tuple(sources), str(rule.get("protocol", "*")), tuple(ports),
+                    OPT_IN in str(rule.get("description") or ""))]
 
 
 def _gcp_firewall(props: Mapping[str, Any]) -> list[Ingress]:
@@ -113,8 +121,9 @@ def _gcp_firewall(props: Mapping[str, Any]) -> list[Ingress]:
     sources = list(props.get("sourceRanges") or [])
     if not (sources or props.get("sourceTags") or props.get("sourceServiceAccounts")):
         sources = ["0.0.0.0/0"]
+    opted_in = OPT_IN in str(props.get("description") or "")
     return [Ingress(f"firewall allow {allow.get('protocol')!r}", tuple(sources), str(allow.get("protocol", "")),
-                    tuple(allow.get("ports") or [])) for allow in props.get("allows") or []]
+                    tuple(allow.get("ports") or []), opted_in) for allow in props.get("allows") or []]
 
 
 def ingress_rules(args: ResourceValidationArgs) -> Iterator[Ingress]:
@@ -127,10 +136,14 @@ def ingress_rules(args: ResourceValidationArgs) -> Iterator[Ingress]:
         yield from _gcp_firewall(args.props)
 
 
-def _open_to_world(ports: frozenset[int], esp: bool, why: str) -> Callable[..., None]:
-    """A validation reporting every rule that lets the world reach `ports` (or ESP)."""
+def _open_to_world(ports: frozenset[int], esp: bool, why: str, opted_in: Optional[bool] = None
+                   ) -> Callable[..., None]:
+    """A validation reporting every rule that lets the world reach `ports` (or ESP); with `opted_in`
+    only the rules that carry the OPT_IN marker (True) or that do not (False)."""
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
         for rule in ingress_rules(args):
+            if opted_in is not None and rule.opted_in != opted_in:
+                continue
             world = [s for s in rule.sources if is_world(s)]
             hits = reached(rule, ports, esp)
             if world and hits:
@@ -221,10 +234,15 @@ POLICIES = [
         _open_to_world(CLUSTER_PORTS, True, "these ports must admit only the cluster's own addresses"),
         MANDATORY),
     ResourceValidationPolicy(
-        "flink-ui-not-public",
-        "The Flink UI/REST port is not open to the world.",
-        _open_to_world(FLINK_UI_PORTS, False, "Flink's REST API has no authentication and runs any uploaded "
-                       "jar; narrow flink-swarm:adminCidrs"),
+        "admin-ports-not-public",
+        "SSH and the Flink UI/REST port are not open to the world, unless the stack opted in.",
+        _open_to_world(ADMIN_PORTS, False, f"{ADMIN_RISK}; narrow flink-swarm:adminCidrs to your own networks "
+                       f"(or opt in with {OPT_IN})", opted_in=False),
+        MANDATORY),
+    ResourceValidationPolicy(
+        "admin-ports-world-open-by-choice",
+        "SSH and the Flink UI/REST port open to the world by the stack's opt-in (flink-swarm:worldOpenAdmin).",
+        _open_to_world(ADMIN_PORTS, False, f"opened on purpose ({OPT_IN}); {ADMIN_RISK}", opted_in=True),
         ADVISORY),
     ResourceValidationPolicy(
         "ssh-password-login-disabled",

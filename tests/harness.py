@@ -101,8 +101,10 @@ class FakeCloud:
         if typ == "gcp:compute/network:Network":
             return {"selfLink": f"projects/p/global/networks/{inputs.get('name')}"}
         if typ == "tls:index/privateKey:PrivateKey":
-            return {"publicKeyOpenssh": "ssh-rsa AAAAmock generated\n",
-                    "privateKeyOpenssh": "-----BEGIN OPENSSH PRIVATE KEY-----\nmock\n-----END OPENSSH PRIVATE KEY-----\n"}
+            kind = "ed25519" if inputs.get("algorithm") == "ED25519" else "rsa"
+            return {"publicKeyOpenssh": f"ssh-{kind} AAAAmock{kind}{name}\n",
+                    "privateKeyOpenssh": f"-----BEGIN OPENSSH PRIVATE KEY-----\nmock {name}\n"
+                                         "-----END OPENSSH PRIVATE KEY-----\n"}
         if typ == "random:index/randomPassword:RandomPassword":
             return {"result": "mock-" + hashlib.sha256(name.encode()).hexdigest()[:24]}
         if typ == "command:remote:Command":

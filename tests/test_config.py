@@ -1,4 +1,5 @@
 """Config validation: every bad input is refused with the field, the value and the fix."""
+import pulumi
 import pytest
 import yaml
 
@@ -43,6 +44,20 @@ def refused(parse, field, value, **kwargs):
 
 def with_node(**changes):
     return [dict(BLOG[0], **changes)] + BLOG[1:]
+
+
+PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGi+qM0YoSwchZLbxBk02bA2h4RWsGTMfQED7RfkooWV alice@laptop"
+PRIVATE_KEY = ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n"
+               "-----END OPENSSH PRIVATE KEY-----\n")
+OWN_KEY = {"sshPublicKey": PUBLIC_KEY, "sshPrivateKey": PRIVATE_KEY}
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILEVAxhBK0IIpcdvPntgpGr+cXDxLljFrOvemiWpMB70"
+
+
+GCP_ONLY = [dict(n, cloud="gcp") for n in BLOG]
+
+
+def static(name="on-prem", role="worker", ip="192.0.2.10", **fields):
+    return {"name": name, "cloud": "static", "role": role, "publicIp": ip, "hostKey": HOST_KEY, **fields}
 
 
 def test_blog_topology_expands_counts(parse):
@@ -121,25 +136,25 @@ def test_zero_count_keeps_other_groups(parse):
 
 
 def test_static_node_without_public_ip(parse):
-    refused(parse, "node 'on-prem'.publicIp", "None", sshPublicKey="ssh-ed25519 AAAA", sshPrivateKey="k",
-            nodes=BLOG + [{"name": "on-prem", "cloud": "static", "role": "worker"}])
+    node = static()
+    del node["publicIp"]
+    refused(parse, "node 'on-prem'.publicIp", "None", nodes=BLOG + [node], **OWN_KEY)
 
 
 def test_static_node_with_bad_ip(parse):
-    refused(parse, "node 'on-prem'.publicIp", "10.0.0.300", sshPublicKey="ssh-ed25519 AAAA", sshPrivateKey="k",
-            nodes=BLOG + [{"name": "on-prem", "cloud": "static", "role": "worker", "publicIp": "10.0.0.300"}])
+    refused(parse, "node 'on-prem'.publicIp", "10.0.0.300", nodes=BLOG + [static(ip="10.0.0.300")], **OWN_KEY)
 
 
 def test_static_nodes_need_own_key(parse):
-    refused(parse, "flink-swarm:sshPrivateKey", "None",
-            nodes=BLOG + [{"name": "on-prem", "cloud": "static", "role": "worker", "publicIp": "192.0.2.10"}])
+    message = refused(parse, "flink-swarm:sshPublicKey", "None", nodes=BLOG + [static()])
+    assert "ssh-add" in message  # or the deployer's ssh-agent holds it
 
 
 def test_static_node_settings(parse):
-    nodes = BLOG + [{"name": "on-prem", "cloud": "static", "role": "worker", "publicIp": "192.0.2.10",
-                     "user": "admin", "port": 2222}]
-    node = parse(nodes=nodes, sshPublicKey="ssh-ed25519 AAAA", sshPrivateKey="k").nodes[-1]
+    nodes = BLOG + [static(user="admin", port=2222)]
+    node = parse(nodes=nodes, **OWN_KEY).nodes[-1]
     assert (node.public_ip, node.private_ip, node.user, node.port) == ("192.0.2.10", "192.0.2.10", "admin", 2222)
+    assert (node.host_key, node.firewall) == (HOST_KEY, True)
 
 
 def test_cloud_node_cannot_take_public_ip(parse):
@@ -195,8 +210,9 @@ def test_unknown_network_key(parse):
     refused(parse, "flink-swarm:network.encrypt", "False", network={"driver": "overlay", "encrypt": False})
 
 
-def test_half_a_key_pair(parse):
-    refused(parse, "flink-swarm:sshPrivateKey", "None", sshPublicKey="ssh-ed25519 AAAA")
+def test_private_key_without_its_public_key(parse):
+    message = refused(parse, "flink-swarm:sshPublicKey", "None", sshPrivateKey=PRIVATE_KEY)
+    assert "b3BlbnNz" not in message
 
 
 def test_azure_nodes_need_a_location(parse):
@@ -212,9 +228,9 @@ def test_gcp_zone_outside_region(parse):
 
 
 def test_static_only_topology_needs_no_cloud_config(parse):
-    nodes = [{"name": n, "cloud": "static", "role": r, "publicIp": f"192.0.2.{i}"}
-             for i, (n, r) in enumerate([("m", "manager"), ("j", "jobmanager"), ("w", "worker")], 1)]
-    settings = parse(nodes=nodes, providers={}, sshPublicKey="ssh-ed25519 AAAA", sshPrivateKey="k")
+    nodes = [static(n, r, f"192.0.2.{i}") for i, (n, r) in enumerate([("m", "manager"), ("j", "jobmanager"),
+                                                                        ("w", "worker")], 1)]
+    settings = parse(nodes=nodes, providers={}, **OWN_KEY)
     assert [n.cloud for n in settings.nodes] == ["static"] * 3
 
 
@@ -232,7 +248,8 @@ def test_bad_name_prefix(parse):
 
 
 @pytest.mark.parametrize("overrides", [{"adminCidrs": None}, {"network": {"driver": "calico"}},
-                                       {"topology": "config/topologies/missing.yaml"}])
+                                       {"topology": "config/topologies/missing.yaml"},
+                                       {"adminCidrs": ["0.0.0.0/0"]}, {"flink": {"image": "--help"}}])
 def test_program_refuses_bad_config_before_registering_anything(program, overrides):
     with pytest.raises(ConfigError) as err:
         program(**overrides)
@@ -308,3 +325,284 @@ def test_network_mtu_and_the_weave_mtu_that_follows_it(parse):
     refused(parse, "flink-swarm:network.mtu", 576, network={"mtu": 576})
     refused(parse, "flink-swarm:network.weaveMtu", 1400, network={"weaveMtu": 1400})
     assert parse(network={"weaveMtu": 1300}).network.weave_mtu == 1300
+
+
+# The error itself ----------------------------------------------------------------------------------
+
+def test_config_error_is_a_pulumi_run_error():
+    """`pulumi up` prints a RunError's message alone, not a Python traceback."""
+    assert issubclass(ConfigError, pulumi.RunError) and issubclass(ConfigError, ValueError)
+
+
+def test_a_long_value_is_shortened(parse):
+    message = refused(parse, ".name", "x" * 20, nodes=with_node(name="x" * 5000))
+    assert len(message) < 600
+
+
+# YAML files: read strictly -------------------------------------------------------------------------
+
+def write(tmp_path, content, name="t.yaml"):
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return str(path)
+
+
+def laughs(levels):
+    """The "billion laughs": each level 9 aliases of the one before (9 levels: 9^9 strings from 342 bytes)."""
+    names = "abcdefghi"[:levels]
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"{n}: &{n} [{','.join([f'*{p}'] * 9)}]" for p, n in zip(names, names[1:])]
+    return "\n".join(lines) + "\n"
+
+
+def test_yaml_alias_bomb_is_refused_when_read(tmp_path):
+    bomb = laughs(9)
+    assert len(bomb) < 400
+    with pytest.raises(ConfigError) as err:
+        config.read_yaml(config.Path(write(tmp_path, bomb)), "flink-swarm:topology")
+    assert "aliases" in str(err.value) and "Fix:" in str(err.value)
+
+
+def test_yaml_anchors_and_aliases_in_the_topology_are_refused(parse, tmp_path):
+    bomb = laughs(4) + "nodes: [*d, *d]\n"
+    path = write(tmp_path, bomb)
+    message = refused(parse, "flink-swarm:topology", path, topology=path)
+    assert "anchors (&name) and aliases (*name) are not accepted" in message and "line 1" in message
+    assert len(message) < 1000
+
+
+def test_duplicate_yaml_keys_are_refused(parse, tmp_path):
+    path = write(tmp_path, yaml.safe_dump({"nodes": BLOG}, sort_keys=False).replace(
+        "role: manager\n", "role: manager\n  role: worker\n", 1))
+    message = refused(parse, "flink-swarm:topology", path, topology=path)
+    assert "duplicate key 'role'" in message and "line 5" in message
+
+
+def test_defaults_yaml_is_read_as_strictly(parse, tmp_path, monkeypatch):
+    defaults = config.DEFAULTS_FILE.read_text()
+    monkeypatch.setattr(config, "DEFAULTS_FILE", config.Path(write(tmp_path, defaults + "sshUser: root\n", "d.yaml")))
+    assert "duplicate key 'sshUser'" in refused(parse, "d.yaml", "d.yaml")
+
+
+def test_non_utf8_topology(parse, tmp_path):
+    path = write(tmp_path, b"nodes:\n  - name: caf\xe9\n")
+    assert "not UTF-8" in refused(parse, "flink-swarm:topology", path, topology=path)
+
+
+def test_deeply_nested_topology(parse, tmp_path):
+    path = write(tmp_path, "nodes: " + "[" * 5000 + "]" * 5000 + "\n")
+    assert "nested too deeply" in refused(parse, "flink-swarm:topology", path, topology=path)
+
+
+# Topology entries ---------------------------------------------------------------------------------
+
+def test_count_is_bounded_before_expanding(parse):
+    for count in (5001, 10**8):  # 5001 first: before the bound, 10**8 took minutes and gigabytes
+        nodes = BLOG[:3] + [dict(BLOG[3], count=count)]
+        message = refused(parse, "node 'google-cloud-worker'.count", count, nodes=nodes)
+        assert "5000" in message
+    assert len(parse(nodes=GCP_ONLY[:3] + [dict(BLOG[3], count=4000)]).of_cloud("gcp")) == 4004  # no NSG limit
+
+
+def test_keys_that_are_not_text(parse):
+    entry = {**BLOG[0], 1: "x", "replicas": 3}  # mixed with an unknown text key: no TypeError
+    assert "not text" in refused(parse, "nodes[0]", 1, nodes=[entry] + BLOG[1:])
+    assert "not text" in refused(parse, ".labels", 1, nodes=with_node(labels={1: "x", "disk": "ssd"}))
+
+
+@pytest.mark.parametrize("labels", [{"disk": None}, {"disk": True}, {"tier": 1.5}, {"disk": ["ssd"]}])
+def test_label_values_are_text(parse, labels):
+    key = next(iter(labels))
+    refused(parse, f"labels.{key}", labels[key], nodes=with_node(labels=labels))
+
+
+def test_whole_number_label_values_are_text(parse):
+    assert parse(nodes=with_node(labels={"rack": 7})).nodes[0].labels == {"rack": "7"}
+
+
+@pytest.mark.parametrize("field,kwargs", [
+    ("node 'azure-swarm-manager'.cloud", {"nodes": with_node(cloud="azure\n")}),
+    (".name", {"nodes": with_node(name="mgr\n")}),
+    ("labels.disk", {"nodes": with_node(labels={"disk": "ssd\n"})}),
+    ("flink-swarm:sshUser", {"sshUser": "ubuntu\n"}),
+    ("flink-swarm:namePrefix", {"namePrefix": "dev\n"}),
+    ("flink-swarm:flink.taskmanagerMemory", {"flink": {"taskmanagerMemory": "4096m\n"}}),
+    ("flink-swarm:dockerVersion", {"dockerVersion": "28.5.2\n"}),
+    ("flink-swarm:flink.image", {"flink": {"image": "flink:1.20.3-java17\n"}}),
+    ("node 'on-prem'.user", {"nodes": BLOG + [static(user="admin\n")], **OWN_KEY}),
+])
+def test_a_trailing_newline_is_refused_everywhere(parse, field, kwargs):
+    message = refused(parse, field, "\\n'", **kwargs)  # the value's repr ends in \n'
+    assert "Fix:" in message
+
+
+@pytest.mark.parametrize("user", ["$(reboot)", "-oProxyCommand=x", "Admin", "a b", "", 7, "u" * 33])
+def test_static_node_user_is_a_linux_user_name(parse, user):
+    refused(parse, "node 'on-prem'.user", user, nodes=BLOG + [static(user=user)], **OWN_KEY)
+
+
+def test_static_nodes_have_their_own_public_ips(parse):
+    nodes = BLOG + [static(), static("on-prem-2")]
+    message = refused(parse, "node 'on-prem-2'.publicIp", "192.0.2.10", nodes=nodes, **OWN_KEY)
+    assert "'on-prem' has the same address" in message
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "0.0.0.0", "224.0.0.1", "169.254.10.1", "255.255.255.255",
+                                     "240.0.0.1"])
+@pytest.mark.parametrize("key", ["publicIp", "privateIp"])
+def test_static_addresses_are_host_addresses(parse, key, address):
+    refused(parse, f"node 'on-prem'.{key}", address, nodes=BLOG + [static(**{key: address})], **OWN_KEY)
+
+
+# hostKey and firewall (static nodes) ----------------------------------------------------------------
+
+def test_static_nodes_need_their_host_key(parse):
+    node = static(port=2222)
+    del node["hostKey"]
+    message = refused(parse, "node 'on-prem'.hostKey", None, nodes=BLOG + [node], **OWN_KEY)
+    assert "ssh-keyscan -t ed25519 -p 2222 192.0.2.10" in message
+    assert "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub" in message
+
+
+@pytest.mark.parametrize("given", [HOST_KEY, f"{HOST_KEY} root@lab", f"192.0.2.10 {HOST_KEY}",
+                                   f"[192.0.2.10]:2222 {HOST_KEY}\n", f"  {HOST_KEY}\t"])
+def test_host_key_is_kept_as_type_and_key(parse, given):
+    assert parse(nodes=BLOG + [static(hostKey=given)], **OWN_KEY).nodes[-1].host_key == HOST_KEY
+
+
+@pytest.mark.parametrize("given,shown", [
+    (PRIVATE_KEY, "a private key"), ("ssh-ed25519", "11 characters"), (42, "a value of type int"),
+    ("ssh-dss AAAAB3NzaC1kc3M= root@lab", "a key of type 'ssh-dss'"), (f"{HOST_KEY}\n{HOST_KEY}", "2 lines"),
+])
+def test_bad_host_keys(parse, given, shown):
+    with pytest.raises(ConfigError) as err:
+        parse(nodes=BLOG + [static(hostKey=given)], **OWN_KEY)
+    message = str(err.value)
+    assert "node 'on-prem'.hostKey" in message and f"(got {shown}" in message and "Fix:" in message
+    assert "b3BlbnNz" not in message
+
+
+def test_firewall_is_on_unless_the_owner_manages_it(parse):
+    assert parse(nodes=BLOG + [static(firewall=False)], **OWN_KEY).nodes[-1].firewall is False
+    refused(parse, "node 'on-prem'.firewall", "no", nodes=BLOG + [static(firewall="no")], **OWN_KEY)
+
+
+@pytest.mark.parametrize("key,value", [("hostKey", HOST_KEY), ("firewall", False)])
+def test_cloud_nodes_take_no_host_key_nor_firewall(parse, key, value):
+    refused(parse, f"node 'azure-swarm-manager'.{key}", str(value)[:20], nodes=with_node(**{key: value}))
+
+
+# Images, memory, subnets ---------------------------------------------------------------------------
+
+BAD_IMAGES = ["--help", "-flink", "flink:1.20 --privileged", "flink;reboot", "Flink", "flink:", "flink@sha256:abc",
+              "flink:-x", "$(reboot)", "", 5, "a" * 256]
+GOOD_IMAGES = ["flink:1.20.3-java17", "ghcr.io/apache/flink:1.20", "localhost:5000/flink",
+               "10.77.0.2:5000/flink:1.20.3-java17", "flink@sha256:" + "a" * 64, "rajchaudhuri/net-plugin:2.8.1",
+               "weaveworks/net-plugin:latest_release", "registry.example.com/team/flink__x:v1@sha256:" + "0" * 64]
+
+
+@pytest.mark.parametrize("value", BAD_IMAGES)
+def test_images_are_docker_references(parse, value):
+    shown = value[:20] if isinstance(value, str) else value  # a long value is shortened
+    refused(parse, "flink-swarm:flink.image", shown, flink={"image": value})
+    refused(parse, "flink-swarm:network.weavePlugin", shown, network={"weavePlugin": value})
+
+
+@pytest.mark.parametrize("value", GOOD_IMAGES)
+def test_docker_references_are_accepted(parse, value):
+    settings = parse(flink={"image": value}, network={"weavePlugin": value})
+    assert settings.flink.image == settings.network.weave_plugin == value
+
+
+@pytest.mark.parametrize("memory", ["0m", "0g", "000mb"])
+def test_memory_above_zero(parse, memory):
+    refused(parse, "flink-swarm:flink.jobmanagerMemory", memory, flink={"jobmanagerMemory": memory})
+
+
+@pytest.mark.parametrize("subnet,nodes,overlaps", [
+    ("10.0.0.0/8", BLOG, "azure.addressSpace"), ("10.10.8.0/24", BLOG, "azure.addressSpace"),
+    ("10.20.0.0/16", BLOG, "gcp.subnet"), ("172.31.0.0/16", GCP_ONLY + [static(privateIp="172.31.0.9")], "privateIp"),
+    ("192.0.2.0/24", GCP_ONLY + [static()], "publicIp"),
+])
+def test_container_subnet_overlapping_a_node_network(parse, subnet, nodes, overlaps):
+    message = refused(parse, "flink-swarm:network.subnet", subnet, network={"subnet": subnet}, nodes=nodes, **OWN_KEY)
+    assert overlaps in message
+
+
+def test_container_subnet_may_use_a_cloud_range_the_topology_has_no_node_on(parse):
+    assert parse(nodes=GCP_ONLY, network={"subnet": "10.10.0.0/16"}).network.subnet == "10.10.0.0/16"
+
+
+@pytest.mark.parametrize("subnet", ["0.0.0.0/0", "64.0.0.0/2", "172.0.0.0/7"])
+def test_world_sized_container_subnet(parse, subnet):
+    refused(parse, "flink-swarm:network.subnet", subnet, network={"subnet": subnet})
+
+
+# Key pair modes -----------------------------------------------------------------------------------
+
+def test_key_pair_modes(parse):
+    generated, given, agent = parse(), parse(**OWN_KEY), parse(sshPublicKey=PUBLIC_KEY + "\n")
+    assert (generated.ssh_public_key, generated.ssh_private_key, generated.ssh_agent) == (None, None, False)
+    assert (given.ssh_public_key, given.ssh_private_key, given.ssh_agent) == (PUBLIC_KEY, PRIVATE_KEY, False)
+    assert (agent.ssh_public_key, agent.ssh_private_key, agent.ssh_agent) == (PUBLIC_KEY, None, True)
+
+
+def test_static_nodes_with_the_ssh_agent(parse):
+    settings = parse(nodes=BLOG + [static()], sshPublicKey=PUBLIC_KEY)
+    assert settings.ssh_agent and settings.nodes[-1].host_key == HOST_KEY
+
+
+def test_a_secret_private_key_is_not_read(parse):
+    secret = object()  # a secret Output in a real run
+    assert parse(sshPublicKey=PUBLIC_KEY, sshPrivateKey=secret).ssh_private_key is secret
+
+
+def test_swapped_keys_are_refused_without_printing_the_private_key(parse):
+    with pytest.raises(ConfigError) as err:
+        parse(sshPublicKey=PRIVATE_KEY, sshPrivateKey=PUBLIC_KEY)
+    message = str(err.value)
+    assert message.startswith("flink-swarm:sshPublicKey:") and "(got a private key)" in message
+    assert "b3BlbnNz" not in message and "Fix:" in message
+
+
+@pytest.mark.parametrize("private,shown", [("hunter2hunter2", "14 characters that are not a key"),
+                                           (PUBLIC_KEY, "a public key"),
+                                           (PRIVATE_KEY.replace("END", "FIN"), "a private key")])
+def test_private_key_is_a_private_key_block(parse, private, shown):
+    with pytest.raises(ConfigError) as err:
+        parse(sshPublicKey=PUBLIC_KEY, sshPrivateKey=private)
+    message = str(err.value)
+    assert message.startswith("flink-swarm:sshPrivateKey:") and f"(got {shown})" in message
+    assert "hunter2" not in message and "b3BlbnNz" not in message
+
+
+@pytest.mark.parametrize("public,shown", [("ssh-ed25519 AAAA!!", "a key of type 'ssh-ed25519'"),
+                                          (f"{PUBLIC_KEY}\n{PUBLIC_KEY}", "2 lines"), (7, "a value of type int"),
+                                          ("hunter2", "7 characters")])
+def test_public_key_is_one_openssh_line(parse, public, shown):
+    with pytest.raises(ConfigError) as err:
+        parse(sshPublicKey=public, sshPrivateKey=PRIVATE_KEY)
+    message = str(err.value)
+    assert message.startswith("flink-swarm:sshPublicKey:") and f"(got {shown}" in message
+    assert "hunter2" not in message
+
+
+# adminCidrs open to the world ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("cidrs", [["0.0.0.0/0"], ["0.0.0.0/1", "128.0.0.0/1"], ["11.0.0.0/8"],
+                                   [f"{i}.0.0.0/8" for i in range(20, 22)], [f"44.{i}.0.0/16" for i in range(256)]])
+def test_world_open_admin_cidrs_need_the_opt_in(parse, cidrs):
+    message = refused(parse, "flink-swarm:adminCidrs", cidrs[0], adminCidrs=cidrs)
+    assert "flink-swarm:worldOpenAdmin true" in message
+    settings = parse(adminCidrs=cidrs, worldOpenAdmin=True)
+    assert settings.world_open_admin and settings.admin_cidrs[0] == cidrs[0]
+
+
+@pytest.mark.parametrize("cidrs", [["10.0.0.0/8"], ["203.0.113.0/24", "198.51.100.0/24"], ["100.64.0.0/10"],
+                                   ["12.0.0.0/9"], ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]])
+def test_admin_cidrs_short_of_the_world_need_no_opt_in(parse, cidrs):
+    assert parse(adminCidrs=cidrs).world_open_admin is False
+
+
+def test_world_open_admin_is_a_boolean(parse):
+    refused(parse, "flink-swarm:worldOpenAdmin", "yes", worldOpenAdmin="yes")

@@ -16,6 +16,7 @@ from tests.harness import BASE_CONFIG, ROOT, edit_script
 BLOG = yaml.safe_load((ROOT / "config/topologies/blog.yaml").read_text())["nodes"]
 WORKER = "azure-swarm-worker-2"
 NODE_STEPS = ("docker", "join", "weave", "pull", "member")
+RESOURCES = 73  # of the blog topology
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def node_steps(node):
 
 def test_a_second_up_changes_nothing(stack):
     plan = stack()
-    assert plan.changed() == {} and plan.counts()["same"] == 68
+    assert plan.changed() == {} and plan.counts()["same"] == RESOURCES
     assert stack.commands.ops == []
 
 
@@ -57,7 +58,7 @@ def test_a_worker_added_creates_its_machine_and_steps_and_relabels(stack):
                                                    "overlay-vxlan", "weave-tcp", "weave-udp", "flink-jobmanager",
                                                    "flink-taskmanager"))}
     assert plan.changed() == {
-        **{name: "create" for name in node_steps(new) | {f"{new}-ip", f"{new}-nic", f"{new}-vm"}},
+        **{name: "create" for name in node_steps(new) | {f"{new}-ip", f"{new}-nic", f"{new}-vm", f"{new}-host-key"}},
         **{name: "update" for name in firewall},  # every firewall admits the new node's address
         "azure-swarm-manager-labels": "update"}
     assert ("azure-swarm-manager-labels", "update") in stack.commands.ops  # runs again, with the new node
@@ -67,7 +68,7 @@ def test_a_worker_removed_is_removed_from_the_swarm_before_it_leaves(stack):
     stack(workers=3)
     plan = stack(workers=2)
     gone = "azure-swarm-worker-3"
-    assert plan.names("delete") == node_steps(gone) | {f"{gone}-ip", f"{gone}-nic", f"{gone}-vm"}
+    assert plan.names("delete") == node_steps(gone) | {f"{gone}-ip", f"{gone}-nic", f"{gone}-vm", f"{gone}-host-key"}
     assert plan.names("create", "replace") == set()
     ran = stack.commands.ops
     assert ran.index((f"{gone}-member", "delete")) < ran.index((f"{gone}-join", "delete"))  # drained, removed, leaves
@@ -163,7 +164,7 @@ def test_no_previous_output_is_sent_as_ssh_environment(stack):
 def test_destroy_deletes_in_waves_dependents_first(stack):
     before = {r.urn: r for r in stack.engine.snapshot}
     plan = stack.engine.destroy()
-    assert plan.counts()["delete"] == 68 and stack.engine.snapshot == []
+    assert plan.counts()["delete"] == RESOURCES and stack.engine.snapshot == []
     position = {(s.type, s.name): i for i, s in enumerate(plan.steps)}
     for res in before.values():  # every resource goes after everything that depends on it
         for dep in map(before.get, res.dependencies()):

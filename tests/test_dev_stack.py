@@ -65,9 +65,10 @@ def test_dev_stack_dry_run_sets_up_the_researchers_stack(tmp_path):
         cfg + "--path flink-swarm:adminCidrs[0] 203.0.113.9/32",
         cfg + "--path flink-swarm:flink.taskmanagerMemory 2048m",
         cfg + "gcp:project alice-lab",
-        cfg + f"flink-swarm:sshPublicKey {public_key}",
-        cfg + f"--secret flink-swarm:sshPrivateKey < {key}"]
-    assert "PRIVATE KEY" not in result.stdout + result.stderr
+        cfg + f"flink-swarm:sshPublicKey {' '.join(public_key.split()[:2])}",
+        "+ pulumi config rm --stack dev-alice-smith flink-swarm:sshPrivateKey"]  # the ssh-agent holds it
+    assert "PRIVATE KEY" not in result.stdout + result.stderr and "sshPrivateKey <" not in result.stdout
+    assert "is not in your ssh-agent: run `ssh-add" in result.stderr
     assert not (ROOT / "Pulumi.dev-alice-smith.yaml").exists()
     assert result.stdout.splitlines()[-1].endswith("pulumi up --parallel 16")  # dev-small: 4 nodes
 
@@ -75,7 +76,7 @@ def test_dev_stack_dry_run_sets_up_the_researchers_stack(tmp_path):
 def test_dev_stack_without_a_usable_key_lets_the_stack_generate_one(tmp_path):
     result = dev_stack("--dry-run", "--ip", "198.51.100.0/24", "--key", str(tmp_path / "missing"))
     assert result.returncode == 0
-    assert "adminCidrs[0] 198.51.100.0/24" in result.stdout and "sshPrivateKey" not in result.stdout
+    assert "adminCidrs[0] 198.51.100.0/24" in result.stdout and "sshPublicKey" not in result.stdout
     assert "generates its own key pair" in result.stderr
 
 

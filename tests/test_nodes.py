@@ -13,6 +13,7 @@ AZ_VM, GCP_VM = "azure-native:compute:VirtualMachine", "gcp:compute/instance:Ins
 AZ_IP, GCP_IP = "azure-native:network:PublicIPAddress", "gcp:compute/address:Address"
 NSG, FIREWALL = "azure-native:network:NetworkSecurityGroup", "gcp:compute/firewall:Firewall"
 WORLD = {"0.0.0.0/0", "*", "Internet", "Any", "any", "0.0.0.0"}
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFTuUyvEVjtTWSqY5djgqilgnuNeuCWaecAv0KRTt73+"
 OWN_KEY = {"sshPublicKey": "ssh-ed25519 AAAAC3NzaOWN user@host",
            "sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nown\n-----END OPENSSH PRIVATE KEY-----\n"}
 
@@ -136,7 +137,7 @@ def test_nothing_is_open_to_the_world(program):
 
 
 def test_world_only_when_the_user_writes_it(program):
-    run = program(adminCidrs=["0.0.0.0/0"])
+    run = program(adminCidrs=["0.0.0.0/0"], worldOpenAdmin=True)
     ssh = next(r for r in run.of_type(NSG)[0].inputs["securityRules"] if r["name"] == "ssh")
     assert ssh["sourceAddressPrefixes"] == ["0.0.0.0/0"]
     swarm = next(r for r in run.of_type(NSG)[0].inputs["securityRules"] if r["name"] == "swarm-management")
@@ -146,7 +147,7 @@ def test_world_only_when_the_user_writes_it(program):
 def test_static_nodes_have_no_cloud_resources_but_are_in_the_firewall(program, tmp_path):
     blog = yaml.safe_load(open(ROOT / "config/topologies/blog.yaml"))["nodes"]
     nodes = blog + [{"name": "lab-box", "cloud": "static", "role": "worker", "publicIp": "192.0.2.10",
-                     "privateIp": "10.0.0.5", "user": "admin", "port": 2222}]
+                     "privateIp": "10.0.0.5", "user": "admin", "port": 2222, "hostKey": HOST_KEY}]
     run = program(topology=topology(tmp_path, nodes), **OWN_KEY)
     assert not [r for r in run.resources if "lab-box" in r.name and r.type.startswith(("azure-native:", "gcp:"))]
     row = next(r for r in run.outputs["nodes"] if r["name"] == "lab-box")
@@ -159,7 +160,7 @@ def test_static_nodes_have_no_cloud_resources_but_are_in_the_firewall(program, t
 
 
 def test_static_only_topology_creates_no_cloud_resources(program, tmp_path):
-    nodes = [{"name": n, "cloud": "static", "role": r, "publicIp": f"192.0.2.{i}"}
+    nodes = [{"name": n, "cloud": "static", "role": r, "publicIp": f"192.0.2.{i}", "hostKey": HOST_KEY}
              for i, (n, r) in enumerate([("m", "manager"), ("j", "jobmanager"), ("w", "worker")], 1)]
     run = program(topology=topology(tmp_path, nodes), **OWN_KEY,
                   **{"azure-native:location": None, "gcp:project": None, "gcp:zone": None})
@@ -218,7 +219,8 @@ def test_resources_wait_for_what_they_use(program):
 
 def test_generated_key_is_secret_and_written_private(program, tmp_path):
     run = program()
-    assert len(run.of_type("tls:index/privateKey:PrivateKey")) == 1
+    assert [k.name for k in run.of_type("tls:index/privateKey:PrivateKey") if k.inputs["algorithm"] == "RSA"] == [
+        "ssh-key"]
     assert "sshPrivateKey" in run.secret_outputs and "sshPublicKey" not in run.secret_outputs
     key_file = tmp_path / "keys" / "flink-swarm-test"
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
@@ -229,7 +231,7 @@ def test_generated_key_is_secret_and_written_private(program, tmp_path):
 
 def test_own_key_is_used_and_nothing_generated(program):
     run = program(secrets=["sshPrivateKey"], **OWN_KEY)
-    assert not run.of_type("tls:index/privateKey:PrivateKey")
+    assert {k.inputs["algorithm"] for k in run.of_type("tls:index/privateKey:PrivateKey")} == {"ED25519"}  # host keys
     vm = run.of_type(AZ_VM)[0]
     assert vm.inputs["osProfile"]["linuxConfiguration"]["ssh"]["publicKeys"][0]["keyData"] == OWN_KEY["sshPublicKey"]
     assert run.outputs["sshPrivateKey"] == OWN_KEY["sshPrivateKey"] and "sshPrivateKey" in run.secret_outputs

@@ -11,7 +11,7 @@ from pulumi_policy import (EnforcementLevel, PolicyCustomTimeouts, PolicyResourc
 from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UnknownValueError, unknown_checking_proxy
 
 from components import ports
-from policy.policies import CLUSTER_PORTS, POLICIES, Ingress, reached
+from policy.policies import CLUSTER_PORTS, OPT_IN, POLICIES, Ingress, reached
 from tests.harness import ROOT
 
 NSG, RULE, FIREWALL = ("azure-native:network:NetworkSecurityGroup", "azure-native:network:SecurityRule",
@@ -145,16 +145,47 @@ def test_every_port_table_rule_opened_to_the_world_is_caught_only_if_cluster_sco
     assert bool(hits) == (rule.scope == ports.CLUSTER)
 
 
-# flink-ui-not-public --------------------------------------------------------------------------------
+# admin-ports-not-public, admin-ports-world-open-by-choice -----------------------------------------
 
-def test_flink_ui_open_to_the_world_is_advisory():
-    assert BY_NAME["flink-ui-not-public"].enforcement_level == EnforcementLevel.ADVISORY
-    ui = {"protocol": "tcp", "ports": ["8081"]}
-    assert len(violations("flink-ui-not-public", FIREWALL, firewall(["0.0.0.0/0"], ui))) == 1
-    assert violations("flink-ui-not-public", FIREWALL, firewall(["203.0.113.7/32"], ui)) == []
-    world = azure_rule(sourceAddressPrefix="*", destinationPortRange="8000-9000")
-    assert len(violations("flink-ui-not-public", RULE, world)) == 1
-    assert violations("flink-ui-not-public", RULE, dict(world, destinationPortRange="22")) == []
+MARKED = f"admin access from anywhere: {OPT_IN} is true"  # as the program describes an opted-in rule
+
+WORLD_ADMIN = [
+    (FIREWALL, firewall(["0.0.0.0/0"], {"protocol": "tcp", "ports": ["8081"]})),
+    (FIREWALL, firewall(None, {"protocol": "tcp", "ports": ["22"]})),
+    (RULE, azure_rule(sourceAddressPrefix="*", destinationPortRange="8000-9000")),
+    (RULE, azure_rule(sourceAddressPrefix="Internet", destinationPortRange="22")),
+    (NSG, {"securityRules": [azure_rule(sourceAddressPrefixes=["0.0.0.0/0"], destinationPortRanges=["22", "8081"])]}),
+]
+
+
+def marked(typ, props):
+    """The resource as the program registers it with flink-swarm:worldOpenAdmin: the marker in the description."""
+    if typ == NSG:
+        return {"securityRules": [dict(rule, description=MARKED) for rule in props["securityRules"]]}
+    return dict(props, description=MARKED)
+
+
+@pytest.mark.parametrize("typ,props", WORLD_ADMIN)
+def test_world_open_admin_ports_without_the_opt_in_are_mandatory_violations(typ, props):
+    [message] = violations("admin-ports-not-public", typ, props)
+    assert "narrow flink-swarm:adminCidrs" in message and OPT_IN in message
+    assert violations("admin-ports-world-open-by-choice", typ, props) == []
+
+
+@pytest.mark.parametrize("typ,props", WORLD_ADMIN)
+def test_world_open_admin_ports_with_the_opt_in_only_warn(typ, props):
+    assert violations("admin-ports-not-public", typ, marked(typ, props)) == []
+    [message] = violations("admin-ports-world-open-by-choice", typ, marked(typ, props))
+    assert "opened on purpose" in message
+
+
+def test_admin_ports_from_own_networks_pass_and_the_marker_opens_no_cluster_port():
+    own = firewall(["203.0.113.7/32"], {"protocol": "tcp", "ports": ["22", "8081"]})
+    for policy in ("admin-ports-not-public", "admin-ports-world-open-by-choice"):
+        assert violations(policy, FIREWALL, own) == []
+        assert violations(policy, RULE, azure_rule(sourceAddressPrefix="*", destinationPortRange="2377")) == []
+    swarm = marked(RULE, azure_rule(sourceAddressPrefix="*", destinationPortRange="2377"))
+    assert len(violations("cluster-ports-not-public", RULE, swarm)) == 1
 
 
 # ssh-password-login-disabled, gcp-project-ssh-keys-blocked -----------------------------------------
@@ -271,8 +302,8 @@ def test_overlay_network_needs_no_weave_password():
 
 def test_enforcement_levels():
     mandatory = {p.name for p in POLICIES if p.enforcement_level == EnforcementLevel.MANDATORY}
-    assert mandatory == {"cluster-ports-not-public", "ssh-password-login-disabled", "static-public-ips",
-                         "weave-network-password"}
+    assert mandatory == {"cluster-ports-not-public", "admin-ports-not-public", "ssh-password-login-disabled",
+                         "static-public-ips", "weave-network-password"}
 
 
 # every policy over the program's resources ---------------------------------------------------------
@@ -312,10 +343,11 @@ def test_unencrypted_overlay_only_warns(program):
     assert list(found) == ["overlay-network-encrypted"] and mandatory(found) == {}
 
 
-def test_admin_cidrs_open_to_the_world_is_no_hole_but_warns_about_the_flink_ui(program):
-    found = check(graph(program(adminCidrs=["0.0.0.0/0"])))
+def test_admin_cidrs_open_to_the_world_by_the_opt_in_only_warn(program):
+    found = check(graph(program(adminCidrs=["0.0.0.0/0"], worldOpenAdmin=True)))
     assert mandatory(found) == {}
-    assert sorted(m.split(":")[0] for m in found["flink-ui-not-public"]) == ["fw-flink-ui", "nsg"]
+    assert sorted(m.split(":")[0] for m in found["admin-ports-world-open-by-choice"]) == [
+        "fw-flink-ui", "fw-ssh", "nsg", "nsg"]
 
 
 def test_program_nsg_opened_to_the_world_on_2377_is_caught(program):

@@ -9,6 +9,7 @@ from components import steps
 from tests.harness import edit_script, is_secret
 
 CMD = "command:remote:Command"
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFTuUyvEVjtTWSqY5djgqilgnuNeuCWaecAv0KRTt73+"
 OWN_KEY = {"sshPublicKey": "ssh-ed25519 AAAAC3NzaOWN user@host",
            "sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nown\n-----END OPENSSH PRIVATE KEY-----\n"}
 
@@ -72,7 +73,8 @@ def test_every_other_node_joins_advertising_its_own_public_ip(program):
         _, text, args = parsed(join.inputs["create"])
         assert args == [public_ip(run, node), manager]
         assert join.inputs["connection"]["host"] == public_ip(run, node)
-        assert '--advertise-addr "$advertise"' in text and "--listen-addr 0.0.0.0:2377" in text
+        # through the Engine API, the token in the body on stdin (never on a command line)
+        assert '"ListenAddr":"0.0.0.0:2377","AdvertiseAddr":"%s"' in text and "http://localhost/swarm/join" in text
         assert join.inputs["stdin"] == "SWMTKN-1-mock-worker-token\n"
 
 
@@ -123,9 +125,10 @@ def test_weave_plugin_on_every_node_after_it_joined(program):
         assert plugin.inputs["connection"]["host"] == public_ip(run, node)
     _, text, _ = step(run, "azure-swarm-worker-1-weave")
     install, set_, enable = (text.index(s) for s in ("plugin install --grant-all-permissions --disable",
-                                                      "plugin set", "plugin enable"))
+                                                      "if ! err=$(set_env)", "plugin enable"))
     assert install < set_ < enable
-    assert '"IPALLOC_RANGE=$subnet"' in text and '"WEAVE_PASSWORD=$password"' in text
+    # set through the Engine API, the password in the body on stdin (never on a command line)
+    assert '["IPALLOC_RANGE=%s","WEAVE_MTU=%s","WEAVE_PASSWORD=%s"]' in text and '/plugins/$plugin/set' in text
 
 
 def test_weave_subnet_and_plugin_come_from_config(program):
@@ -148,13 +151,13 @@ def test_tokens_and_weave_password_are_secret_everywhere(program):
     leaked = []
     for res in run.resources:
         for text, inside in secret_strings(res.raw):
-            if ("SWMTKN" in text or "mock-" in text) and not inside:
+            if ("SWMTKN-1-mock" in text or "mock-" in text) and not inside:
                 leaked.append((res.name, text[:40]))
     assert leaked == []
     joins = [c for c in run.of_type(CMD) if c.name.endswith(("-join", "-weave"))]
     assert joins and all(is_secret(c.raw["stdin"]) for c in joins)
     for c in run.of_type(CMD):
-        assert "SWMTKN" not in c.inputs.get("create", "") + c.inputs.get("delete", "")
+        assert "SWMTKN-1-mock" not in c.inputs.get("create", "") + c.inputs.get("delete", "")
         assert is_secret(c.raw["connection"])  # it carries the private key
     assert all("SWMTKN" not in str(v) for k, v in run.outputs.items() if k not in run.secret_outputs)
 
@@ -232,7 +235,7 @@ def test_ssh_dials_are_bounded(program):
 def test_static_node_commands_use_its_ssh_settings(program, tmp_path):
     nodes = yaml.safe_load(open(steps.SCRIPTS.parent.parent / "config/topologies/blog.yaml"))["nodes"]
     nodes.append({"name": "lab", "cloud": "static", "role": "worker", "publicIp": "192.0.2.10",
-                  "user": "admin", "port": 2222})
+                  "user": "admin", "port": 2222, "hostKey": HOST_KEY})
     path = tmp_path / "t.yaml"
     path.write_text(yaml.safe_dump({"nodes": nodes}))
     run = program(topology=str(path), **OWN_KEY)

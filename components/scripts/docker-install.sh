@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install and start Docker, and let the SSH user run it. Idempotent: a second run changes nothing.
 # Usage: docker-install.sh <docker-ce|docker.io> <version|-> <user> <minimum API version|->
+#   Also installs curl: the join and Weave steps reach the Engine API with it.
 #   docker-ce: that exact Engine version from Docker's apt repository, held; docker.io: the
 #   distribution's package, held. A host that has Docker already keeps it (a warning if the version differs).
 #   The minimum API version, when given, is set for the daemon (systemd drop-in): the Weave plugin's
@@ -79,9 +80,12 @@ if ! command -v docker >/dev/null 2>&1; then
   if [ "$source_pkg" = docker-ce ]; then
     install_docker_ce
   else
-    apt_get install docker.io
+    apt_get install docker.io curl
     apt-mark hold docker.io >/dev/null
   fi
+elif ! command -v curl >/dev/null 2>&1; then  # the steps talk to the Engine API with it (secrets on stdin)
+  apt_update
+  apt_get install curl
 elif [ -n "$version" ]; then
   have=$(docker version --format '{{.Server.Version}}' 2>/dev/null || docker --version)
   [[ $have == *"$version"* ]] || log "Docker $have is installed, not $version: left as it is"

@@ -3,6 +3,13 @@
 # Idempotent. Usage: node-labels.sh <node-id>=<key=value,key=value>...
 set -euo pipefail
 
+for pair in "$@"; do  # the ids come from the hosts: never let one be an option or more
+  if [[ ! ${pair%%=*} =~ ^[a-z0-9]{25}$ ]]; then
+    echo "[flink-swarm] node-labels: refusing '${pair%%=*}': not a swarm node id (25 lowercase letters and digits)" >&2
+    exit 1
+  fi
+done
+
 label_node() {
   local node=${1%%=*} labels=${1#*=} label args=()
   local -a pairs

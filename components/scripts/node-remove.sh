@@ -3,8 +3,12 @@
 # remove it from the node list. Idempotent: an unknown node is already gone.
 # Usage: node-remove.sh <node-id>
 set -euo pipefail
-node=$1
+node=${1-}
 log() { echo "[flink-swarm] node-remove: $*" >&2; }
+if [[ ! $node =~ ^[a-z0-9]{25}$ ]]; then  # the id comes from a host: never let it be an option or more
+  log "refusing '$node': not a swarm node id (25 lowercase letters and digits)"
+  exit 1
+fi
 
 if ! docker node inspect "$node" >/dev/null 2>&1; then
   log "$node is not in the swarm"

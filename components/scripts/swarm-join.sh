@@ -1,22 +1,35 @@
 #!/usr/bin/env bash
-# Join the swarm, advertising this node's own public IP. The join token comes on stdin.
+# Join the swarm, advertising this node's own public IP. The join token comes on stdin and goes to
+# the Docker Engine API on its unix socket in the request body, on curl's stdin: never on a command
+# line, where every user of the host could read it (`ps`) for as long as the join retries.
 # Idempotent: a node already in the swarm stays as it is. Prints this node's swarm ID.
 # Usage: swarm-join.sh <advertise-address> <manager-address:2377> < token
 set -euo pipefail
 advertise=$1 manager=$2
 log() { echo "[flink-swarm] swarm-join: $*" >&2; }
 IFS= read -r token || [ -n "$token" ]
+if [[ ! $token =~ ^SWMTKN-1-[a-z0-9]+-[a-z0-9]+$ ]]; then
+  log "the join token on stdin is not a swarm join token"
+  exit 1
+fi
+
+# POST /swarm/join (Engine API), the body on stdin; prints the daemon's answer.
+join() {
+  printf '{"ListenAddr":"0.0.0.0:2377","AdvertiseAddr":"%s","RemoteAddrs":["%s"],"JoinToken":"%s"}' \
+    "$advertise" "$manager" "$token" |
+    curl -sS --fail-with-body --unix-socket /var/run/docker.sock -H 'Content-Type: application/json' \
+      --data-binary @- http://localhost/swarm/join 2>&1
+}
 
 state=$(docker info --format '{{.Swarm.LocalNodeState}}')
 if [ "$state" != active ]; then
   [ "$state" = inactive ] || docker swarm leave --force >/dev/null 2>&1 || true
   for attempt in $(seq 30); do
-    if err=$(docker swarm join --token "$token" --advertise-addr "$advertise" \
-        --listen-addr 0.0.0.0:2377 "$manager" 2>&1 >/dev/null); then
+    if err=$(join); then
       log "joined through $manager, advertising $advertise"
       break
     fi
-    log "attempt $attempt to join through $manager failed: ${err//$token/<token>}"
+    log "attempt $attempt to join through $manager failed: ${err//"$token"/<token>}"
     [ "$attempt" -lt 30 ] || exit 1
     [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" = inactive ] || docker swarm leave --force >/dev/null 2>&1 || true
     sleep 10

@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
 # Install the Weave Net plugin disabled, configure it, then enable it. The Weave password comes on
-# stdin and is never printed. Idempotent: a plugin already enabled with these settings is left alone.
+# stdin and goes to the Docker Engine API on its unix socket in the request body, on curl's stdin:
+# never on a command line (`ps`), never printed. Idempotent: a plugin already enabled with these
+# settings is left alone.
 # Usage: weave-plugin.sh <plugin-image> <ipalloc-range> <mtu> < password
 set -euo pipefail
 plugin=$1 subnet=$2 mtu=$3
 log() { echo "[flink-swarm] weave-plugin: $*" >&2; }
 IFS= read -r password || [ -n "$password" ]
 
+# POST /plugins/<name>/set with ["KEY=value", ...] (Engine API); prints the daemon's answer.
+set_env() {
+  local json=${password//\\/\\\\}
+  json=${json//\"/\\\"}
+  printf '["IPALLOC_RANGE=%s","WEAVE_MTU=%s","WEAVE_PASSWORD=%s"]' "$subnet" "$mtu" "$json" |
+    curl -sS --fail-with-body --unix-socket /var/run/docker.sock -H 'Content-Type: application/json' \
+      --data-binary @- "http://localhost/plugins/$plugin/set" 2>&1
+}
+
 if docker plugin inspect "$plugin" >/dev/null 2>&1; then
-  env=$(docker plugin inspect -f '{{range .Settings.Env}}{{println .}}{{end}}' "$plugin")
+  env=$'\n'$(docker plugin inspect -f '{{range .Settings.Env}}{{println .}}{{end}}' "$plugin")$'\n'
   if [ "$(docker plugin inspect -f '{{.Enabled}}' "$plugin")" = true ] &&
-    grep -qxF "IPALLOC_RANGE=$subnet" <<<"$env" && grep -qxF "WEAVE_MTU=$mtu" <<<"$env" &&
-    grep -qxF "WEAVE_PASSWORD=$password" <<<"$env"; then
+    [[ $env == *$'\n'"IPALLOC_RANGE=$subnet"$'\n'* && $env == *$'\n'"WEAVE_MTU=$mtu"$'\n'* &&
+      $env == *$'\n'"WEAVE_PASSWORD=$password"$'\n'* ]]; then
     exit 0
   fi
   docker plugin disable --force "$plugin" >/dev/null 2>&1 || true
@@ -19,8 +30,8 @@ else
   docker plugin install --grant-all-permissions --disable "$plugin" >/dev/null
   log "installed $plugin"
 fi
-if ! err=$(docker plugin set "$plugin" "IPALLOC_RANGE=$subnet" "WEAVE_MTU=$mtu" "WEAVE_PASSWORD=$password" 2>&1); then
-  log "configuring $plugin failed: ${err//$password/<password>}"  # a failed step's error holds its output
+if ! err=$(set_env); then
+  log "configuring $plugin failed: ${err//"$password"/<password>}"  # a failed step's error holds its output
   exit 1
 fi
 docker plugin enable "$plugin" >/dev/null

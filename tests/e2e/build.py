@@ -31,17 +31,39 @@ def _dockerd_answers() -> bool:
     return subprocess.run(["docker", "version"], capture_output=True).returncode == 0
 
 
+_started: dict = {}  # what ensure_dockerd changed, for stop_dockerd to undo
+
+
 def ensure_dockerd() -> None:
-    """Start dockerd in the background (logging to DOCKERD_LOG) unless one answers."""
+    """Start dockerd in the background (logging to DOCKERD_LOG) unless one answers.
+
+    Docker changes the machine's firewall (iptables chains, FORWARD's policy) and turns on IP
+    forwarding; both are saved first, and `stop_dockerd` puts them back.
+    """
     if _dockerd_answers():
         return
     if os.geteuid() != 0:
         reason = subprocess.run(["docker", "version"], capture_output=True, text=True).stderr
         raise RuntimeError(f"no Docker Engine answers on /var/run/docker.sock:\n{tail(reason, 3)}\n"
                            f"start one as root: sudo sh -c 'dockerd >>{DOCKERD_LOG} 2>&1 &'")
+    _started["iptables"] = {tool: run(f"{tool}-save", check=False) for tool in ("iptables", "ip6tables")}
+    _started["ip_forward"] = Path("/proc/sys/net/ipv4/ip_forward").read_text()
     with phase("dockerd"), open(DOCKERD_LOG, "ab") as log:
-        subprocess.Popen(["dockerd"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        _started["dockerd"] = subprocess.Popen(["dockerd"], stdout=log, stderr=subprocess.STDOUT,
+                                               start_new_session=True)
         wait("dockerd", _dockerd_answers, 60, lambda: tail(DOCKERD_LOG.read_text()))
+
+
+def stop_dockerd() -> None:
+    """Stop the dockerd that ensure_dockerd started, and put back the firewall and forwarding it changed."""
+    dockerd = _started.pop("dockerd", None)
+    if dockerd is None:
+        return
+    dockerd.terminate()
+    dockerd.wait(timeout=60)
+    for tool, saved in _started.pop("iptables").items():
+        subprocess.run([f"{tool}-restore"], input=saved + "\n", text=True, check=False)
+    Path("/proc/sys/net/ipv4/ip_forward").write_text(_started.pop("ip_forward"))
 
 
 def _debian_mirror() -> str:

@@ -7,6 +7,10 @@ from tests.e2e import build
 from tests.e2e.proc import PLANS, TIMINGS
 
 
+def pytest_sessionfinish(session):
+    build.stop_dockerd()  # if the tests started it
+
+
 def pytest_terminal_summary(terminalreporter):
     if PLANS:
         terminalreporter.section("e2e plans")

@@ -15,12 +15,15 @@ Blank hosts without Docker stand in for cloud VMs: `Vms(start_lab())` starts one
 engine creates (tests/engine/providers/cloud.py), at the address of the VM's static IP.
 """
 
+import dataclasses
 import fcntl
 import ipaddress
 import json
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +47,7 @@ WORDCOUNT_COUNTS = {
 }
 
 _lock = None  # open lock file, held from start_hosts() to teardown(): one set of hosts at a time
+IMAGES: dict[str, str] = {}  # what start_lab built: "host", "vm", "flink", "registry" -> image tag
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class Host:
     port: int
     private_key: str  # OpenSSH private key text
     key_file: Path  # the same key on disk (0600), for `ssh -i`
+    host_key: str = ""  # its SSH host key (public, one line), as a static node's topology gives it
 
 
 def run_ssh(host: Host, cmd: str, stdin: str | None = None, timeout: float = 120) -> tuple[int, str, str]:
@@ -122,9 +127,20 @@ def _nameservers() -> list[str]:
             if line.startswith("nameserver") and not line.split()[1].startswith("127.")]
 
 
-def _run_host(host: Host, image: str, public_key: str, hostname: str = "") -> None:
+def _run_host(host: Host, image: str, public_key: str, hostname: str = "", host_key: str = "") -> None:
+    """Start the host's container; its boot reads what cloud-init would from an env file (0600, removed)."""
     run("docker", "volume", "create", "--label", LABEL, host.name)
     dockerd_config = json.dumps({"insecure-registries": [REGISTRY], "dns": _nameservers()})
+    with tempfile.NamedTemporaryFile("w", prefix=f"{NETWORK}-env-") as env_file:  # 0600, never on argv
+        env_file.write(f"SSH_AUTHORIZED_KEY={public_key}\nDOCKERD_CONFIG={dockerd_config}\n")
+        if host_key:  # an env file holds a variable a line: the key's lines joined by a literal \n
+            escaped = host_key.strip().replace("\n", "\\n")
+            env_file.write(f"SSH_HOST_ED25519_KEY={escaped}\n")
+        env_file.flush()
+        _docker_run_host(host, image, hostname, env_file.name)
+
+
+def _docker_run_host(host: Host, image: str, hostname: str, env_file: str) -> None:
     run("docker", "run", "-d", "--name", host.name, "--hostname", hostname or host.name, "--label", LABEL,
          "--network", NETWORK, "--ip", host.ip, "--volume", f"{host.name}:/var/lib/docker",
          # --privileged is refused here (no CAP_SYS_RESOURCE in the bounding set), so grant
@@ -132,8 +148,7 @@ def _run_host(host: Host, image: str, public_key: str, hostname: str = "") -> No
          "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
          "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
          "--security-opt", "systempaths=unconfined", "--device-cgroup-rule", "a *:* rwm",
-         "--env", f"SSH_AUTHORIZED_KEY={public_key}", "--env", f"DOCKERD_CONFIG={dockerd_config}",
-         image)
+         "--env-file", env_file, image)
 
 
 def _acquire_lock() -> None:
@@ -158,6 +173,7 @@ def start_lab() -> dict[str, str]:
     run("docker", "network", "create", "--label", LABEL, "--subnet", SUBNET, NETWORK)
     with phase("registry"):
         _start_registry(images)
+    IMAGES.update(images)
     return images
 
 
@@ -184,7 +200,12 @@ def start_hosts(n: int) -> list[Host]:
             _run_host(host, images["host"], key_file.with_suffix(".pub").read_text().strip())
         for host in hosts:
             _wait_host(host)
-    return hosts
+    return [dataclasses.replace(h, host_key=host_key_of(h.name)) for h in hosts]
+
+
+def host_key_of(container: str) -> str:
+    """The host's ed25519 host key (`ssh-ed25519 AAAA...`), read on it, as its owner would."""
+    return " ".join(run("docker", "exec", container, "cat", "/etc/ssh/ssh_host_ed25519_key.pub").split()[:2])
 
 
 class Vms:
@@ -206,10 +227,10 @@ class Vms:
             self._addresses[ip_resource] = next(self._pool)
         return self._addresses[ip_resource]
 
-    def start_vm(self, name: str, address: str, user: str, public_key: str) -> None:
+    def start_vm(self, name: str, address: str, user: str, public_key: str, host_key: str = "") -> None:
         assert user == "ubuntu", f"the test VMs log in as ubuntu, not {user!r}"
         host = self.host(address, f"{NETWORK}-{name}")
-        _run_host(host, self.image, public_key, hostname=name.removesuffix("-vm"))
+        _run_host(host, self.image, public_key, hostname=name.removesuffix("-vm"), host_key=host_key)
         self.by_address[address] = host.name
 
     def remove_vm(self, address: str) -> None:
@@ -221,6 +242,39 @@ class Vms:
         """The VM at `address`, to reach it over SSH with the stack's key."""
         return Host(name or self.by_address[address], address, "ubuntu", 22, self.key_file.read_text(),
                     self.key_file)
+
+
+class ProcessWatch:
+    """Samples every running test host's process list (`ps -eo args`) in the background while in use.
+
+    `lines` is every command line seen: what any user of a host could read with `ps` meanwhile,
+    where no secret may be.
+    """
+
+    def __init__(self, interval: float = 0.3):
+        self.interval, self.samples, self.lines = interval, 0, set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> "ProcessWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def seen(self, secret: str) -> list[str]:
+        return [line for line in self.lines if secret in line]
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            for container in run("docker", "ps", "-q", "--filter", f"label={LABEL}", check=False).split():
+                listing = subprocess.run(["docker", "exec", container, "ps", "-eo", "args"], capture_output=True,
+                                         text=True).stdout
+                self.samples += 1
+                self.lines.update(listing.splitlines())
+            time.sleep(self.interval)
 
 
 def stop_host(host: Host) -> None:

@@ -1,15 +1,19 @@
 """The one ssh command line of the end-to-end tests (test hosts, the engine's remote commands).
 
-Test hosts get fresh host keys on every start, so host keys are not checked here; the program's
-own connections are what the tests examine.
+Without `known_hosts` the host key is not checked (test hosts get fresh host keys when they boot);
+with it, the host must present exactly that key, as pulumi-command checks a connection's `hostKey`.
 """
 from pathlib import Path
+from typing import Optional
 
-OPTIONS = ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-           "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR"]
+OPTIONS = ["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR"]
+UNCHECKED = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
 
 
-def argv(user: str, host: str, port: int, key_file: Path | str, command: str, connect_timeout: int = 5) -> list[str]:
+def argv(user: str, host: str, port: int, key_file: Path | str, command: str, connect_timeout: int = 5,
+         known_hosts: Optional[Path] = None, host_key_type: str = "") -> list[str]:
     """`ssh` with the stack's key only, no prompt, a bounded dial, running `command`."""
-    return ["ssh", *OPTIONS, "-o", f"ConnectTimeout={int(connect_timeout)}", "-i", str(key_file),
+    checked = (["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known_hosts}",
+                "-o", f"HostKeyAlgorithms={host_key_type}"] if known_hosts else UNCHECKED)
+    return ["ssh", *OPTIONS, *checked, "-o", f"ConnectTimeout={int(connect_timeout)}", "-i", str(key_file),
             "-p", str(int(port)), f"{user}@{host}", command]

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 
 MANAGER, JOBMANAGER, AZURE_WORKER, GCP_WORKER = "lab-manager", "lab-jobmanager", "lab-worker", "gcp-worker-1"
 NODE_STEPS = ("docker", "join", "pull", "member")  # overlay: no -weave step
-VM_RESOURCES = {"azure": ("ip", "nic", "vm"), "gcp": ("ip", "vm")}
+VM_RESOURCES = {"azure": ("ip", "nic", "vm", "host-key"), "gcp": ("ip", "vm", "host-key")}
 NEW_FLINK = {"image": hosts.FLINK_IMAGE_RETAGGED, "taskSlots": 3}
 FIREWALL = {"nsg", *(f"fw-{rule}" for rule in ("swarm-management", "swarm-gossip-tcp", "swarm-gossip-udp",
                                                "overlay-vxlan", "flink-jobmanager", "flink-taskmanager"))}
@@ -115,7 +115,9 @@ def lab(tmp_path_factory):
 @pytest.fixture(scope="module")
 def ticker(lab, ticker_jar):
     """An unbounded job, started once the first `up` made the cluster (the first test)."""
-    lab.up("first up")
+    with hosts.ProcessWatch() as watch:  # what any user of a VM could see with `ps` meanwhile
+        lab.up("first up")
+    lab.ps = watch
     flink_rest.wait_taskmanagers(lab.rest, 2)
     return flink_rest.run_jar(lab.rest, ticker_jar)
 
@@ -123,6 +125,9 @@ def ticker(lab, ticker_jar):
 def test_the_first_up_bootstraps_blank_vms(lab, ticker):
     plan = lab.engine.last_plan
     assert plan.counts()["create"] == len(plan.logical()) and plan.error == ""
+    tokens = lab.ssh(MANAGER, "docker swarm join-token -q worker; docker swarm join-token -q manager").split()
+    assert len(tokens) == 2 and lab.ps.samples > 20
+    assert [lab.ps.seen(token) for token in tokens] == [[], []]  # no join token on any command line
     nodes = lab.swarm()
     assert sorted(nodes) == sorted([MANAGER, JOBMANAGER, f"{AZURE_WORKER}-1", GCP_WORKER])
     for hostname, node in nodes.items():
@@ -172,7 +177,8 @@ def test_a_replaced_vm_comes_back_blank_and_rejoins(lab):
     old_id = lab.swarm()[GCP_WORKER]["ID"]
     lab.ssh(GCP_WORKER, "sudo touch /etc/old-vm")
     plan = lab.up("VM replaced", replace=[f"{GCP_WORKER}-vm"])
-    assert plan.changed() == {**{r: "replace" for r in node_steps(GCP_WORKER, "gcp") - {f"{GCP_WORKER}-ip"}},
+    kept = {f"{GCP_WORKER}-ip", f"{GCP_WORKER}-host-key"}  # the same address and host key
+    assert plan.changed() == {**{r: "replace" for r in node_steps(GCP_WORKER, "gcp") - kept},
                               f"{MANAGER}-labels": "update"}  # labels the new node
     assert lab.ssh(GCP_WORKER, "test -e /etc/old-vm && echo old || echo blank").strip() == "blank"
     nodes = lab.swarm()

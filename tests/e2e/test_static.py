@@ -20,6 +20,13 @@ pytestmark = pytest.mark.e2e
 
 ROLES = ["manager", "jobmanager", "worker", "worker"]
 NAMES = ["lab-manager", "lab-jobmanager", "lab-worker-1", "lab-worker-2"]
+ADMIN = "10.77.0.1/32"  # this machine, on the test network: it runs the program, the SSH steps, the REST calls
+OUTSIDER = "10.77.0.250"  # a test address in neither the cluster nor adminCidrs
+
+
+def static_nodes(test_hosts) -> list[dict]:
+    return [{"name": name, "cloud": "static", "role": role, "publicIp": h.ip, "user": h.user, "hostKey": h.host_key}
+            for name, role, h in zip(NAMES, ROLES, test_hosts)]
 
 
 def program_config(tmp_path, nodes: list[dict], key: str, ssh=None) -> dict:
@@ -28,7 +35,7 @@ def program_config(tmp_path, nodes: list[dict], key: str, ssh=None) -> dict:
     public_key = hosts.public_key_of(key)
     return {
         "flink-swarm:topology": str(topology),
-        "flink-swarm:adminCidrs": [hosts.SUBNET],
+        "flink-swarm:adminCidrs": [ADMIN],
         "flink-swarm:sshPublicKey": public_key,
         "flink-swarm:sshPrivateKey": key,
         "flink-swarm:dockerInstall": "docker.io",
@@ -45,20 +52,21 @@ def cluster(tmp_path_factory, monkeypatch_module):
     monkeypatch_module.setenv("FLINK_SWARM_KEY_DIR", str(tmp_path_factory.mktemp("keys")))
     test_hosts = hosts.start_hosts(len(ROLES))
     try:
-        nodes = [{"name": name, "cloud": "static", "role": role, "publicIp": h.ip, "user": h.user}
-                 for name, role, h in zip(NAMES, ROLES, test_hosts)]
         registry, commands, _ = host_registry()
         engine = Engine(registry, stack="e2e", log=PLANS.append)
-        config = program_config(tmp_path_factory.mktemp("program"), nodes, test_hosts[0].private_key)
+        config = program_config(tmp_path_factory.mktemp("program"), static_nodes(test_hosts),
+                                test_hosts[0].private_key)
         started = time.monotonic()
-        engine.up(config, secrets=["flink-swarm:sshPrivateKey"])
+        with hosts.ProcessWatch() as watch:  # what any user of a host could see with `ps` meanwhile
+            engine.up(config, secrets=["flink-swarm:sshPrivateKey"])
         applied = time.monotonic()
         TIMINGS["up (program start to the last step applied)"] = applied - started
         rest = engine.last_run.outputs["flinkUiUrl"]
         flink_rest.wait_taskmanagers(rest, 2)
         TIMINGS["services (after the last step, until 2 taskmanagers)"] = time.monotonic() - applied
         TIMINGS["up (program start to 2 taskmanagers registered)"] = time.monotonic() - started
-        yield {"hosts": dict(zip(NAMES, test_hosts)), "engine": engine, "commands": commands, "rest": rest}
+        yield {"hosts": dict(zip(NAMES, test_hosts)), "engine": engine, "commands": commands, "rest": rest,
+               "ps": watch, "config": config}
     finally:
         hosts.teardown()
 
@@ -94,6 +102,42 @@ def test_every_node_is_in_the_swarm_advertising_its_address_with_labels(cluster)
             assert node["ManagerStatus"]["Addr"] == f"{host.ip}:2377"
         assert node["Spec"]["Labels"] == {"role": role, "cloud": "static", "name": name}
     assert sum(bool(n.get("ManagerStatus", {}).get("Leader")) for n in nodes.values()) == 1  # one leader
+
+
+def test_no_join_token_is_ever_on_a_command_line(cluster):
+    tokens = manager_ssh(cluster, "docker swarm join-token -q worker; docker swarm join-token -q manager").split()
+    assert len(tokens) == 2 and cluster["ps"].samples > 20
+    assert [cluster["ps"].seen(token) for token in tokens] == [[], []]
+
+
+def test_static_hosts_are_firewalled_from_the_port_table(cluster):
+    """From an address that is neither a node nor in adminCidrs, the swarm's and Flink's ports are refused;
+    between the nodes, and from adminCidrs, they answer (the whole suite runs through them)."""
+    manager, jobmanager = cluster["hosts"]["lab-manager"], cluster["hosts"]["lab-jobmanager"]
+    outsider = hosts.run("docker", "run", "--rm", "--network", hosts.NETWORK, "--ip", OUTSIDER,
+                         "--entrypoint", "bash", hosts.IMAGES["vm"], "-c",
+                         f"{probe(manager.ip, 2377)}; {probe(jobmanager.ip, 8081)}; {probe(manager.ip, 22)}")
+    assert outsider.split() == ["refused", "refused", "refused"]
+    rc, out, _ = hosts.run_ssh(cluster["hosts"]["lab-worker-1"],
+                               f"{probe(manager.ip, 2377)}; {probe(jobmanager.ip, 8081)}")
+    assert (rc, out.split()) == (0, ["open", "refused"])  # a node reaches the swarm, not the admin UI
+    assert flink_rest.get(cluster["rest"], "/config")  # adminCidrs (this machine) reach the UI
+
+
+def probe(host: str, port: int) -> str:
+    """A shell line printing whether a TCP connection to host:port opens (bash's /dev/tcp)."""
+    return f"(timeout 3 bash -c 'echo > /dev/tcp/{host}/{port}' 2>/dev/null && echo open || echo refused)"
+
+
+def test_a_wrong_host_key_fails_the_step_naming_the_node(cluster, tmp_path):
+    nodes = static_nodes(cluster["hosts"].values())
+    nodes[2]["hostKey"] = nodes[3]["hostKey"]  # lab-worker-1 with lab-worker-2's key
+    config = program_config(tmp_path, nodes, cluster["hosts"]["lab-manager"].private_key,
+                            ssh={"dialAttempts": 1, "dialTimeoutSeconds": 3})
+    with pytest.raises(UpFailed) as failed:
+        Engine(host_registry()[0], stack="e2e-wrong-key", log=PLANS.append).up(
+            config, secrets=["flink-swarm:sshPrivateKey"])
+    assert "lab-worker-1-" in str(failed.value) and "host key mismatch" in str(failed.value)
 
 
 def test_the_network(cluster):
@@ -135,7 +179,7 @@ def test_every_host_script_run_again_changes_nothing(cluster):
 
     before = state()
     reruns = commands(cluster, "create")
-    assert len(reruns) == 4 + 1 + 1 + 3 + 1 + 3  # docker x4, init, tokens, joins x3, labels, image pulls x3
+    assert len(reruns) == 4 + 4 + 1 + 1 + 3 + 1 + 3  # firewall x4, docker x4, init, tokens, joins x3, labels, pulls x3
     for res in reruns:
         inputs = res.inputs
         again, _ = cluster["commands"].run(res.name, "create", inputs, inputs["create"], {})
@@ -161,17 +205,16 @@ def test_a_stopped_worker_gets_its_taskmanager_back_and_jobs_still_run(cluster, 
 
 
 def test_a_host_that_is_down_fails_fast_naming_it(cluster, tmp_path):
-    ghost = {"name": "ghost-worker", "cloud": "static", "role": "worker", "publicIp": "10.77.0.99"}
-    nodes = [{"name": "ghost-manager", "cloud": "static", "role": "manager", "publicIp": "10.77.0.97"},
-             {"name": "ghost-jobmanager", "cloud": "static", "role": "jobmanager", "publicIp": "10.77.0.98"},
-             ghost]
-    key = cluster["hosts"]["lab-manager"].private_key
-    config = program_config(tmp_path, nodes, key, ssh={"dialAttempts": 2, "dialTimeoutSeconds": 3})
+    host_key = cluster["hosts"]["lab-manager"].host_key  # any: nothing answers at these addresses
+    nodes = [{"name": f"ghost-{role}", "cloud": "static", "role": role, "publicIp": f"10.77.0.{97 + i}",
+              "hostKey": host_key} for i, role in enumerate(("manager", "jobmanager", "worker"))]
+    config = program_config(tmp_path, nodes, cluster["hosts"]["lab-manager"].private_key,
+                            ssh={"dialAttempts": 2, "dialTimeoutSeconds": 3})
     started = time.monotonic()
     with pytest.raises(UpFailed) as err:
         Engine(host_registry()[0], stack="e2e-down", log=PLANS.append).up(config, secrets=["flink-swarm:sshPrivateKey"])
     elapsed = time.monotonic() - started
-    assert "ghost-" in str(err.value) and "-docker" in str(err.value), str(err.value)
+    assert "ghost-" in str(err.value) and "-firewall" in str(err.value), str(err.value)  # a host's first step
     assert "after 2 failed attempts" in str(err.value) and "10.77.0.9" in str(err.value)
     assert elapsed < 60, f"took {elapsed:.0f}s"
 

@@ -5,14 +5,21 @@ the ids the real providers give: stable ARM or GCP paths derived from names (a s
 replacement keeps its `id`) and a per-instance id that every create draws anew (`vmId`, `instanceId`).
 A change of an input under one of its type's REPLACE_ON paths replaces the resource; any other change
 is an in-place update. Optionally, `hosts` backs each VM with a blank test host at its public address:
-creating a VM starts one, deleting it removes it, so a replaced VM comes back blank.
+creating a VM starts one, deleting it removes it, so a replaced VM comes back blank; it boots with
+the host key its cloud-init user data carries (`ssh_keys`), and tls keys are then real ones.
 """
 from __future__ import annotations
 
+import base64
 import secrets
+import subprocess
+import tempfile
 import threading
 import uuid
+from pathlib import Path
 from typing import Callable, Optional, Protocol
+
+import yaml
 
 from tests.harness import FakeCloud
 
@@ -61,7 +68,7 @@ AZURE_NAME = {  # the input that names each Azure resource (the last segment of 
 class Hosts(Protocol):
     """Blank test hosts standing in for VMs (tests/e2e/hosts.py)."""
 
-    def start_vm(self, name: str, address: str, user: str, public_key: str) -> None: ...
+    def start_vm(self, name: str, address: str, user: str, public_key: str, host_key: str = "") -> None: ...
 
     def remove_vm(self, address: str) -> None: ...
 
@@ -96,8 +103,10 @@ class FakeClouds:
             outputs["vmId"] = str(uuid.uuid4())  # unique per VM instance (SMBIOS), new on every create
         if goal.type == GCP_VM:
             outputs["instanceId"] = str(secrets.randbits(63))
+        if self.hosts and goal.type == "tls:index/privateKey:PrivateKey":
+            outputs.update(real_key(news))
         if self.hosts and goal.type in (AZURE_VM, GCP_VM):
-            self.hosts.start_vm(goal.name, *self._login(goal.type, news))
+            self.hosts.start_vm(goal.name, *self._login(goal.type, news), host_key=self._host_key(goal.type, news))
         with self._lock:
             self.by_id[resource_id] = outputs
         return resource_id, outputs
@@ -129,6 +138,17 @@ class FakeClouds:
             return f"projects/{news.get('project', 'p')}/{typ.split('/')[-1].split(':')[0]}/{news.get('name', name)}"
         return f"{name}-{secrets.token_hex(4)}"
 
+    @staticmethod
+    def _host_key(typ: str, news: dict) -> str:
+        """The ed25519 host key in the VM's cloud-init user data (Azure customData, GCP `user-data`)."""
+        if typ == AZURE_VM:
+            encoded = news["osProfile"].get("customData")
+            user_data = base64.b64decode(encoded).decode() if encoded else ""
+        else:
+            user_data = news.get("metadata", {}).get("user-data", "")
+        doc = yaml.safe_load(user_data) if user_data else None
+        return ((doc or {}).get("ssh_keys") or {}).get("ed25519_private", "")
+
     def _login(self, typ: str, news: dict) -> tuple[str, str, str]:
         """(public address, user, public key) a VM is reached at."""
         if typ == GCP_VM:
@@ -141,3 +161,13 @@ class FakeClouds:
             ip = self.by_id[nic["ipConfigurations"][0]["publicIPAddress"]["id"]]
         linux = news["osProfile"]["linuxConfiguration"]
         return ip["ipAddress"], news["osProfile"]["adminUsername"], linux["ssh"]["publicKeys"][0]["keyData"]
+
+
+def real_key(news: dict) -> dict:
+    """A tls PrivateKey's OpenSSH outputs, made by ssh-keygen, for keys that real hosts must accept."""
+    kind = news.get("algorithm", "RSA").lower()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "key")
+        size = ["-b", str(int(news.get("rsaBits", 2048)))] if kind == "rsa" else []
+        subprocess.run(["ssh-keygen", "-q", "-t", kind, *size, "-N", "", "-f", str(path)], check=True)
+        return {"privateKeyOpenssh": path.read_text(), "publicKeyOpenssh": path.with_suffix(".pub").read_text()}

@@ -14,7 +14,9 @@ Sources (pulumi/pulumi-command tag v1.2.1, commit 7f3eb6f3; PC = provider/pkg/pr
   says (commandOutputs.go:73-107); stdout/stderr lose one trailing newline;
 - dials: `dialErrorLimit` N means N+1 attempts, waits from 100 ms growing 1.5x up to 5 s, then
   `after N failed attempts: <error>`; `perDialTimeout` bounds the TCP connect (PC connection.go:150-202);
-  defaults user root, port 22, 10 dials, 15 s (connection.go:57-78).
+  defaults user root, port 22, 10 dials, 15 s (connection.go:57-78);
+- `hostKey`: the host must present exactly that key (ssh.FixedHostKey, connection.go:85-98); a
+  mismatch is a dial error like any other, `ssh: handshake failed: ssh: host key mismatch`.
 """
 from __future__ import annotations
 
@@ -98,20 +100,33 @@ class RemoteCommand:
                 self._keys[private_key] = path
             return self._keys[private_key]
 
+    def _known_hosts(self, conn: dict) -> dict:
+        """ssh options that pin the connection's `hostKey`, if it has one."""
+        if not conn.get("hostKey"):
+            return {}
+        key_type, key = conn["hostKey"].split()[:2]
+        host = conn["host"] if int(conn["port"]) == 22 else f"[{conn['host']}]:{int(conn['port'])}"
+        path = Path(self._dir.name, f"known_hosts-{secrets.token_hex(4)}")
+        path.write_text(f"{host} {key_type} {key}\n")
+        return {"known_hosts": path, "host_key_type": key_type}
+
     def run(self, name: str, operation: str, inputs: dict, text: str, env: dict[str, str]) -> tuple[str, str]:
         """Run `text` with `inputs`' connection and stdin; returns (stdout, stderr) or raises CommandFailed."""
         conn = {**DEFAULTS, **inputs["connection"]}
         with self._lock:
             self.env_sent += [(name, key, value) for key, value in env.items()]
         args = ssh_cmd.argv(conn["user"], conn["host"], conn["port"], self._key_file(conn["privateKey"]), text,
-                            connect_timeout=conn["perDialTimeout"])
+                            connect_timeout=conn["perDialTimeout"], **self._known_hosts(conn))
         limit, wait = int(conn["dialErrorLimit"]), 0.1
         for attempt in range(limit + 1):
             done = subprocess.run(args, input=inputs.get("stdin") or "", capture_output=True, text=True)
             if done.returncode != 255:  # 255: ssh itself failed (connect, handshake, auth)
                 break
             if attempt == limit:
-                raise CommandFailed(f"after {limit} failed attempts: {done.stderr.strip()[-300:]}")
+                error = done.stderr.strip()[-300:]
+                if "Host key verification failed" in error or "HOST IDENTIFICATION HAS CHANGED" in error:
+                    error = "ssh: handshake failed: ssh: host key mismatch"  # x/crypto ssh/client.go:262-263
+                raise CommandFailed(f"after {limit} failed attempts: {error}")
             time.sleep(wait)
             wait = min(wait * 1.5, 5.0)
         if done.returncode != 0:

@@ -3,7 +3,8 @@
 # Docker is installed: a blank VM gets it from the program) in the background and sshd in
 # the foreground; on SIGTERM stop both cleanly.
 # Environment, like cloud-init user data: SSH_AUTHORIZED_KEY (public key for user
-# ubuntu) and DOCKERD_CONFIG (contents of /etc/docker/daemon.json).
+# ubuntu), SSH_HOST_ED25519_KEY (optional: the host's key) and DOCKERD_CONFIG (contents of
+# /etc/docker/daemon.json).
 set -eu
 
 # Docker mounts /sys and the cgroup hierarchies read-only unless --privileged.
@@ -16,10 +17,19 @@ install -d -m 0700 -o ubuntu -g ubuntu /home/ubuntu/.ssh
 printf '%s\n' "$SSH_AUTHORIZED_KEY" > /home/ubuntu/.ssh/authorized_keys
 chown ubuntu:ubuntu /home/ubuntu/.ssh/authorized_keys
 chmod 0600 /home/ubuntu/.ssh/authorized_keys
+# The host key the program made for this VM, as cloud-init's ssh_keys installs it; others are generated.
+if [ -n "${SSH_HOST_ED25519_KEY:-}" ] && [ ! -f /etc/ssh/ssh_host_ed25519_key ]; then
+    (umask 077; printf '%b\n' "$SSH_HOST_ED25519_KEY" > /etc/ssh/ssh_host_ed25519_key)  # its \n are newlines
+    ssh-keygen -y -f /etc/ssh/ssh_host_ed25519_key > /etc/ssh/ssh_host_ed25519_key.pub
+fi
 ssh-keygen -A
 
 mkdir -p /etc/docker
 printf '%s\n' "$DOCKERD_CONFIG" > /etc/docker/daemon.json
+# The program's host firewall, as its systemd unit loads it at boot (host-firewall.sh).
+if [ -f /etc/flink-swarm/firewall.nft ]; then
+    nft -f /etc/flink-swarm/firewall.nft
+fi
 rm -f /var/run/docker.pid
 if command -v dockerd >/dev/null; then  # as systemd starts an enabled docker.service at boot
     dockerd >>/var/log/dockerd.log 2>&1 &

@@ -1,0 +1,50 @@
+"""Node ids read from the hosts drive `docker node update` and `docker node rm` on a manager: the
+scripts refuse anything but a swarm node id (25 lowercase letters and digits) before calling docker."""
+import subprocess
+
+import pytest
+
+from components.steps import SCRIPTS
+
+NODE_ID = "x7k2m9q4w1e8r5t3y6u0i2o4p"  # as `docker info --format '{{.Swarm.NodeID}}'` prints one
+BAD_IDS = ["--force", "x; rm -rf /", "", "$(reboot)", NODE_ID.upper(), NODE_ID + "\n", NODE_ID[:24], NODE_ID + "a",
+           f"{NODE_ID} {NODE_ID}"]
+
+
+@pytest.fixture
+def run_script(tmp_path):
+    """run_script(name, *args) -> (exit code, everything printed, the docker command lines run)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "docker-calls"
+    calls.touch()
+    docker = bin_dir / "docker"  # records its arguments; a node is a manager, has no running task
+    docker.write_text('#!/bin/bash\necho "$*" >>"$CALLS"\n[[ "$*" == *Spec.Role* ]] && echo manager\nexit 0\n')
+    docker.chmod(0o755)
+
+    def run(name, *args):
+        done = subprocess.run(["bash", str(SCRIPTS / f"{name}.sh"), *args], capture_output=True, text=True,
+                              env={"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(calls)}, timeout=60)
+        return done.returncode, done.stdout + done.stderr, calls.read_text().splitlines()
+
+    return run
+
+
+@pytest.mark.parametrize("node", BAD_IDS)
+def test_node_remove_refuses_what_is_not_a_node_id(run_script, node):
+    code, printed, calls = run_script("node-remove", node)
+    assert (code, calls) == (1, []) and "not a swarm node id" in printed
+
+
+@pytest.mark.parametrize("node", BAD_IDS)
+def test_node_labels_refuses_what_is_not_a_node_id_before_labelling_any(run_script, node):
+    code, printed, calls = run_script("node-labels", f"{NODE_ID}=disk=ssd", f"{node}=disk=ssd")
+    assert (code, calls) == (1, []) and "not a swarm node id" in printed
+
+
+def test_node_ids_are_used(run_script):
+    code, _, calls = run_script("node-labels", f"{NODE_ID}=disk=ssd,role=worker", f"{NODE_ID[::-1]}=")
+    assert code == 0 and sorted(calls) == sorted([f"node update --label-add disk=ssd --label-add role=worker {NODE_ID}",
+                                                  f"node update {NODE_ID[::-1]}"])
+    code, _, calls = run_script("node-remove", NODE_ID)
+    assert code == 0 and calls[-1] == f"node rm --force {NODE_ID}"
