@@ -47,6 +47,18 @@ WORDCOUNT_COUNTS = {
 }
 
 _lock = None  # open lock file, held from start_hosts() to teardown(): one set of hosts at a time
+
+# What a test host needs beyond Docker's default capabilities to run its own Docker Engine, and why
+# (not --privileged: that grants every capability, and is refused here anyway, CAP_SYS_RESOURCE
+# being out of the bounding set):
+HOST_PRIVILEGES = [
+    "--cap-add", "SYS_ADMIN",  # mounts (overlayfs, /sys and the cgroups remounted read-write), namespaces
+    "--cap-add", "NET_ADMIN",  # bridges, veths, VXLAN for the overlay, iptables, the nftables firewall
+    "--security-opt", "seccomp=unconfined",  # the inner runc's unshare/mount/keyctl calls
+    "--security-opt", "apparmor=unconfined",  # the inner dockerd's mounts (docker-default forbids them)
+    "--security-opt", "systempaths=unconfined",  # /proc/sys writable: Docker sets forwarding, bridge sysctls
+    "--device-cgroup-rule", "a *:* rwm",  # the inner containers' /dev (null, zero, pts, ...)
+]
 IMAGES: dict[str, str] = {}  # what start_lab built: "host", "vm", "flink", "registry" -> image tag
 
 
@@ -143,11 +155,7 @@ def _run_host(host: Host, image: str, public_key: str, hostname: str = "", host_
 def _docker_run_host(host: Host, image: str, hostname: str, env_file: str) -> None:
     run("docker", "run", "-d", "--name", host.name, "--hostname", hostname or host.name, "--label", LABEL,
          "--network", NETWORK, "--ip", host.ip, "--volume", f"{host.name}:/var/lib/docker",
-         # --privileged is refused here (no CAP_SYS_RESOURCE in the bounding set), so grant
-         # the rest by hand; the entrypoint remounts /sys and the cgroups read-write.
-         "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
-         "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
-         "--security-opt", "systempaths=unconfined", "--device-cgroup-rule", "a *:* rwm",
+         *HOST_PRIVILEGES,
          "--env-file", env_file, image)
 
 
