@@ -122,6 +122,7 @@ class Settings:
     warnings: tuple[str, ...] = ()  # shown by `pulumi preview` and `up`, refusing nothing
     ssh_agent: bool = False  # only sshPublicKey given: connect with the deployer's ssh-agent's keys
     world_open_admin: bool = False  # flink-swarm:worldOpenAdmin: the stack opts in to world-open adminCidrs
+    control_manager: str = ""  # the manager the program runs the swarm's control steps through
 
     def of_cloud(self, cloud: str) -> list[NodeSpec]:
         return [n for n in self.nodes if n.cloud == cloud]
@@ -212,7 +213,8 @@ def parse(cfg: Mapping[str, Any], providers: Mapping[str, Optional[str]], stack:
     _check_capacity(nodes, network, admin_cidrs, azure, gcp)
     return Settings(stack, _name_prefix(cfg, stack), nodes, admin_cidrs, ssh_user, public, private,
                     cfg.get("weavePassword"), docker_install, docker_version, network, flink, azure, gcp,
-                    _ssh(cfg, defaults), _quota_warnings(nodes), agent, world_open)
+                    _ssh(cfg, defaults), _quota_warnings(nodes) + _manager_warnings(nodes), agent, world_open,
+                    _control_manager(cfg, nodes))
 
 
 def _ssh_user(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
@@ -400,6 +402,25 @@ def _check_capacity(nodes: tuple[NodeSpec, ...], network: NetworkSpec, admin_cid
                  f"use at most {most} nodes with this network driver and these adminCidrs")
 
 
+def _control_manager(cfg: Mapping[str, Any], nodes: tuple[NodeSpec, ...]) -> str:
+    """The manager the control steps run through: the first manager unless `controlManager` names another."""
+    managers = [n.name for n in nodes if n.role == "manager"]
+    name = cfg.get("controlManager", managers[0])
+    if name not in managers:
+        fail(f"{P}controlManager", name, f"not a manager of the topology ({', '.join(managers)})",
+             "name a manager that is in the swarm and up, e.g. "
+             f"`pulumi config set flink-swarm:controlManager {managers[-1]}`")
+    return name
+
+
+def _manager_warnings(nodes: tuple[NodeSpec, ...]) -> tuple[str, ...]:
+    managers = sum(n.role == "manager" for n in nodes)
+    if managers > 1 and managers % 2 == 0:
+        return (f"{managers} managers: an even number above one adds no fault tolerance to the swarm's Raft "
+                "quorum (all of 2 must be up, 3 of 4); fine as a step between 1, 3 and 5 managers",)
+    return ()
+
+
 def _quota_warnings(nodes: tuple[NodeSpec, ...]) -> tuple[str, ...]:
     azure = sum(n.cloud == "azure" for n in nodes)
     if azure <= AZURE_PUBLIC_IPS:
@@ -429,7 +450,8 @@ def load() -> Settings:
 
     conf = pulumi.Config(PROJECT)
     raw: dict[str, Any] = {}
-    for key in ("topology", "sshUser", "dockerInstall", "dockerVersion", "namePrefix", "sshPublicKey"):
+    for key in ("topology", "sshUser", "dockerInstall", "dockerVersion", "namePrefix", "sshPublicKey",
+                "controlManager"):
         if (value := conf.get(key)) is not None:
             raw[key] = value
     for key in ("adminCidrs", "network", "flink", "ssh", "worldOpenAdmin"):

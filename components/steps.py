@@ -37,18 +37,33 @@ def script(name: str, *args: pulumi.Input) -> pulumi.Output[str]:
 def node_command(parent: pulumi.Resource, node: Node, step: str, create: Optional[pulumi.Input[str]], *,
                  on: Optional[Node] = None, delete: Optional[pulumi.Input[str]] = None,
                  stdin: Optional[pulumi.Input[str]] = None, depends_on: Sequence[pulumi.Resource] = (),
-                 secret_stdout: bool = False, triggers: Sequence[pulumi.Input[str]] = (),
-                 undoes_itself: bool = False) -> remote.Command:
-    """Step `<node>-<step>`, run on `on` (default: the node), so any failure names the node and the step.
+                 triggers: Sequence[pulumi.Input[str]] = (), undoes_itself: bool = False) -> remote.Command:
+    """Step `<node>-<step>` of a node, run on `on` (default: the node), so a failure names node and step.
 
-    The step runs again (replaced) when the machine it runs on is new (its identity is always a
+    The step runs again (is replaced) when the node's machine is new (its identity is always a
     trigger) or when one of `triggers` changes. `undoes_itself`: `delete` undoes `create` on the same
     host (join and leave), so a replacement must delete first, or the old delete would undo the new create.
     """
-    host = on or node
+    return _command(parent, f"{node.name}-{step}", on or node, create, delete=delete, stdin=stdin,
+                    depends_on=depends_on, triggers=[node.identity, *triggers], undoes_itself=undoes_itself)
+
+
+def control_command(parent: pulumi.Resource, step: str, manager: Node, create: pulumi.Input[str], *,
+                    depends_on: Sequence[pulumi.Resource] = (), triggers: Sequence[pulumi.Input[str]] = (),
+                    secret_stdout: bool = False) -> remote.Command:
+    """Step `swarm-<step>` of the whole swarm, run on the control manager: it does not follow one
+    machine, so moving control to another manager runs it there again, in place."""
+    return _command(parent, f"swarm-{step}", manager, create, depends_on=depends_on, triggers=triggers,
+                    secret_stdout=secret_stdout)
+
+
+def _command(parent: pulumi.Resource, name: str, host: Node, create: Optional[pulumi.Input[str]], *,
+             delete: Optional[pulumi.Input[str]] = None, stdin: Optional[pulumi.Input[str]] = None,
+             depends_on: Sequence[pulumi.Resource] = (), triggers: Sequence[pulumi.Input[str]] = (),
+             undoes_itself: bool = False, secret_stdout: bool = False) -> remote.Command:
     return remote.Command(
-        f"{node.name}-{step}", connection=host.connection, create=create, delete=delete, stdin=stdin,
-        triggers=[host.identity, *triggers], add_previous_output_in_env=False,
+        name, connection=host.connection, create=create, delete=delete, stdin=stdin,
+        triggers=list(triggers) or None, add_previous_output_in_env=False,
         logging=remote.Logging.STDERR if secret_stdout else remote.Logging.STDOUT_AND_STDERR,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on),
                                     delete_before_replace=True if undoes_itself else None,

@@ -14,47 +14,51 @@ from pulumi_command import remote
 from . import ports
 from .config import Settings
 from .nodes import Node
-from .steps import node_command, script
+from .steps import control_command, node_command, script
 
 WEAVE_DOCKER_API = "1.26"
 
 
 class SwarmCluster(pulumi.ComponentResource):
-    """One swarm over all nodes, the same on every cloud.
+    """One swarm over all nodes, the same on every cloud, controlled through one manager.
 
-    Per node: `<node>-docker` (install), then `<node>-join` (or `<leader>-swarm-init` on the first
-    manager), then, once it is in the swarm, `<node>-weave` (plugin). On the first manager:
-    `<leader>-tokens`, one `<leader>-labels` for all nodes, and per other node a delete-only
-    `<node>-member` (drain, demote, remove). Joins wait for the manager's tokens, never for each other.
+    Per node: `<node>-firewall` (static hosts), `<node>-docker` (install), `<node>-join` (every node,
+    managers with the manager token), then `<node>-weave` (plugin). On the control manager
+    (`controlManager`, default the first manager): `swarm-init` (initialises the swarm where none is;
+    prints its cluster id), `swarm-tokens`, one `swarm-labels` for all nodes, and per other node a
+    delete-only `<node>-member` (drain, demote, remove). Joins wait for the tokens, never for each other.
 
-    Day two: a node's steps run again when its machine is new; a join follows the swarm it joins
-    (`swarm_id`), so a swarm initialised anew is joined anew; `<node>-member` follows the node's swarm
-    id, so the entry of a node that joined again is removed.
+    Day two: a node's steps run again when its machine is new; a join follows the swarm it joins (its
+    cluster id), so a swarm initialised anew is joined anew; `<node>-member` follows the node's id, so
+    the entry of a node that joined again is removed. Moving control to another manager (the first one
+    is down, say) runs the control steps there and points the docker provider there: no node step,
+    network or service changes.
     """
 
     def __init__(self, name: str, nodes: Sequence[Node], settings: Settings,
                  cluster_sources: pulumi.Output[list[str]], opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("flink-swarm:index:SwarmCluster", name, None, opts)
-        leader = next(n for n in nodes if n.role == "manager")
+        control = next(n for n in nodes if n.name == settings.control_manager)
         firewalls = self._host_firewalls(nodes, settings, cluster_sources)
         self.installs: dict[str, remote.Command] = {  # Docker is running on the node
             n.name: self._install(n, settings, [*n.booted, *([firewalls[n.name]] if n.name in firewalls else [])])
             for n in nodes}
-        in_swarm = self._form(leader, nodes)
+        joins = self._form(control, nodes)
         # Labels for every node in one session on the manager (not one SSH session per node);
         # per node, a delete-only `<node>-member` drains, demotes and removes it when it goes.
-        node_ids = {n.name: in_swarm[n.name].stdout.apply(str.strip) for n in nodes}
+        node_ids = {n.name: joins[n.name].stdout.apply(str.strip) for n in nodes}
         pairs = [pulumi.Output.concat(node_ids[n.name], "=", ",".join(f"{k}={v}" for k, v in sorted(n.labels.items())))
                  for n in nodes]
-        labels = node_command(self, leader, "labels", script("node-labels", *pairs))
-        members = [node_command(self, n, "member", None, on=leader, delete=script("node-remove", node_ids[n.name]),
-                                triggers=[node_ids[n.name]])
-                   for n in nodes if n is not leader]
-        plugins = self._weave(nodes, settings, in_swarm) if settings.network.driver == "weave" else []
+        labels = control_command(self, "labels", control, script("node-labels", *pairs))
+        # Every node, the control manager too: moving control only moves where they run.
+        members = [node_command(self, n, "member", None, on=control, delete=script("node-remove", node_ids[n.name]),
+                                triggers=[node_ids[n.name]], depends_on=[joins[control.name]])  # gone before it leaves
+                   for n in nodes]
+        plugins = self._weave(nodes, settings, joins) if settings.network.driver == "weave" else []
 
         self.formed: list[pulumi.Resource] = [labels, *members, *plugins]  # every node joined, labelled, networked
-        self.manager_address: pulumi.Output[str] = leader.public_ip
-        conn = leader.connection
+        self.manager_address: pulumi.Output[str] = control.public_ip
+        conn = control.connection
         self.docker_host: pulumi.Output[str] = pulumi.Output.format("ssh://{0}@{1}:{2}", conn.user, conn.host,
                                                                     conn.port)
         self.register_outputs({"managerAddress": self.manager_address, "dockerHost": self.docker_host})
@@ -79,29 +83,31 @@ class SwarmCluster(pulumi.ComponentResource):
             "docker-install", settings.docker_install, settings.docker_version or "-", node.connection.user,
             min_api), depends_on=after)
 
-    def _form(self, leader: Node, nodes: Sequence[Node]) -> dict[str, remote.Command]:
-        """`swarm init` on the first manager, every other node joins it: node name -> its step (stdout: node id)."""
-        init = node_command(self, leader, "swarm-init", script("swarm-init", leader.public_ip),
-                            delete=script("swarm-leave"), depends_on=[self.installs[leader.name]], undoes_itself=True)
-        # The first manager's node id: new whenever the swarm is initialised anew.
+    def _form(self, control: Node, nodes: Sequence[Node]) -> dict[str, remote.Command]:
+        """`swarm init` on the control manager, then every node joins: node name -> its join (stdout: node id)."""
+        managers = {n.name: pulumi.Output.concat(n.public_ip, ":", str(ports.SWARM_MANAGEMENT))
+                    for n in nodes if n.role == "manager"}
+
+        def endpoints(but: str) -> pulumi.Output[str]:  # the other managers, in a stable order
+            return pulumi.Output.all(*[e for m, e in managers.items() if m != but]).apply(
+                lambda addrs: ",".join(sorted(addrs)) or "-")
+
+        init = control_command(self, "init", control, script("swarm-init", control.public_ip, endpoints(control.name)),
+                               depends_on=[self.installs[control.name]], triggers=[control.identity])
+        # The swarm's cluster id: new only when a swarm is initialised anew.
         self.swarm_id: pulumi.Output[str] = init.stdout.apply(str.strip)
-        tokens = node_command(self, leader, "tokens", script("swarm-tokens"), depends_on=[init], secret_stdout=True,
-                              triggers=[self.swarm_id])
+        tokens = control_command(self, "tokens", control, script("swarm-tokens"), depends_on=[init],
+                                 triggers=[self.swarm_id], secret_stdout=True)
         worker_token = pulumi.Output.secret(tokens.stdout.apply(lambda out: out.split()[0] + "\n"))
         manager_token = pulumi.Output.secret(tokens.stdout.apply(lambda out: out.split()[1] + "\n"))
-        manager_endpoint = pulumi.Output.concat(leader.public_ip, ":", str(ports.SWARM_MANAGEMENT))
-        in_swarm: dict[str, remote.Command] = {leader.name: init}
-        for n in nodes:
-            if n is not leader:
-                in_swarm[n.name] = node_command(
-                    self, n, "join", script("swarm-join", n.public_ip, manager_endpoint),
-                    stdin=manager_token if n.role == "manager" else worker_token,
-                    delete=script("swarm-leave"), depends_on=[self.installs[n.name]], triggers=[self.swarm_id],
-                    undoes_itself=True)
-        return in_swarm
+        return {n.name: node_command(
+                    self, n, "join", script("swarm-join", n.public_ip, endpoints(n.name)),
+                    stdin=manager_token if n.role == "manager" else worker_token, delete=script("swarm-leave"),
+                    depends_on=[self.installs[n.name]], triggers=[self.swarm_id], undoes_itself=True)
+                for n in nodes}
 
     def _weave(self, nodes: Sequence[Node], settings: Settings,
-               in_swarm: dict[str, remote.Command]) -> list[remote.Command]:
+               joins: dict[str, remote.Command]) -> list[remote.Command]:
         """The Weave Net plugin on every node once it is in the swarm; the password on stdin."""
         password = settings.weave_password
         if password is None:
@@ -110,5 +116,5 @@ class SwarmCluster(pulumi.ComponentResource):
         net = settings.network
         return [node_command(self, n, "weave", script("weave-plugin", net.weave_plugin, net.subnet, net.weave_mtu),
                              stdin=pulumi.Output.secret(pulumi.Output.concat(password, "\n")),
-                             depends_on=[in_swarm[n.name]])
+                             depends_on=[joins[n.name]])
                 for n in nodes]

@@ -165,10 +165,6 @@ def _check_roles(nodes: list[NodeSpec], fieldname: str) -> None:
     if not by_role["manager"]:
         fail(fieldname, [n.name for n in nodes], "no node has role manager",
              "add a node with `role: manager` (it initialises the swarm)")
-    managers = len(by_role["manager"])
-    if managers > 1 and managers % 2 == 0:
-        fail(fieldname, by_role["manager"], f"{managers} managers: an even number above one adds no "
-             "fault tolerance to the swarm's Raft quorum", "use 1, 3 or 5 managers")
     if len(by_role["jobmanager"]) != 1:
         fail(fieldname, by_role["jobmanager"], "exactly one node must have role jobmanager",
              "give one node `role: jobmanager`; it hosts the Flink jobmanager")

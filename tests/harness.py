@@ -95,7 +95,8 @@ class FakeCloud:
             return {"ipConfigurations": configs}
         if typ == "gcp:compute/instance:Instance":
             nics = [dict(n, networkIp=str(next(self.gcp_private))) for n in inputs["networkInterfaces"]]
-            return {"networkInterfaces": nics, "instanceId": str(int(hashlib.sha256(name.encode()).hexdigest()[:15], 16))}
+            instance_id = str(int(hashlib.sha256(name.encode()).hexdigest()[:15], 16))
+            return {"networkInterfaces": nics, "instanceId": instance_id}
         if typ == "azure-native:compute:VirtualMachine":
             return {"vmId": str(uuid.uuid5(uuid.NAMESPACE_URL, name))}
         if typ == "gcp:compute/network:Network":

@@ -91,10 +91,19 @@ def test_no_worker(parse):
 
 
 @pytest.mark.parametrize("managers", [2, 4])
-def test_even_number_of_managers(parse, managers):
+def test_even_number_of_managers_is_a_warning(parse, managers):
+    """Useless for fault tolerance, but a step between 1, 3 and 5 managers: warned, not refused."""
     nodes = [{"name": "mgr", "cloud": "azure", "role": "manager", "count": managers}] + BLOG[1:]
-    message = refused(parse, "flink-swarm:topology", "mgr-1", nodes=nodes)
-    assert "1, 3 or 5" in message
+    (warning,) = parse(nodes=nodes).warnings
+    assert f"{managers} managers" in warning and "fault tolerance" in warning
+
+
+def test_the_control_manager_is_the_first_manager_or_the_one_named(parse):
+    nodes = [{"name": "mgr", "cloud": "azure", "role": "manager", "count": 3}] + BLOG[1:]
+    assert parse(nodes=nodes).control_manager == "mgr-1"
+    assert parse(nodes=nodes, controlManager="mgr-2").control_manager == "mgr-2"
+    refused(parse, "flink-swarm:controlManager", "azure-flink-jobmanager", nodes=nodes,
+            controlManager="azure-flink-jobmanager")
 
 
 def test_three_managers_are_fine(parse):

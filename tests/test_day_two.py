@@ -16,7 +16,7 @@ from tests.harness import BASE_CONFIG, ROOT, edit_script
 BLOG = yaml.safe_load((ROOT / "config/topologies/blog.yaml").read_text())["nodes"]
 WORKER = "azure-swarm-worker-2"
 NODE_STEPS = ("docker", "join", "weave", "pull", "member")
-RESOURCES = 73  # of the blog topology
+RESOURCES = 75  # of the blog topology
 
 
 @pytest.fixture
@@ -60,8 +60,8 @@ def test_a_worker_added_creates_its_machine_and_steps_and_relabels(stack):
     assert plan.changed() == {
         **{name: "create" for name in node_steps(new) | {f"{new}-ip", f"{new}-nic", f"{new}-vm", f"{new}-host-key"}},
         **{name: "update" for name in firewall},  # every firewall admits the new node's address
-        "azure-swarm-manager-labels": "update"}
-    assert ("azure-swarm-manager-labels", "update") in stack.commands.ops  # runs again, with the new node
+        "swarm-labels": "update"}
+    assert ("swarm-labels", "update") in stack.commands.ops  # runs again, with the new node
 
 
 def test_a_worker_removed_is_removed_from_the_swarm_before_it_leaves(stack):
@@ -74,13 +74,13 @@ def test_a_worker_removed_is_removed_from_the_swarm_before_it_leaves(stack):
     assert ran.index((f"{gone}-member", "delete")) < ran.index((f"{gone}-join", "delete"))  # drained, removed, leaves
     order = [s.name for s in plan.steps]
     assert order.index(f"{gone}-join") < order.index(f"{gone}-vm")  # leaves while its machine still runs
-    assert order.index("azure-swarm-manager-labels") < order.index(f"{gone}-member")  # deletes come last
+    assert order.index("swarm-labels") < order.index(f"{gone}-member")  # deletes come last
 
 
 def test_a_replaced_vm_leaves_then_is_bootstrapped_again(stack):
     plan = stack(replace=[f"{WORKER}-vm"])
     assert plan.changed() == {**{name: "replace" for name in node_steps(WORKER) | {f"{WORKER}-vm"}},
-                              "azure-swarm-manager-labels": "update"}  # labels the new node id
+                              "swarm-labels": "update"}  # labels the new node id
     ran = stack.commands.ops
     # delete-first, dependents before the VM: the old node is removed on the manager, leaves, then the new
     # machine gets Docker, joins, and its new node id is followed by -member
@@ -103,7 +103,7 @@ def test_a_gcp_image_change_replaces_the_gcp_vms_and_reruns_their_steps(stack, m
     plan = stack()
     node = "google-cloud-worker-1"
     assert plan.changed() == {**{name: "replace" for name in node_steps(node) | {f"{node}-vm"}},
-                              "azure-swarm-manager-labels": "update"}
+                              "swarm-labels": "update"}
 
 
 def test_an_azure_image_change_replaces_the_azure_vms_which_azure_cannot_update(stack, monkeypatch):
@@ -124,20 +124,22 @@ def test_an_azure_image_change_replaces_the_azure_vms_which_azure_cannot_update(
     assert "google-cloud-worker-1-vm" not in plan.changed()
 
 
-def test_the_first_manager_replaced_rebuilds_the_swarm_and_flink(stack):
+def test_the_only_manager_replaced_rebuilds_the_swarm_and_flink(stack):
     """With one manager its VM is the swarm: every node leaves, the swarm is initialised anew, all join it,
     and the network and services are made anew in it (Flink's jobs are lost)."""
     plan = stack(replace=["azure-swarm-manager-vm"])
-    joins = {f"{n}-join" for n in ("azure-flink-jobmanager", "azure-swarm-worker-1", WORKER, "google-cloud-worker-1")}
-    members = {j.replace("-join", "-member") for j in joins}
-    leader = {f"azure-swarm-manager-{s}" for s in ("vm", "docker", "swarm-init", "tokens", "weave", "labels")}
-    assert plan.changed() == {name: "replace" for name in joins | members | leader | {"flink-net", "jobmanager",
-                                                                                      "taskmanager"}}
+    workers = ("azure-flink-jobmanager", "azure-swarm-worker-1", WORKER, "google-cloud-worker-1")
+    joins = {f"{n}-join" for n in workers}
+    members = {f"{n}-member" for n in workers}
+    leader = {f"azure-swarm-manager-{s}" for s in ("vm", "docker", "join", "weave", "member")} | {
+        "swarm-init", "swarm-tokens"}
+    assert plan.changed() == {**{name: "replace" for name in joins | members | leader | {
+        "flink-net", "jobmanager", "taskmanager"}}, "swarm-labels": "update"}
     ran = stack.commands.ops
-    leaves = [ran.index((j, "delete")) for j in joins]
     for join in joins:  # each node is removed (a manager demoted) on the manager before it leaves
         assert ran.index((join.replace("-join", "-member"), "delete")) < ran.index((join, "delete"))
-    assert max(leaves) < ran.index(("azure-swarm-manager-swarm-init", "delete"))  # the first manager leaves last
+    removals = [ran.index((m, "delete")) for m in members]
+    assert max(removals) < ran.index(("azure-swarm-manager-join", "delete"))  # the manager removes, then leaves
 
 
 def test_a_flink_change_updates_only_the_services_and_pulls(stack):
@@ -150,7 +152,8 @@ def test_a_flink_change_updates_only_the_services_and_pulls(stack):
 def test_an_edited_script_updates_exactly_its_commands_in_place(stack, tmp_path, monkeypatch):
     edit_script(monkeypatch, tmp_path / "scripts", "swarm-join.sh")
     plan = stack()
-    joins = {f"{n}-join" for n in ("azure-flink-jobmanager", "azure-swarm-worker-1", WORKER, "google-cloud-worker-1")}
+    joins = {f"{n}-join" for n in ("azure-swarm-manager", "azure-flink-jobmanager", "azure-swarm-worker-1", WORKER,
+                                   "google-cloud-worker-1")}
     assert plan.changed() == {name: "update" for name in joins}
     assert sorted(stack.commands.ops) == sorted((name, "update") for name in joins)  # create runs again, in place
 
@@ -170,3 +173,69 @@ def test_destroy_deletes_in_waves_dependents_first(stack):
         for dep in map(before.get, res.dependencies()):
             if dep is not None:
                 assert position[res.type, res.name] < position[dep.type, dep.name], (res.name, dep.name)
+
+
+# --- managers -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def ha(tmp_path, monkeypatch):
+    """An engine with fake providers, and `up(managers=3, **config)` on a topology of `mgr-N` managers."""
+    monkeypatch.setenv("FLINK_SWARM_KEY_DIR", str(tmp_path / "keys"))
+    registry, commands, _ = fake_registry()
+    engine = Engine(registry, stack="test", log=lambda text: None)
+
+    def up(managers=3, order=None, workers=2, **settings):
+        names = order or [f"mgr-{i}" for i in range(1, managers + 1)]
+        nodes = [{"name": n, "cloud": "azure", "role": "manager"} for n in names] + [
+            {"name": "jm", "cloud": "gcp", "role": "jobmanager"},
+            {"name": "w", "cloud": "gcp", "role": "worker", "count": workers}]
+        path = tmp_path / "topology.yaml"
+        path.write_text(yaml.safe_dump({"nodes": nodes}))
+        commands.ops.clear()
+        return engine.up({**BASE_CONFIG, "flink-swarm:topology": str(path),
+                          **{f"flink-swarm:{k}": v for k, v in settings.items()}})
+
+    up.commands = commands
+    up()
+    return up
+
+
+NODE_STEP = ("-join", "-docker", "-pull", "-weave", "-vm", "-ip", "-nic")
+FLINK = {"flink-net", "jobmanager", "taskmanager"}
+
+
+def test_moving_control_changes_no_node_step_network_or_service(ha):
+    plan = ha(controlManager="mgr-2")
+    changed = plan.changed()
+    assert not [n for n in changed if n.endswith(NODE_STEP) or n in FLINK], changed
+    assert changed["manager"] == "update"  # the docker provider reaches mgr-2 now (in place: nothing under it moves)
+    assert {"swarm-init", "swarm-tokens", "swarm-labels"} <= set(changed)  # run again, there
+    members = {n: op for n, op in changed.items() if n.endswith("-member")}
+    assert set(members.values()) == {"update"} and len(members) == 6  # where they would run, in place
+    assert not [n for n, op in ha.commands.ops if op == "delete"]  # nothing removed, nobody leaves
+
+
+def test_reordering_the_managers_only_moves_control(ha):
+    plan = ha(order=["mgr-2", "mgr-1", "mgr-3"])
+    assert not [n for n in plan.changed() if n.endswith(NODE_STEP) or n in FLINK]
+    assert not [n for n, op in ha.commands.ops if op == "delete"]
+
+
+def test_a_manager_removed_is_demoted_and_removed_before_it_leaves(ha):
+    plan = ha(managers=2)  # a step from 3 to 1 (warned, not refused)
+    assert {"mgr-3-member", "mgr-3-join"} <= plan.names("delete")
+    ran = ha.commands.ops
+    assert ran.index(("mgr-3-member", "delete")) < ran.index(("mgr-3-join", "delete"))
+    assert not [n for n in plan.changed() if n in FLINK]
+
+
+def test_one_to_three_managers_and_back(ha):
+    ha(managers=1)
+    grown = ha(managers=3)
+    assert {"mgr-2-join", "mgr-3-join", "mgr-2-member", "mgr-3-member"} <= grown.names("create")
+    assert not grown.names("replace") and not grown.names("delete")  # others' joins only learn of the managers
+    back = ha(managers=1)
+    assert {"mgr-2-join", "mgr-3-join", "mgr-2-member", "mgr-3-member"} <= back.names("delete")
+    ran = ha.commands.ops
+    for m in ("mgr-2", "mgr-3"):
+        assert ran.index((f"{m}-member", "delete")) < ran.index((f"{m}-join", "delete"))

@@ -49,7 +49,7 @@ def test_network_per_driver(driver_run):
     assert net.inputs["ipamConfigs"] == [{"subnet": "172.30.0.0/16", "gateway": "172.30.0.1"}]
     assert net.inputs.get("options") == options
     labels = {label["label"]: label["value"] for label in net.inputs["labels"]}
-    init = run.get("azure-swarm-manager-swarm-init")
+    init = run.get("swarm-init")
     assert labels.pop("flink-swarm.swarm") == "nodeid-" + hashlib.sha256(init.name.encode()).hexdigest()[:12]
     assert run.depends_on(net, init)  # a swarm initialised anew gets a new network
     # Docker adds its own vxlanid_list to the options: they are left out of the diff, the label carries them
@@ -83,7 +83,7 @@ def test_provider_waits_for_the_whole_swarm(driver_run):
     run, driver, _ = driver_run
     (provider,) = run.of_type(PROVIDER)
     ready = [c for c in run.of_type("command:remote:Command") if c.name.endswith(("-labels", "-member", "-weave"))]
-    assert len(ready) == (1 + 4 + 5 if driver != "overlay" else 1 + 4)
+    assert len(ready) == (1 + 5 + 5 if driver != "overlay" else 1 + 5)  # labels, members, plugins
     assert all(run.depends_on(provider, c) for c in ready)
     for service in run.of_type(SERVICE):
         assert run.depends_on(service, run.of_type(NETWORK)[0]) and run.depends_on(service, provider)

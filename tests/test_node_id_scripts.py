@@ -19,12 +19,14 @@ def run_script(tmp_path):
     calls = tmp_path / "docker-calls"
     calls.touch()
     docker = bin_dir / "docker"  # records its arguments; a node is a manager, has no running task
-    docker.write_text('#!/bin/bash\necho "$*" >>"$CALLS"\n[[ "$*" == *Spec.Role* ]] && echo manager\nexit 0\n')
+    docker.write_text('#!/bin/bash\necho "$*" >>"$CALLS"\n[[ "$*" == *Spec.Role* ]] && echo manager\n'
+                      '[[ "$*" == "node ls"* ]] && printf "%b" "$NODE_LS"\nexit 0\n')
     docker.chmod(0o755)
 
-    def run(name, *args):
+    def run(name, *args, node_ls=""):
         done = subprocess.run(["bash", str(SCRIPTS / f"{name}.sh"), *args], capture_output=True, text=True,
-                              env={"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(calls)}, timeout=60)
+                              env={"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(calls), "NODE_LS": node_ls},
+                              timeout=60)
         return done.returncode, done.stdout + done.stderr, calls.read_text().splitlines()
 
     return run
@@ -45,6 +47,17 @@ def test_node_labels_refuses_what_is_not_a_node_id_before_labelling_any(run_scri
 def test_node_ids_are_used(run_script):
     code, _, calls = run_script("node-labels", f"{NODE_ID}=disk=ssd,role=worker", f"{NODE_ID[::-1]}=")
     assert code == 0 and sorted(calls) == sorted([f"node update --label-add disk=ssd --label-add role=worker {NODE_ID}",
-                                                  f"node update {NODE_ID[::-1]}"])
+                                                  f"node update {NODE_ID[::-1]}",
+                                                  "node ls --format {{.ID}} {{.Status}}"])
     code, _, calls = run_script("node-remove", NODE_ID)
     assert code == 0 and calls[-1] == f"node rm --force {NODE_ID}"
+
+
+def test_labels_forget_nodes_down_and_out_of_the_topology(run_script):
+    """A manager that left after handing over control has no -member step to remove it: labels do."""
+    gone, away = "g" * 25, "a" * 25  # down and not listed; down but listed (a host stopped for a while)
+    listing = f"{NODE_ID} Ready\\n{gone} Down\\n{away} Down\\n"
+    code, printed, calls = run_script("node-labels", f"{NODE_ID}=role=worker", f"{away}=role=worker",
+                                      node_ls=listing)
+    assert code == 0 and [c for c in calls if c.startswith("node rm")] == [f"node rm --force {gone}"]
+    assert f"removed {gone}, down and not in the topology" in printed

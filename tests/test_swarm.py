@@ -52,35 +52,38 @@ def test_scripts_in_commands_are_the_files(program):
                 assert text == (steps.SCRIPTS / f"{name}.sh").read_text()
 
 
-def test_one_init_on_the_first_manager_advertising_its_public_ip(program):
+def test_one_init_on_the_control_manager_advertising_its_public_ip(program):
     run = program()
     inits = [c for c in run.of_type(CMD) if "create" in c.inputs and parsed(c.inputs["create"])[0] == "swarm-init"]
-    assert [c.name for c in inits] == ["azure-swarm-manager-swarm-init"]
-    name, text, args = step(run, "azure-swarm-manager-swarm-init")
-    assert args == [public_ip(run, "azure-swarm-manager")]
+    assert [c.name for c in inits] == ["swarm-init"]
+    name, text, args = step(run, "swarm-init")
+    assert args == [public_ip(run, "azure-swarm-manager"), "-"]  # no other manager to find a swarm at
     assert 'docker swarm init --advertise-addr "$advertise" --listen-addr 0.0.0.0:2377' in text
+    assert "docker info --format '{{.Swarm.Cluster.ID}}'" in text  # prints the swarm's id
     assert inits[0].inputs["connection"]["host"] == public_ip(run, "azure-swarm-manager")
+    assert "delete" not in inits[0].inputs  # leaving is each node's own join's business
 
 
-def test_every_other_node_joins_advertising_its_own_public_ip(program):
+def test_every_node_joins_advertising_its_own_public_ip(program):
     run = program()
     joins = [c for c in run.of_type(CMD) if "create" in c.inputs and parsed(c.inputs["create"])[0] == "swarm-join"]
-    assert sorted(c.name for c in joins) == sorted(f"{n}-join" for n in [
-        "azure-flink-jobmanager", "azure-swarm-worker-1", "azure-swarm-worker-2", "google-cloud-worker-1"])
+    assert sorted(c.name for c in joins) == sorted(f"{r['name']}-join" for r in run.outputs["nodes"])
     manager = f"{public_ip(run, 'azure-swarm-manager')}:2377"
     for join in joins:
         node = join.name.removesuffix("-join")
         _, text, args = parsed(join.inputs["create"])
-        assert args == [public_ip(run, node), manager]
+        # through any other manager: one alone here (the control manager's own join has none: it made the swarm)
+        assert args == [public_ip(run, node), "-" if node == "azure-swarm-manager" else manager]
         assert join.inputs["connection"]["host"] == public_ip(run, node)
         # through the Engine API, the token in the body on stdin (never on a command line)
         assert '"ListenAddr":"0.0.0.0:2377","AdvertiseAddr":"%s"' in text and "http://localhost/swarm/join" in text
-        assert join.inputs["stdin"] == "SWMTKN-1-mock-worker-token\n"
+        role = next(r["role"] for r in run.outputs["nodes"] if r["name"] == node)
+        assert join.inputs["stdin"] == f"SWMTKN-1-mock-{'manager' if role == 'manager' else 'worker'}-token\n"
 
 
-def test_joins_wait_for_the_manager_never_for_each_other(program):
+def test_joins_wait_for_the_tokens_never_for_each_other(program):
     run = program()
-    init, tokens = run.get("azure-swarm-manager-swarm-init"), run.get("azure-swarm-manager-tokens")
+    init, tokens = run.get("swarm-init"), run.get("swarm-tokens")
     joins = [c for c in run.of_type(CMD) if c.name.endswith("-join")]
     for join in joins:
         node = join.name.removesuffix("-join")
@@ -118,8 +121,7 @@ def test_weave_plugin_on_every_node_after_it_joined(program):
     plugins = {c.name.removesuffix("-weave"): c for c in run.of_type(CMD) if c.name.endswith("-weave")}
     assert sorted(plugins) == sorted(r["name"] for r in run.outputs["nodes"])
     for node, plugin in plugins.items():
-        joined = run.get(f"{node}-swarm-init" if node == "azure-swarm-manager" else f"{node}-join")
-        assert run.depends_on(plugin, joined)
+        assert run.depends_on(plugin, run.get(f"{node}-join"))
         _, text, args = parsed(plugin.inputs["create"])
         assert args == ["weaveworks/net-plugin:latest_release", "172.30.0.0/16", "1376"]
         assert plugin.inputs["connection"]["host"] == public_ip(run, node)
@@ -144,7 +146,7 @@ def test_overlay_has_no_plugin(program):
 
 def test_tokens_and_weave_password_are_secret_everywhere(program):
     run = program()
-    tokens = run.get("azure-swarm-manager-tokens")
+    tokens = run.get("swarm-tokens")
     assert tokens.inputs["logging"] == "stderr"  # stdout (the tokens) never reaches the log
     password = run.of_type("random:index/randomPassword:RandomPassword")
     assert len(password) == 1
@@ -176,7 +178,7 @@ def test_labels_applied_from_the_manager_in_one_session(program, tmp_path):
     path.write_text(yaml.safe_dump({"nodes": nodes}))
     run = program(topology=str(path))
     (labels,) = [c for c in run.of_type(CMD) if c.name.endswith("-labels")]
-    assert labels.name == "azure-swarm-manager-labels"
+    assert labels.name == "swarm-labels"
     assert labels.inputs["connection"]["host"] == public_ip(run, "azure-swarm-manager")
     name, text, args = parsed(labels.inputs["create"])
     assert name == "node-labels" and "xargs -P 8" in text
@@ -187,11 +189,11 @@ def test_labels_applied_from_the_manager_in_one_session(program, tmp_path):
     for node, (node_id, text_labels) in by_name.items():
         role = next(r["role"] for r in run.outputs["nodes"] if r["name"] == node)
         cloud = next(r["cloud"] for r in run.outputs["nodes"] if r["name"] == node)
-        expect = {"role": role, "cloud": cloud, "name": node, **({"disk": "ssd"} if node.startswith("azure-swarm-worker") else {})}
+        extra = {"disk": "ssd"} if node.startswith("azure-swarm-worker") else {}
+        expect = {"role": role, "cloud": cloud, "name": node, **extra}
         assert dict(kv.split("=") for kv in text_labels.split(",")) == expect
-        step_name = f"{node}-swarm-init" if role == "manager" else f"{node}-join"
-        assert node_id == "nodeid-" + hashlib.sha256(step_name.encode()).hexdigest()[:12]
-        assert run.depends_on(labels, run.get(step_name))
+        assert node_id == "nodeid-" + hashlib.sha256(f"{node}-join".encode()).hexdigest()[:12]
+        assert run.depends_on(labels, run.get(f"{node}-join"))
 
 
 def test_destroy_drains_demotes_and_leaves(program):
@@ -205,22 +207,30 @@ def test_destroy_drains_demotes_and_leaves(program):
         assert text.index("--availability drain") < text.index("node demote") < text.index("node rm")
         assert run.depends_on(member, run.get(f"{node}-join"))  # so it is deleted before the node leaves
         assert parsed(run.get(f"{node}-join").inputs["delete"])[0] == "swarm-leave"
-    assert not [c for c in run.of_type(CMD) if c.name == "azure-swarm-manager-member"]  # never drain the last manager
-    assert parsed(run.get("azure-swarm-manager-swarm-init").inputs["delete"])[0] == "swarm-leave"
+    # the control manager's own member: moving control moves it; it never removes the host it runs on
+    assert run.get("azure-swarm-manager-member").inputs["connection"]["host"] == public_ip(run, "azure-swarm-manager")
+    assert '"$node" = "$(docker info --format \'{{.Swarm.NodeID}}\')"' in parsed(
+        run.get("azure-swarm-manager-member").inputs["delete"])[1]
+    assert parsed(run.get("azure-swarm-manager-join").inputs["delete"])[0] == "swarm-leave"
 
 
-def test_three_managers_join_with_the_manager_token(program, tmp_path):
+def test_three_managers_join_through_each_other_with_the_manager_token(program, tmp_path):
     nodes = [{"name": "mgr", "cloud": "azure", "role": "manager", "count": 3},
              {"name": "jm", "cloud": "gcp", "role": "jobmanager"},
              {"name": "w", "cloud": "gcp", "role": "worker", "count": 2}]
     path = tmp_path / "ha.yaml"
     path.write_text(yaml.safe_dump({"nodes": nodes}))
     run = program(topology=str(path))
-    assert [c.name for c in run.of_type(CMD) if c.name.endswith("-swarm-init")] == ["mgr-1-swarm-init"]
+    managers = {m: f"{public_ip(run, m)}:2377" for m in ("mgr-1", "mgr-2", "mgr-3")}
+    assert step(run, "swarm-init")[2] == [public_ip(run, "mgr-1"), ",".join(sorted([managers["mgr-2"],
+                                                                                      managers["mgr-3"]]))]
     for node in ("mgr-2", "mgr-3"):
         assert run.get(f"{node}-join").inputs["stdin"] == "SWMTKN-1-mock-manager-token\n"
+        others = ",".join(sorted(e for m, e in managers.items() if m != node))
+        assert step(run, f"{node}-join")[2] == [public_ip(run, node), others]
     for node in ("jm", "w-1", "w-2"):
         assert run.get(f"{node}-join").inputs["stdin"] == "SWMTKN-1-mock-worker-token\n"
+        assert step(run, f"{node}-join")[2][1] == ",".join(sorted(managers.values()))  # any manager will do
 
 
 def test_ssh_dials_are_bounded(program):
@@ -268,6 +278,6 @@ def test_commands_per_node(program, driver):
         if "create" in c.inputs:
             on_create[c.inputs["connection"]["host"]] = on_create.get(c.inputs["connection"]["host"], 0) + 1
     weave = driver == "weave"
-    # docker, init, tokens, labels (for all nodes), weave: the same whatever the number of nodes
-    assert on_create.pop(public_ip(run, "azure-swarm-manager")) == 4 + weave
+    # docker, init, tokens, its own join, labels (for all nodes), weave: the same whatever the number of nodes
+    assert on_create.pop(public_ip(run, "azure-swarm-manager")) == 5 + weave
     assert set(on_create.values()) == {3 + weave}  # docker, join, weave, and the Flink image pull

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# On a manager: set the swarm labels of every node in one session, 8 `docker node update` at a time.
-# Idempotent. Usage: node-labels.sh <node-id>=<key=value,key=value>...
+# On a manager: set the swarm labels of every node in one session, 8 `docker node update` at a time,
+# and forget nodes that are down and not in the topology (a manager that left after handing over
+# control: no other step removes it). Idempotent. Usage: node-labels.sh <node-id>=<key=value,key=value>...
 set -euo pipefail
 
 for pair in "$@"; do  # the ids come from the hosts: never let one be an option or more
@@ -24,3 +25,11 @@ export -f label_node
 # shellcheck disable=SC2016  # "$1" expands in the child shell, not here
 printf '%s\n' "$@" | xargs -P 8 -I{} bash -c 'label_node "$1"' _ {}
 echo "[flink-swarm] node-labels: labelled $# nodes" >&2
+
+listed=" ${*%%=*} "
+while read -r node status; do
+  if [ "$status" = down ] && [[ $listed != *" $node "* ]]; then
+    docker node rm --force "$node" >/dev/null
+    echo "[flink-swarm] node-labels: removed $node, down and not in the topology" >&2
+  fi
+done < <(docker node ls --format '{{.ID}} {{.Status}}' | tr '[:upper:]' '[:lower:]')

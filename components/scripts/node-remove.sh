@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# On a manager, when a node leaves the topology: drain it, demote it if it is a manager, and
-# remove it from the node list. Idempotent: an unknown node is already gone.
+# On the control manager, when a node leaves the topology: drain it, demote it if it is a manager,
+# and remove it from the node list. The host itself cannot: it hands over as it leaves (swarm-leave.sh).
+# Idempotent: an unknown node is already gone.
 # Usage: node-remove.sh <node-id>
 set -euo pipefail
 node=${1-}
@@ -12,6 +13,10 @@ fi
 
 if ! docker node inspect "$node" >/dev/null 2>&1; then
   log "$node is not in the swarm"
+  exit 0
+fi
+if [ "$node" = "$(docker info --format '{{.Swarm.NodeID}}')" ]; then
+  log "$node is this host: it demotes itself as it leaves"
   exit 0
 fi
 docker node update --availability drain "$node" >/dev/null

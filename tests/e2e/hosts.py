@@ -54,6 +54,7 @@ _lock = None  # open lock file, held from start_hosts() to teardown(): one set o
 HOST_PRIVILEGES = [
     "--cap-add", "SYS_ADMIN",  # mounts (overlayfs, /sys and the cgroups remounted read-write), namespaces
     "--cap-add", "NET_ADMIN",  # bridges, veths, VXLAN for the overlay, iptables, the nftables firewall
+    "--cap-add", "SYS_PTRACE",  # `docker exec`: entering the namespaces of a container's process of another user
     "--security-opt", "seccomp=unconfined",  # the inner runc's unshare/mount/keyctl calls
     "--security-opt", "apparmor=unconfined",  # the inner dockerd's mounts (docker-default forbids them)
     "--security-opt", "systempaths=unconfined",  # /proc/sys writable: Docker sets forwarding, bridge sysctls
