@@ -40,8 +40,8 @@ class LatencyModel:
         return LatencyModel({**self.resources, **change.get("resources", {})}, steps, self.per_node, self.nodes)
 
     def step_of(self, name: str) -> str | None:
-        """The step a command named `<node>-<step>` runs (the longest matching suffix)."""
-        matches = [s for s in self.steps if name.endswith(f"-{s}")]
+        """The step a command named `<node>-<step>` (or the swarm's `swarm-<step>`) runs: the longest match."""
+        matches = [s for s in self.steps if name == s or name.endswith(f"-{s}")]
         return max(matches, key=len, default=None)
 
     def seconds(self, res) -> float:
