@@ -26,4 +26,4 @@ pulumi.export("dockerHost", swarm.docker_host)
 pulumi.export("flinkUiUrl", flink.ui_url)
 pulumi.export("jobmanagerAddress", flink.jobmanager_address)
 pulumi.export("submitJob", pulumi.Output.format(
-    "curl -sf -X POST -F jarfile=@<your-job.jar> {0}/jars/upload", flink.ui_url))
+    "curl -s -X POST -F jarfile=@<your-job.jar> {0}/jars/upload", flink.ui_url))

@@ -40,6 +40,24 @@ NOT_PUBLIC = tuple(ipaddress.ip_network(n) for n in (  # addresses no one on the
     "192.168.0.0/16", "224.0.0.0/3"))
 MIN_SUBNET_PREFIX = 8  # network.subnet: a larger container network would shadow whole parts of the internet
 MTU_RANGE = (1280, 9000)  # IPv6's minimum to jumbo frames
+# flink.settings: a Flink option key, and a value the image's entrypoint passes on unchanged. It reads
+# FLINK_PROPERTIES a line at a time, deletes every whitespace character, splits at the first ':', expands
+# the value with envsubst and echoes it unquoted (globbing it against the working directory)
+# (apache/flink-docker 1.20/scala_2.12-java17-ubuntu/docker-entrypoint.sh:104-128).
+FLINK_KEY = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
+FLINK_VALUE = re.compile(r"[^\s$*?\[]+")
+# Flink options the program writes itself, and what to set instead.
+FLINK_OWN_KEYS = {
+    **dict.fromkeys(("jobmanager.rpc.address", "jobmanager.rpc.port", "blob.server.port", "query.server.port",
+                     "rest.port", "taskmanager.rpc.port", "taskmanager.data.port", "high-availability.jobmanager.port"),
+                    "addresses and ports come from the port table (components/ports.py): leave them out"),
+    "taskmanager.numberOfTaskSlots": "set flink-swarm:flink.taskSlots instead",
+    "taskmanager.memory.process.size": "set flink-swarm:flink.taskmanagerMemory instead",
+    "jobmanager.memory.process.size": "set flink-swarm:flink.jobmanagerMemory instead",
+    "parallelism.default": "set flink-swarm:flink.parallelism instead",
+    **dict.fromkeys(("high-availability.type", "high-availability.zookeeper.quorum", "high-availability.storageDir"),
+                    "flink-swarm runs ZooKeeper high availability itself (README \"Durable jobs\"): leave it out"),
+}
 WEAVE_OVERHEAD = 84  # VXLAN 50 + ESP 34 (weaveworks/weave net/bridge.go:381-388)
 # Azure refuses these admin user names on a VM (compute API OSProfile.adminUsername, "Disallowed values").
 AZURE_RESERVED_USERS = frozenset({
@@ -65,6 +83,7 @@ class FlinkSpec:
     taskmanager_memory: str
     jobmanager_memory: str
     parallelism: int
+    settings: Mapping[str, str]  # Flink options merged into both services' configuration, sorted by key
 
 
 @dataclass(frozen=True)
@@ -332,7 +351,35 @@ def _flink(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> FlinkSpec:
         taskmanager_memory=str(fl["taskmanagerMemory"]),
         jobmanager_memory=str(fl["jobmanagerMemory"]),
         parallelism=positive_int(f"{P}flink.parallelism", fl["parallelism"]),
+        settings=_flink_settings(fl["settings"]),
     )
+
+
+def _flink_settings(merged: Mapping[str, Any]) -> dict[str, str]:
+    """flink.settings: the defaults with the stack's keys over them (null drops a default), as text."""
+    field = f"{P}flink.settings"
+    if not isinstance(merged, Mapping):
+        fail(field, merged, "must be an object", "give Flink options as `key: value` pairs, e.g. "
+             "`pulumi config set --path 'flink-swarm:flink.settings[\"state.backend.type\"]' rocksdb`")
+    out = {}
+    for key, value in merged.items():
+        if not isinstance(key, str) or not FLINK_KEY.fullmatch(key):
+            fail(field, key, "not a Flink option key", "write the key as Flink's docs name it, e.g. "
+                 "execution.checkpointing.interval (letters, digits, '.', '-' and '_')")
+        if key in FLINK_OWN_KEYS:
+            fail(f"{field}.{key}", value, "set by flink-swarm itself", FLINK_OWN_KEYS[key])
+        if value is None:
+            continue
+        if isinstance(value, (Mapping, list)):
+            fail(f"{field}.{key}", value, "not a single value", "write one value; nested options as one dotted "
+                 "key (`state.backend.type: rocksdb`), lists as Flink's `;`-separated text")
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        if not FLINK_VALUE.fullmatch(text):
+            fail(f"{field}.{key}", value, "empty, or has whitespace, '$', '*', '?' or '['",
+                 "the Flink image's entrypoint deletes whitespace and expands the rest: write the value "
+                 "without them")
+        out[key] = text
+    return dict(sorted(out.items()))
 
 
 def _azure(defaults: Mapping[str, Any], providers: Mapping[str, Optional[str]],

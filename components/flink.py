@@ -33,6 +33,14 @@ from .swarm import SwarmCluster
 MTU_OPTION = "com.docker.network.driver.mtu"  # moby libnetwork/drivers/overlay/ov_network.go:128-135
 JOBMANAGER = "jobmanager"  # service name, DNS name on the network, and the node role it runs on
 TASKMANAGER = "taskmanager"
+ZOOKEEPER = "zookeeper"
+STATE_DIR = "/var/lib/flink-swarm/state"  # the jobmanager's durable state, on its node ...
+STATE_MOUNT = "/flink-state"  # ... and in the jobmanager's and ZooKeeper's containers
+# The official images' flink user and group (apache/flink-docker 1.20/scala_2.12-java17-ubuntu/Dockerfile:54-55).
+FLINK_UID = 9999
+TASKMANAGER_HA_DIR = "/tmp/flink-swarm-ha"
+FLINK_HOME = "/opt/flink"  # the same Dockerfile's FLINK_HOME
+ZOOKEEPER_HEAP = "256m"
 
 
 def flink_properties(props: dict[str, object]) -> str:
@@ -41,7 +49,8 @@ def flink_properties(props: dict[str, object]) -> str:
 
 
 class FlinkCluster(pulumi.ComponentResource):
-    """The Flink jobmanager (one replica on the `jobmanager` node) and one taskmanager per worker node.
+    """The Flink jobmanager (one replica on the `jobmanager` node, with Flink's own ZooKeeper server and
+    a state directory beside it, for high availability) and one taskmanager per worker node.
 
     Everything goes through a docker provider that reaches the first manager's Docker daemon over SSH
     with the stack's ssh options (its key, the nodes' host keys); it is created only once the swarm
@@ -83,20 +92,42 @@ class FlinkCluster(pulumi.ComponentResource):
                 subnet=net.subnet, gateway=str(ipaddress.ip_network(net.subnet)[1]))],
             opts=pulumi.ResourceOptions.merge(on_manager, pulumi.ResourceOptions(ignore_changes=["options"])))
 
+        # Durable jobs: the jobmanager keeps checkpoints, savepoints and its high-availability metadata
+        # in a directory on its node, and Flink's own ZooKeeper server (same image) runs beside it,
+        # keeping its data there too: a jobmanager restarted on that node recovers every job.
+        state = node_command(self, jobmanager_node, "state", script(
+            "flink-state", STATE_DIR, FLINK_UID, STATE_MOUNT, ports.ZOOKEEPER_CLIENT))
+        state_mount = docker.ServiceTaskSpecContainerSpecMountArgs(type="bind", source=STATE_DIR, target=STATE_MOUNT)
         common = {"jobmanager.rpc.address": JOBMANAGER, "jobmanager.rpc.port": ports.JOBMANAGER_RPC,
-                  "blob.server.port": ports.BLOB_SERVER, "query.server.port": ports.QUERY_SERVER}
-        self.jobmanager = self._service(JOBMANAGER, image, on_manager, flink_properties({
-            **common, "rest.port": ports.FLINK_UI, "jobmanager.memory.process.size": fl.jobmanager_memory,
-            "parallelism.default": fl.parallelism}),
-            mode=docker.ServiceModeArgs(replicated=docker.ServiceModeReplicatedArgs(replicas=1)),
+                  "blob.server.port": ports.BLOB_SERVER, "query.server.port": ports.QUERY_SERVER,
+                  "high-availability.type": "zookeeper",
+                  "high-availability.zookeeper.quorum": f"{ZOOKEEPER}:{ports.ZOOKEEPER_CLIENT}",
+                  # with high availability the jobmanager takes this port, not jobmanager.rpc.port
+                  # (flink-runtime ClusterEntrypoint.getRPCPortRange)
+                  "high-availability.jobmanager.port": ports.JOBMANAGER_RPC}
+        after_state = pulumi.ResourceOptions.merge(on_manager, pulumi.ResourceOptions(depends_on=[state]))
+        self.zookeeper = self._service(
+            ZOOKEEPER, image, after_state, {"JVM_ARGS": f"-Xms{ZOOKEEPER_HEAP} -Xmx{ZOOKEEPER_HEAP}"},
+            args=[f"{FLINK_HOME}/bin/flink-console.sh", "zookeeper", "--zkConfigFile", f"{STATE_MOUNT}/zoo.cfg",
+                  "--peerId", "1"],
+            mounts=[state_mount])
+        self.jobmanager = self._service(JOBMANAGER, image, after_state, {"FLINK_PROPERTIES": flink_properties({
+            **common, "high-availability.storageDir": f"file://{STATE_MOUNT}/ha", "rest.port": ports.FLINK_UI,
+            "jobmanager.memory.process.size": fl.jobmanager_memory, "parallelism.default": fl.parallelism,
+            **fl.settings})},
+            mounts=[state_mount],
             # Host-mode publishing on the jobmanager node: Flink misbehaves behind the routing mesh.
             published=[docker.ServiceEndpointSpecPortArgs(
                 name="ui", target_port=ports.FLINK_UI, published_port=ports.FLINK_UI, protocol="tcp",
                 publish_mode="host")])
-        self.taskmanager = self._service(TASKMANAGER, image, on_manager, flink_properties({
-            **common, "taskmanager.rpc.port": ports.TASKMANAGER_RPC,
+        self.taskmanager = self._service(TASKMANAGER, image, on_manager, {"FLINK_PROPERTIES": flink_properties({
+            # A taskmanager only reads the jobmanager's blobs from there, and falls back to its blob server
+            # (AbstractBlobCache.getFileInternal), yet creates the directory as it starts (FileSystemBlobStore's
+            # constructor): a directory of its own container, so a job that wrote state there would fail.
+            **common, "high-availability.storageDir": f"file://{TASKMANAGER_HA_DIR}",
+            "taskmanager.rpc.port": ports.TASKMANAGER_RPC,
             "taskmanager.data.port": ports.TASKMANAGER_DATA, "taskmanager.numberOfTaskSlots": fl.task_slots,
-            "taskmanager.memory.process.size": fl.taskmanager_memory}),
+            "taskmanager.memory.process.size": fl.taskmanager_memory, **fl.settings})},
             mode=docker.ServiceModeArgs(global_=True), role="worker")  # one per worker node, as workers come and go
 
         self.ui_url: pulumi.Output[str] = pulumi.Output.concat("http://", jobmanager_node.public_ip, ":",
@@ -104,15 +135,18 @@ class FlinkCluster(pulumi.ComponentResource):
         self.jobmanager_address: pulumi.Output[str] = jobmanager_node.public_ip
         self.register_outputs({"uiUrl": self.ui_url})
 
-    def _service(self, name: str, image: pulumi.Input[str], opts: pulumi.ResourceOptions, properties: str, *,
-                 mode: docker.ServiceModeArgs, role: str = JOBMANAGER,
+    def _service(self, name: str, image: pulumi.Input[str], opts: pulumi.ResourceOptions, env: dict[str, str], *,
+                 args: Optional[list[str]] = None, mounts: Optional[list] = None,
+                 mode: Optional[docker.ServiceModeArgs] = None, role: str = JOBMANAGER,
                  published: Optional[list[docker.ServiceEndpointSpecPortArgs]] = None) -> docker.Service:
-        """A Flink service on the network, placed by node label, with dnsrr endpoints (no VIP/IPVS)."""
+        """A Flink service (one replica unless `mode` says otherwise) on the network, placed by node
+        label, with dnsrr endpoints (no VIP/IPVS); it runs the image's `name` command unless `args`."""
         return docker.Service(
-            name, name=name, mode=mode,
+            name, name=name,
+            mode=mode or docker.ServiceModeArgs(replicated=docker.ServiceModeReplicatedArgs(replicas=1)),
             task_spec=docker.ServiceTaskSpecArgs(
                 container_spec=docker.ServiceTaskSpecContainerSpecArgs(
-                    image=image, args=[name], env={"FLINK_PROPERTIES": properties}),
+                    image=image, args=args or [name], env=env, mounts=mounts),
                 placement=docker.ServiceTaskSpecPlacementArgs(constraints=[f"node.labels.role == {role}"]),
                 networks_advanceds=[docker.ServiceTaskSpecNetworksAdvancedArgs(id=self.network.id, aliases=[name])],
                 restart_policy=docker.ServiceTaskSpecRestartPolicyArgs(condition="any", delay="5s", window="1m")),

@@ -14,6 +14,7 @@ QUERY_SERVER = 6125
 TASKMANAGER_DATA = 6126
 TASKMANAGER_RPC = 6127
 FLINK_UI = 8081
+ZOOKEEPER_CLIENT = 2181  # only inside the Flink network (no host port, so no rule)
 SSH = 22
 
 CLUSTER = "cluster"  # every node's public IP /32 plus the private subnets

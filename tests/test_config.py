@@ -248,6 +248,42 @@ def test_bad_flink_settings(parse, key, value):
     refused(parse, f"flink-swarm:flink.{key}", value, flink={key: value})
 
 
+def test_flink_settings_are_the_defaults_with_the_stacks_keys_over_them(parse):
+    settings = parse(flink={"settings": {"restart-strategy.type": None, "execution.checkpointing.interval": "1min",
+                                         "execution.checkpointing.unaligned": True, "taskmanager.network.memory.fraction":
+                                         0.2}}).flink.settings
+    assert "restart-strategy.type" not in settings  # null drops a default
+    assert settings["execution.checkpointing.interval"] == "1min"
+    assert settings["execution.checkpointing.unaligned"] == "true"  # as Flink writes booleans
+    assert settings["taskmanager.network.memory.fraction"] == "0.2"
+    assert settings["state.checkpoint-storage"] == "jobmanager"  # the other defaults stay
+    assert list(settings) == sorted(settings)  # a stable order: no service update from reordering
+
+
+@pytest.mark.parametrize("settings,field,value", [
+    ("rocksdb", "flink-swarm:flink.settings", "rocksdb"),
+    ({"state backend": "rocksdb"}, "flink-swarm:flink.settings", "state backend"),
+    ({"a.b\nrest.port": "1"}, "flink-swarm:flink.settings", "a.b\nrest.port"),
+    ({"state.backend": {"type": "rocksdb"}}, "flink-swarm:flink.settings.state.backend", "type"),
+    ({"pipeline.jars": ["a.jar"]}, "flink-swarm:flink.settings.pipeline.jars", "a.jar"),
+    ({"env.java.opts.all": "-Xss2m -verbose:gc"}, "flink-swarm:flink.settings.env.java.opts.all", "-Xss2m"),
+    ({"state.savepoints.dir": "s3://b/$USER"}, "flink-swarm:flink.settings.state.savepoints.dir", "$USER"),
+    ({"pipeline.name": "a\nrest.port: 1"}, "flink-swarm:flink.settings.pipeline.name", "rest.port"),
+    ({"state.checkpoints.dir": "file:///data/*"}, "flink-swarm:flink.settings.state.checkpoints.dir", "*"),
+    ({"pipeline.name": ""}, "flink-swarm:flink.settings.pipeline.name", ""),
+])
+def test_bad_flink_settings_name_the_key_and_the_fix(parse, settings, field, value):
+    """A key and one scalar value a line: the image's entrypoint deletes whitespace, expands `$` and globs."""
+    refused(parse, field, value, flink={"settings": settings})
+
+
+@pytest.mark.parametrize("key", ["rest.port", "taskmanager.numberOfTaskSlots", "high-availability.type",
+                                 "high-availability.storageDir", "parallelism.default"])
+def test_flink_settings_the_program_writes_itself_are_refused_with_what_to_set(parse, key):
+    message = refused(parse, f"flink-swarm:flink.settings.{key}", "1", flink={"settings": {key: "1"}})
+    assert "flink-swarm:flink." in message or "leave it" in message or "leave them" in message
+
+
 def test_bad_docker_install(parse):
     refused(parse, "flink-swarm:dockerInstall", "snap", dockerInstall="snap")
 

@@ -16,7 +16,7 @@ from tests.harness import BASE_CONFIG, ROOT, edit_script
 BLOG = yaml.safe_load((ROOT / "config/topologies/blog.yaml").read_text())["nodes"]
 WORKER = "azure-swarm-worker-2"
 NODE_STEPS = ("docker", "join", "weave", "pull", "member")
-RESOURCES = 75  # of the blog topology
+RESOURCES = 77  # of the blog topology
 
 
 @pytest.fixture
@@ -126,7 +126,8 @@ def test_an_azure_image_change_replaces_the_azure_vms_which_azure_cannot_update(
 
 def test_the_only_manager_replaced_rebuilds_the_swarm_and_flink(stack):
     """With one manager its VM is the swarm: every node leaves, the swarm is initialised anew, all join it,
-    and the network and services are made anew in it (Flink's jobs are lost)."""
+    and the network and services are made anew in it (the new jobmanager finds its jobs in the state that
+    its node keeps)."""
     plan = stack(replace=["azure-swarm-manager-vm"])
     workers = ("azure-flink-jobmanager", "azure-swarm-worker-1", WORKER, "google-cloud-worker-1")
     joins = {f"{n}-join" for n in workers}
@@ -134,7 +135,7 @@ def test_the_only_manager_replaced_rebuilds_the_swarm_and_flink(stack):
     leader = {f"azure-swarm-manager-{s}" for s in ("vm", "docker", "join", "weave", "member")} | {
         "swarm-init", "swarm-tokens"}
     assert plan.changed() == {**{name: "replace" for name in joins | members | leader | {
-        "flink-net", "jobmanager", "taskmanager"}}, "swarm-labels": "update"}
+        "flink-net", "zookeeper", "jobmanager", "taskmanager"}}, "swarm-labels": "update"}
     ran = stack.commands.ops
     for join in joins:  # each node is removed (a manager demoted) on the manager before it leaves
         assert ran.index((join.replace("-join", "-member"), "delete")) < ran.index((join, "delete"))
@@ -145,7 +146,7 @@ def test_the_only_manager_replaced_rebuilds_the_swarm_and_flink(stack):
 def test_a_flink_change_updates_only_the_services_and_pulls(stack):
     plan = stack(flink={"image": "flink:1.20.2-java17", "taskSlots": 4})
     pulls = {f"{n}-pull" for n in ("azure-flink-jobmanager", "azure-swarm-worker-1", WORKER, "google-cloud-worker-1")}
-    assert plan.changed() == {name: "update" for name in pulls | {"jobmanager", "taskmanager"}}
+    assert plan.changed() == {name: "update" for name in pulls | {"zookeeper", "jobmanager", "taskmanager"}}
     assert stack(flink={"image": "flink:1.20.2-java17", "taskSlots": 4}).changed() == {}
 
 

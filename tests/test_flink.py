@@ -5,6 +5,7 @@ import re
 import shlex
 
 import pytest
+import yaml
 
 from tests.harness import is_secret
 
@@ -30,7 +31,7 @@ def ip_of(run, role):
 def properties(service):
     text = service.inputs["taskSpec"]["containerSpec"]["env"]["FLINK_PROPERTIES"]
     lines = text.splitlines()
-    assert all(re.fullmatch(r"[a-zA-Z.-]+: \S+", line) for line in lines), lines  # no spaces in values
+    assert all(re.fullmatch(r"[A-Za-z0-9._-]+: \S+", line) for line in lines), lines  # no spaces in values
     return dict(line.split(": ") for line in lines)
 
 
@@ -144,7 +145,17 @@ def test_changing_flink_touches_only_the_services(program):
     changed = {key for key in before if before[key] != after[key]}
     pulls = {(CMD, f"{n}-pull") for n in ["azure-flink-jobmanager", "azure-swarm-worker-1", "azure-swarm-worker-2",
                                           "google-cloud-worker-1"]}
-    assert changed == {(SERVICE, "jobmanager"), (SERVICE, "taskmanager")} | pulls  # no node, no swarm step
+    services = {(SERVICE, "jobmanager"), (SERVICE, "taskmanager"), (SERVICE, "zookeeper")}  # the image
+    assert changed == services | pulls  # no node, no swarm step
+
+
+def test_a_flink_setting_updates_the_two_flink_services_only(program):
+    def inputs(run):
+        return {(r.type, r.name): r.inputs for r in run.resources}
+
+    before = inputs(program())
+    after = inputs(program(flink={"settings": {"state.backend.type": "rocksdb"}}))
+    assert {key for key in before if before[key] != after[key]} == {(SERVICE, "jobmanager"), (SERVICE, "taskmanager")}
 
 
 def test_outputs(program):
@@ -181,3 +192,69 @@ def test_flink_nodes_pull_the_image_while_the_swarm_forms(program):
     for res in run.resources:
         waits = {p.name for p in pulls.values() if res is not p and run.depends_on(res, p)}
         assert waits == ({jm_pull.name} if res.name in services else set()), res.name
+
+
+DEFAULT_SETTINGS = {"execution.checkpointing.interval": "30s", "restart-strategy.type": "exponential-delay",
+                    "state.checkpoint-storage": "jobmanager"}
+
+
+def test_settings_reach_both_services_over_the_defaults(program):
+    run = program(flink={"settings": {"execution.checkpointing.interval": "2min", "restart-strategy.type": None,
+                                      "state.backend.type": "rocksdb", "execution.checkpointing.unaligned": True}})
+    for name in ("jobmanager", "taskmanager"):
+        props = properties(run.get(name, SERVICE))
+        assert props["execution.checkpointing.interval"] == "2min"  # the stack's value over the default
+        assert "restart-strategy.type" not in props  # null drops a default
+        assert props["state.backend.type"] == "rocksdb" and props["execution.checkpointing.unaligned"] == "true"
+        assert props["state.checkpoint-storage"] == "jobmanager"  # other defaults stay
+    defaults = properties(program().get("jobmanager", SERVICE))
+    assert DEFAULT_SETTINGS.items() <= defaults.items()
+
+
+def test_the_keys_the_program_writes_are_the_ones_a_stack_may_not_set(program):
+    from components import flink
+    from components.config import FLINK_OWN_KEYS
+
+    from tests.harness import ROOT
+
+    run = program()
+    settings = yaml.safe_load((ROOT / "config" / "defaults.yaml").read_text())["flink"]["settings"]
+    written = set()
+    for name in (flink.JOBMANAGER, flink.TASKMANAGER):
+        written |= set(properties(run.get(name, SERVICE))) - set(settings)
+    assert written == set(FLINK_OWN_KEYS)
+    # the default state locations are in the directory the jobmanager mounts
+    for key in ("state.checkpoints.dir", "state.savepoints.dir"):
+        assert settings[key].startswith(f"file://{flink.STATE_MOUNT}/")
+
+
+def test_durable_jobs_state_on_the_jobmanager_node_and_zookeeper_beside_it(program):
+    from components import flink
+
+    run = program()
+    jm_ip = ip_of(run, "jobmanager")
+    state = run.get("azure-flink-jobmanager-state")
+    assert state.inputs["connection"]["host"] == jm_ip
+    words = shlex.split(state.inputs["create"])
+    assert words[5:] == ["flink-state", flink.STATE_DIR, "9999", flink.STATE_MOUNT, "2181"]
+    assert "delete" not in state.inputs  # the jobs' state outlives the step
+    mount = [{"type": "bind", "source": flink.STATE_DIR, "target": flink.STATE_MOUNT}]
+    zk, jm, tm = (run.get(name, SERVICE) for name in ("zookeeper", "jobmanager", "taskmanager"))
+    assert zk.inputs["mode"] == {"replicated": {"replicas": 1}}
+    spec = zk.inputs["taskSpec"]
+    assert spec["placement"]["constraints"] == ["node.labels.role == jobmanager"]  # beside its state
+    assert spec["containerSpec"]["image"] == pinned(run, "flink:1.20.3-java17")  # Flink's own ZooKeeper server
+    assert spec["containerSpec"]["args"] == ["/opt/flink/bin/flink-console.sh", "zookeeper", "--zkConfigFile",
+                                             "/flink-state/zoo.cfg", "--peerId", "1"]
+    assert spec["containerSpec"]["mounts"] == mount and jm.inputs["taskSpec"]["containerSpec"]["mounts"] == mount
+    assert spec["networksAdvanceds"] == [{"id": "flink-net-id", "aliases": ["zookeeper"]}]
+    assert zk.inputs["endpointSpec"] == {"mode": "dnsrr"}  # nothing published
+    assert run.depends_on(zk, state) and run.depends_on(jm, state) and not run.depends_on(tm, state)
+    for service in (jm, tm):
+        props = properties(service)
+        assert props["high-availability.type"] == "zookeeper"
+        assert props["high-availability.zookeeper.quorum"] == "zookeeper:2181"
+        assert props["high-availability.jobmanager.port"] == "6123"  # HA takes the RPC port from here
+    assert properties(jm)["high-availability.storageDir"] == "file:///flink-state/ha"
+    # a taskmanager creates the HA directory but only reads from it: one in its own container
+    assert properties(tm)["high-availability.storageDir"] == "file:///tmp/flink-swarm-ha"

@@ -280,4 +280,6 @@ def test_commands_per_node(program, driver):
     weave = driver == "weave"
     # docker, init, tokens, its own join, labels (for all nodes), weave: the same whatever the number of nodes
     assert on_create.pop(public_ip(run, "azure-swarm-manager")) == 5 + weave
-    assert set(on_create.values()) == {3 + weave}  # docker, join, weave, and the Flink image pull
+    # docker, join, weave, and the Flink image pull; the jobmanager's node makes its state directory too
+    assert on_create.pop(public_ip(run, "azure-flink-jobmanager")) == 4 + weave
+    assert set(on_create.values()) == {3 + weave}

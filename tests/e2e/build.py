@@ -8,6 +8,7 @@ inputs. Must run as root (debootstrap, and dockerd if none is running).
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -46,12 +47,25 @@ def ensure_dockerd() -> None:
         reason = subprocess.run(["docker", "version"], capture_output=True, text=True).stderr
         raise RuntimeError(f"no Docker Engine answers on /var/run/docker.sock:\n{tail(reason, 3)}\n"
                            f"start one as root: sudo sh -c 'dockerd >>{DOCKERD_LOG} 2>&1 &'")
+    _drop_rules_of_gone_bridges()
     _started["iptables"] = {tool: run(f"{tool}-save", check=False) for tool in ("iptables", "ip6tables")}
     _started["ip_forward"] = Path("/proc/sys/net/ipv4/ip_forward").read_text()
     with phase("dockerd"), open(DOCKERD_LOG, "ab") as log:
         _started["dockerd"] = subprocess.Popen(["dockerd"], stdout=log, stderr=subprocess.STDOUT,
                                                start_new_session=True)
         wait("dockerd", _dockerd_answers, 60, lambda: tail(DOCKERD_LOG.read_text()))
+
+
+def _drop_rules_of_gone_bridges() -> None:
+    """Drop the iptables rules of Docker bridges that no longer exist (a dockerd killed before it
+    removed its networks leaves them). A stale `POSTROUTING -s <subnet> ! -o br-<gone> -j MASQUERADE`
+    would masquerade the traffic between the test hosts of a new network on the same subnet (bridged
+    traffic goes through iptables), and their firewalls would see the bridge's address, not a peer's."""
+    for table in ("filter", "nat"):
+        for line in run("iptables-save", "-t", table, check=False).splitlines():
+            bridge = re.search(r"\bbr-[0-9a-f]{12}\b", line)
+            if line.startswith("-A ") and bridge and not Path("/sys/class/net", bridge.group()).exists():
+                run("iptables", "-t", table, "-D", *shlex.split(line[3:]))
 
 
 def stop_dockerd() -> None:

@@ -94,3 +94,49 @@ def wait_running(rest: str, job_id: str, timeout: float = 120) -> dict:
 def cancel(rest: str, job_id: str) -> None:
     request = urllib.request.Request(f"{rest}/jobs/{job_id}?mode=cancel", method="PATCH")
     urllib.request.urlopen(request, timeout=10).close()
+
+
+def checkpoints(rest: str, job_id: str) -> dict:
+    """The job's checkpoint statistics: `counts`, and `latest` completed and restored checkpoints."""
+    return get(rest, f"/jobs/{job_id}/checkpoints")
+
+
+def wait_checkpoint(rest: str, job_id: str, after: int = 0, timeout: float = 120) -> dict:
+    """Wait for a completed checkpoint with an id above `after`; returns its statistics."""
+    deadline = time.monotonic() + timeout
+    while True:
+        completed = (checkpoints(rest, job_id).get("latest") or {}).get("completed")
+        if completed and completed["id"] > after:
+            return completed
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"job {job_id}: no checkpoint after {after} in {timeout:.0f}s")
+        time.sleep(1)
+
+
+def gauge(rest: str, job_id: str, name: str, timeout: float = 60) -> int:
+    """The value of a job's metric `name`, from whichever vertex has it (first subtask); it shows up
+    once the jobmanager fetched the task's metrics (metrics.fetcher.update-interval, 10 s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for vertex in get(rest, f"/jobs/{job_id}")["vertices"]:
+            path = f"/jobs/{job_id}/vertices/{vertex['id']}/metrics"
+            ids = [m["id"] for m in get(rest, path) if m["id"].endswith(f".{name}")]
+            values = get(rest, f"{path}?get={ids[0]}") if ids else []
+            if values:
+                return int(values[0]["value"])
+        if time.monotonic() > deadline:
+            raise LookupError(f"job {job_id} has no metric {name} after {timeout:.0f}s")
+        time.sleep(2)
+
+
+def wait_recovered(rest: str, job_id: str, timeout: float = 240) -> dict:
+    """Wait (through a REST endpoint that is away meanwhile) until the job runs again; returns `job()`."""
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        try:
+            return wait_running(rest, job_id, timeout=max(1.0, deadline - time.monotonic()))
+        except OSError as error:  # refused while the jobmanager is away, 404 until it recovered the job
+            last = repr(error)
+            time.sleep(2)
+    raise TimeoutError(f"job {job_id} not running again after {timeout:.0f}s ({last})")

@@ -200,10 +200,10 @@ def test_a_replaced_vm_comes_back_blank_and_rejoins(lab):
 
 
 def test_a_flink_change_updates_only_the_services_rolling(lab, ticker):
-    flink_rest.cancel(lab.rest, ticker)
     plan = lab.up("image tag and slots changed", flink=NEW_FLINK)
     pulls = {f"{n}-pull" for n in (JOBMANAGER, f"{AZURE_WORKER}-1", GCP_WORKER)}
-    assert plan.changed() == {"jobmanager": "update", "taskmanager": "update", **{p: "update" for p in pulls}}
+    assert plan.changed() == {"jobmanager": "update", "taskmanager": "update", "zookeeper": "update",
+                              **{p: "update" for p in pulls}}
     service = json.loads(lab.ssh(MANAGER, "docker service inspect taskmanager"))[0]
     assert service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"].startswith(hosts.FLINK_IMAGE_RETAGGED + "@sha256:")
     assert service["UpdateStatus"]["State"] in ("updating", "completed")  # rolled, not replaced
@@ -211,6 +211,7 @@ def test_a_flink_change_updates_only_the_services_rolling(lab, ticker):
     while {tm["slotsNumber"] for tm in flink_rest.wait_taskmanagers(lab.rest, 2)} != {3}:
         assert time.monotonic() < deadline, "the taskmanagers never came back with 3 slots"
         time.sleep(3)
+    assert flink_rest.wait_recovered(lab.rest, ticker)["state"] == "RUNNING"  # the new jobmanager recovered it
     assert lab.up("Flink change, again", flink=NEW_FLINK).changed() == {}
 
 
@@ -224,15 +225,16 @@ def test_an_edited_script_updates_exactly_its_commands(lab, tmp_path, monkeypatc
     assert lab.up("script restored", flink=NEW_FLINK).changed() == {"swarm-labels": "update"}
 
 
-def test_the_only_manager_replaced_rebuilds_the_swarm_and_flink(lab):
+def test_the_only_manager_replaced_rebuilds_the_swarm_and_flink(lab, ticker):
     plan = lab.up("first manager replaced", replace=[f"{MANAGER}-vm"], flink=NEW_FLINK)
     replaced = plan.names("replace")
-    assert {f"{MANAGER}-vm", "swarm-init", "flink-net", "jobmanager", "taskmanager"} <= replaced
+    assert {f"{MANAGER}-vm", "swarm-init", "flink-net", "jobmanager", "taskmanager", "zookeeper"} <= replaced
     assert {f"{n}-join" for n in (JOBMANAGER, f"{AZURE_WORKER}-1", GCP_WORKER)} <= replaced
     nodes = lab.swarm()
     assert sorted(nodes) == sorted([MANAGER, JOBMANAGER, f"{AZURE_WORKER}-1", GCP_WORKER])
     assert all(n["Status"]["State"] == "ready" for n in nodes.values())
     assert len(flink_rest.wait_taskmanagers(lab.rest, 2, exactly=True)) == 2
+    assert flink_rest.wait_recovered(lab.rest, ticker)["state"] == "RUNNING"  # from the jobmanager node's state
     assert lab.up("after the rebuild", flink=NEW_FLINK).changed() == {}
 
 

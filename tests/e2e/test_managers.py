@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 MANAGERS = ["ha-mgr-1", "ha-mgr-2", "ha-mgr-3"]
 NODE_STEP = ("-join", "-docker", "-pull", "-vm", "-ip", "-nic", "-host-key")
-FLINK = {"flink-net", "jobmanager", "taskmanager"}
+FLINK = {"flink-net", "zookeeper", "jobmanager", "taskmanager"}
 
 
 class Cluster:

@@ -6,6 +6,9 @@ Engine API. Then everything is read back from the hosts and Flink's REST API. We
 fetched here and the kernel has no ESP: the network is an unencrypted overlay.
 """
 import json
+import re
+import subprocess
+import sys
 import time
 
 import pytest
@@ -15,6 +18,7 @@ from tests.e2e import flink_rest, hosts
 from tests.e2e.proc import PLANS, TIMINGS
 from tests.engine import Engine, UpFailed
 from tests.engine.registries import host_registry
+from tests.harness import ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -41,7 +45,10 @@ def program_config(tmp_path, nodes: list[dict], key: str, ssh=None) -> dict:
         "flink-swarm:dockerInstall": "docker.io",
         "flink-swarm:network": {"driver": "overlay", "encrypted": False},
         "flink-swarm:flink": {"image": hosts.FLINK_IMAGE, "taskSlots": 2, "jobmanagerMemory": "1024m",
-                              "taskmanagerMemory": "1280m"},
+                              "taskmanagerMemory": "1280m",
+                              # quicker than the defaults, for a test: a checkpoint every 5 s, and a killed
+                              # taskmanager missed after 20 s instead of 50
+                              "settings": {"execution.checkpointing.interval": "5s", "heartbeat.timeout": 20000}},
         "flink-swarm:ssh": ssh or {"dialAttempts": 10, "dialTimeoutSeconds": 5},
     }
 
@@ -167,6 +174,80 @@ def test_a_job_submitted_through_rest_finishes_with_the_right_counts(cluster, wo
     TIMINGS["job (upload, run, finish)"] = time.monotonic() - started
 
 
+def flink_tool(*args: str) -> str:
+    """tools/flink, as a user runs it (here with --url: no Pulumi CLI); returns its output."""
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "flink"), *args], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def kill_container(cluster, node: str, service: str) -> None:
+    """`docker kill` the service's container on the node: the process dies with no goodbye."""
+    rc, out, err = hosts.run_ssh(cluster["hosts"][node], "docker kill $(docker ps -q --filter "
+                                 f"label=com.docker.swarm.service.name={service})")
+    assert rc == 0, out + err
+
+
+def worker_running(cluster, job: str) -> str:
+    """The worker whose taskmanager runs the job's tasks: Flink names a taskmanager by its host name,
+    its container's name on the Flink network (`taskmanager.<node id>.<task id>.flink`)."""
+    rest = cluster["rest"]
+    endpoints = {tm["endpoint"] for vertex in flink_rest.get(rest, f"/jobs/{job}")["vertices"]
+                 for tm in flink_rest.get(rest, f"/jobs/{job}/vertices/{vertex['id']}/taskmanagers")["taskmanagers"]}
+    found = []
+    for name in ("lab-worker-1", "lab-worker-2"):
+        rc, out, err = hosts.run_ssh(cluster["hosts"][name], "docker ps --format '{{.Names}}' --filter "
+                                     "label=com.docker.swarm.service.name=taskmanager")
+        assert rc == 0, out + err
+        found += [name for container in out.split() if any(e.startswith(container + ".") for e in endpoints)]
+    assert len(found) == 1, (endpoints, found)  # parallelism 1: one taskmanager runs it all
+    return found[0]
+
+
+def test_a_job_survives_a_jobmanager_kill_and_a_taskmanager_loss(cluster, ticker_jar):
+    rest = cluster["rest"]
+    (job,) = set(re.findall(r"\b[0-9a-f]{32}\b", flink_tool("--url", rest, "submit", str(ticker_jar))))
+    flink_rest.wait_running(rest, job)
+    assert job in flink_tool("--url", rest, "list")
+
+    def floor_then_checkpoint() -> tuple[int, int]:
+        """A lower bound of the state (the largest sum now), then a checkpoint that holds at least it."""
+        floor = flink_rest.gauge(rest, job, "largestSum")
+        done = flink_rest.wait_checkpoint(rest, job, after=flink_rest.checkpoints(rest, job)["counts"]["completed"])
+        return floor, done["id"]
+
+    floor, checkpoint = floor_then_checkpoint()
+    kill_container(cluster, "lab-jobmanager", "jobmanager")
+    killed = time.monotonic()
+    flink_rest.wait_recovered(rest, job)  # the same job id, on a new jobmanager
+    TIMINGS["jobmanager killed, until its job runs again"] = time.monotonic() - killed
+    restored = flink_rest.checkpoints(rest, job)["latest"]["restored"]
+    assert restored is not None and restored["id"] >= checkpoint, restored  # from its last checkpoint
+    time.sleep(12)  # the metrics fetcher's interval (metrics.fetcher.update-interval, 10 s)
+    assert flink_rest.gauge(rest, job, "largestSum") >= floor  # its counts went on, not from zero
+
+    floor, checkpoint = floor_then_checkpoint()
+    worker = worker_running(cluster, job)
+    kill_container(cluster, worker, "taskmanager")
+    lost = time.monotonic()
+    deadline = lost + 180
+    while flink_rest.job(rest, job)["restarts"] < 1:  # noticed (heartbeat.timeout), restarted
+        assert time.monotonic() < deadline, f"the job never restarted after {worker}'s taskmanager was killed"
+        time.sleep(2)
+    assert flink_rest.wait_recovered(rest, job)["state"] == "RUNNING"
+    TIMINGS["a taskmanager killed, until its job runs again"] = time.monotonic() - lost
+    restored = flink_rest.checkpoints(rest, job)["latest"]["restored"]
+    assert restored["id"] >= checkpoint, restored
+    time.sleep(12)
+    assert flink_rest.gauge(rest, job, "largestSum") >= floor
+    assert job in flink_tool("--url", rest, "cancel", job)
+    deadline = time.monotonic() + 60
+    while flink_rest.get(rest, f"/jobs/{job}")["state"] != "CANCELED":
+        assert time.monotonic() < deadline, "the job was not cancelled"
+        time.sleep(1)
+
+
 def commands(cluster, key: str) -> list:
     """The remote commands in the engine's snapshot that have `key` (create or delete)."""
     return [r for r in cluster["engine"].snapshot if r.type == "command:remote:Command" and r.inputs.get(key)]
@@ -179,7 +260,8 @@ def test_every_host_script_run_again_changes_nothing(cluster):
 
     before = state()
     reruns = commands(cluster, "create")
-    assert len(reruns) == 4 + 4 + 1 + 1 + 4 + 1 + 3  # firewall x4, docker x4, init, tokens, joins x4, labels, pulls x3
+    assert len(reruns) == 4 + 4 + 1 + 1 + 4 + 1 + 3 + 1  # firewall x4, docker x4, init, tokens, joins x4, labels,
+    #                                                 pulls x3, the jobmanager's state
     for res in reruns:
         inputs = res.inputs
         again, _ = cluster["commands"].run(res.name, "create", inputs, inputs["create"], {})
@@ -214,7 +296,7 @@ def test_a_host_that_is_down_fails_fast_naming_it(cluster, tmp_path):
     with pytest.raises(UpFailed) as err:
         Engine(host_registry()[0], stack="e2e-down", log=PLANS.append).up(config, secrets=["flink-swarm:sshPrivateKey"])
     elapsed = time.monotonic() - started
-    assert "ghost-" in str(err.value) and "-firewall" in str(err.value), str(err.value)  # a host's first step
+    assert re.search(r"ghost-\w+-(firewall|state) ", str(err.value)), str(err.value)  # a host's first step
     assert "after 2 failed attempts" in str(err.value) and "10.77.0.9" in str(err.value)
     assert elapsed < 60, f"took {elapsed:.0f}s"
 

@@ -293,7 +293,9 @@ SERVICE = Block({
     "mode": Block({"replicated": Block({"replicas": Attr(default=1)}, computed=True),
                    "global": Attr(default=False)}, force=True, computed=True),
     "taskSpec": Block({
-        "containerSpec": Block({"image": Attr(), "args": Attr(), "env": Attr()}),
+        "containerSpec": Block({"image": Attr(), "args": Attr(), "env": Attr(), "mounts": Attr(set=True, elem=Block({
+            "target": Attr(), "source": Attr(), "type": Attr(), "readOnly": Attr(), "bindOptions": Attr(),
+            "volumeOptions": Attr(), "tmpfsOptions": Attr()}))}),
         "placement": Block({"constraints": Attr(set=True), "prefs": Attr(set=True),
                             "platforms": Attr(set=True, elem=Block({"architecture": Attr(), "os": Attr()})),
                             "maxReplicas": Attr()}, computed=True),
@@ -311,7 +313,7 @@ SERVICE = Block({
 SERVICE_INPUTS = {
     "": {"name", "mode", "taskSpec", "endpointSpec", "updateConfig", "rollbackConfig"},
     "taskSpec": {"containerSpec", "placement", "networksAdvanceds", "restartPolicy"},
-    "taskSpec.containerSpec": {"image", "args", "env"},
+    "taskSpec.containerSpec": {"image", "args", "env", "mounts"},
     "taskSpec.placement": {"constraints"},
     "taskSpec.restartPolicy": {"condition", "delay", "window", "maxAttempts"},
     "endpointSpec": {"mode", "ports"},
@@ -369,11 +371,17 @@ def service_spec(news: dict) -> dict:
         assert not unknown, f"{news['name']}: the test engine's docker service does not know {where}.{sorted(unknown)}"
     task, mode, endpoint = news["taskSpec"], news.get("mode") or {}, news.get("endpointSpec") or {}
     container, restart = task["containerSpec"], task.get("restartPolicy") or {}
+    mounts = container.get("mounts") or []
+    assert all(set(m) <= {"target", "source", "type", "readOnly"} for m in mounts), \
+        f"{news['name']}: the test engine's docker service knows mounts without options only"
     return {
         "Name": news["name"],
         "TaskTemplate": {
             "ContainerSpec": {"Image": _with_tag(container["image"]), "Args": container.get("args") or [],
-                              "Env": [f"{k}={v}" for k, v in (container.get("env") or {}).items()]},
+                              "Env": [f"{k}={v}" for k, v in (container.get("env") or {}).items()],
+                              **({"Mounts": [{"Type": m["type"], "Source": m.get("source", ""), "Target": m["target"],
+                                              "ReadOnly": bool(m.get("readOnly"))} for m in mounts]}
+                                 if mounts else {})},
             "Placement": {"Constraints": (task.get("placement") or {}).get("constraints") or []},
             "Networks": [{"Target": n["id"], "Aliases": n.get("aliases") or []}
                          for n in task.get("networksAdvanceds") or []],
@@ -443,7 +451,10 @@ class Service:
             "taskSpec": {
                 "containerSpec": {"image": container["Image"],
                                   **({"args": container["Args"]} if container.get("Args") else {}),
-                                  "env": dict(e.split("=", 1) for e in container.get("Env") or [])},
+                                  "env": dict(e.split("=", 1) for e in container.get("Env") or []),
+                                  # flattenServiceMounts (S_structures.go:232-281): options only when Docker has them
+                                  "mounts": [{"target": m["Target"], "source": m.get("Source", ""), "type": m["Type"],
+                                              "readOnly": m.get("ReadOnly", False)} for m in container.get("Mounts") or []]},
                 "placement": {"constraints": placement.get("Constraints") or [], "prefs": [],
                               "platforms": [{"architecture": p.get("Architecture", ""), "os": p.get("OS", "")}
                                             for p in placement.get("Platforms") or []],
