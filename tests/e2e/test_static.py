@@ -214,7 +214,8 @@ def test_a_job_survives_a_jobmanager_kill_and_a_taskmanager_loss(cluster, ticker
     def floor_then_checkpoint() -> tuple[int, int]:
         """A lower bound of the state (the largest sum now), then a checkpoint that holds at least it."""
         floor = flink_rest.gauge(rest, job, "largestSum")
-        done = flink_rest.wait_checkpoint(rest, job, after=flink_rest.checkpoints(rest, job)["counts"]["completed"])
+        latest = flink_rest.checkpoints(rest, job)["latest"]["completed"]  # ids go on across a failover
+        done = flink_rest.wait_checkpoint(rest, job, after=latest["id"] if latest else 0)
         return floor, done["id"]
 
     floor, checkpoint = floor_then_checkpoint()
