@@ -121,9 +121,10 @@ class FlinkCluster(pulumi.ComponentResource):
                 name="ui", target_port=ports.FLINK_UI, published_port=ports.FLINK_UI, protocol="tcp",
                 publish_mode="host")])
         self.taskmanager = self._service(TASKMANAGER, image, on_manager, {"FLINK_PROPERTIES": flink_properties({
-            # A taskmanager only reads the jobmanager's blobs from there, and falls back to its blob server
-            # (AbstractBlobCache.getFileInternal), yet creates the directory as it starts (FileSystemBlobStore's
-            # constructor): a directory of its own container, so a job that wrote state there would fail.
+            # A taskmanager only reads the jobmanager's blobs from there, falling back to its blob server
+            # (AbstractBlobCache.getFileInternal); Flink before 1.18 also creates the directory as it
+            # starts (FileSystemBlobStore's constructor; lazy since FLINK-31656). So: a directory of its
+            # own container, which any flink.image can make, and where no state can hide.
             **common, "high-availability.storageDir": f"file://{TASKMANAGER_HA_DIR}",
             "taskmanager.rpc.port": ports.TASKMANAGER_RPC,
             "taskmanager.data.port": ports.TASKMANAGER_DATA, "taskmanager.numberOfTaskSlots": fl.task_slots,
