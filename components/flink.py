@@ -102,8 +102,9 @@ class FlinkCluster(pulumi.ComponentResource):
                   "blob.server.port": ports.BLOB_SERVER, "query.server.port": ports.QUERY_SERVER,
                   "high-availability.type": "zookeeper",
                   "high-availability.zookeeper.quorum": f"{ZOOKEEPER}:{ports.ZOOKEEPER_CLIENT}",
-                  # with high availability the jobmanager takes this port, not jobmanager.rpc.port
-                  # (flink-runtime ClusterEntrypoint.getRPCPortRange)
+                  # with high availability the jobmanager takes this port (default "0": random), not
+                  # jobmanager.rpc.port (apache/flink release-1.20 flink-runtime/src/main/java/org/apache/
+                  # flink/runtime/entrypoint/ClusterEntrypoint.java:374-379, 442-447)
                   "high-availability.jobmanager.port": ports.JOBMANAGER_RPC}
         after_state = pulumi.ResourceOptions.merge(on_manager, pulumi.ResourceOptions(depends_on=[state]))
         self.zookeeper = self._service(

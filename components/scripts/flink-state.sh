@@ -11,8 +11,10 @@ dir=$1 uid=$2 mount=$3 client_port=$4
 log() { echo "[flink-swarm] flink-state: $*" >&2; }
 
 install -d -m 0700 -o "$uid" -g "$uid" "$dir" "$dir/zookeeper"
-# Standalone ZooKeeper (no server.N lines). Sessions may last 4-40 s (2 and 20 ticks, ZooKeeper's own
-# bounds): a jobmanager killed without closing its session holds leadership until it expires.
+# Standalone ZooKeeper (no server.N lines). Sessions may last 4-40 s (minSessionTimeout and
+# maxSessionTimeout default to 2 and 20 ticks: ZooKeeper Administrator's Guide, "Advanced
+# Configuration"): a jobmanager killed without closing its session holds leadership until it expires
+# (Flink's leader election is a Curator LeaderLatch, flink-runtime ZooKeeperLeaderElectionDriver.java:69).
 config="tickTime=2000
 clientPort=$client_port
 dataDir=$mount/zookeeper

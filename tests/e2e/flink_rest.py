@@ -1,24 +1,22 @@
-"""The few calls of Flink's REST API the end-to-end tests need (stdlib only).
+"""The few calls of Flink's REST API the end-to-end tests need (stdlib only); jobs are submitted with
+the repository's own tools/flink, as a user submits them.
 
 `rest` is the base URL of the jobmanager's REST endpoint, e.g. "http://10.77.0.12:8081".
 """
 
 import json
+import re
+import subprocess
+import sys
 import time
 import urllib.request
-import uuid
 from pathlib import Path
+
+TOOL = Path(__file__).resolve().parents[2] / "tools" / "flink"
 
 
 def get(rest: str, path: str) -> dict:
     with urllib.request.urlopen(f"{rest}{path}", timeout=10) as response:
-        return json.load(response)
-
-
-def _post(rest: str, path: str, body: bytes, content_type: str) -> dict:
-    request = urllib.request.Request(f"{rest}{path}", data=body, method="POST",
-                                     headers={"Content-Type": content_type})
-    with urllib.request.urlopen(request, timeout=60) as response:
         return json.load(response)
 
 
@@ -38,15 +36,19 @@ def wait_taskmanagers(rest: str, count: int, timeout: float = 300, exactly: bool
     raise TimeoutError(f"{rest}: {count} taskmanager(s) not registered after {timeout:.0f}s ({last})")
 
 
+def tool(rest: str, *args: str) -> str:
+    """tools/flink against `rest`, as a user runs it (--url: no Pulumi CLI needed); its output."""
+    proc = subprocess.run([sys.executable, str(TOOL), "--url", rest, *args], capture_output=True, text=True,
+                          timeout=300)
+    if proc.returncode != 0:
+        raise RuntimeError(f"tools/flink {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
+    return proc.stdout
+
+
 def run_jar(rest: str, jar: Path) -> str:
-    """Upload `jar` (POST /jars/upload) and run its main class; returns the job id."""
-    boundary = uuid.uuid4().hex
-    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="jarfile"; filename="{jar.name}"\r\n'
-            f"Content-Type: application/x-java-archive\r\n\r\n").encode()
-    body += jar.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
-    uploaded = _post(rest, "/jars/upload", body, f"multipart/form-data; boundary={boundary}")
-    jar_id = uploaded["filename"].rsplit("/", 1)[-1]
-    return _post(rest, f"/jars/{jar_id}/run", b"{}", "application/json")["jobid"]
+    """Submit `jar` with tools/flink (upload, run its main class); returns the job id it prints."""
+    (job_id,) = set(re.findall(r"\b[0-9a-f]{32}\b", tool(rest, "submit", str(jar))))
+    return job_id
 
 
 def wait_job(rest: str, job_id: str, timeout: float = 300) -> str:
@@ -89,11 +91,6 @@ def wait_running(rest: str, job_id: str, timeout: float = 120) -> dict:
         if time.monotonic() > deadline:
             raise TimeoutError(f"job {job_id} is {details['state']} after {timeout:.0f}s")
         time.sleep(2)
-
-
-def cancel(rest: str, job_id: str) -> None:
-    request = urllib.request.Request(f"{rest}/jobs/{job_id}?mode=cancel", method="PATCH")
-    urllib.request.urlopen(request, timeout=10).close()
 
 
 def checkpoints(rest: str, job_id: str) -> dict:

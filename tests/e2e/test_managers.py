@@ -105,7 +105,8 @@ def test_with_the_first_manager_down_control_moves_and_changes_go_through(cluste
     assert changed["manager"] == "update" and changed[f"{new}-join"] == "create"
     assert plan.error == ""
     nodes = cluster.swarm(on="ha-mgr-2")
-    # a new leader reports a node it has not heard from yet as "unknown", then "down"
+    # a new leader reports a node it has not heard from yet as "unknown", then "down" (moby
+    # api/types/swarm/node.go:123-126)
     assert nodes[new]["Status"]["State"] == "ready" and nodes["ha-mgr-1"]["Status"]["State"] in ("down", "unknown")
     deadline = time.monotonic() + 240
     while sorted(tm["slotsNumber"] for tm in flink_rest.wait_taskmanagers(cluster.rest, 3)) != [3, 3, 3]:

@@ -7,8 +7,6 @@ fetched here and the kernel has no ESP: the network is an unencrypted overlay.
 """
 import json
 import re
-import subprocess
-import sys
 import time
 
 import pytest
@@ -18,7 +16,6 @@ from tests.e2e import flink_rest, hosts
 from tests.e2e.proc import PLANS, TIMINGS
 from tests.engine import Engine, UpFailed
 from tests.engine.registries import host_registry
-from tests.harness import ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -174,14 +171,6 @@ def test_a_job_submitted_through_rest_finishes_with_the_right_counts(cluster, wo
     TIMINGS["job (upload, run, finish)"] = time.monotonic() - started
 
 
-def flink_tool(*args: str) -> str:
-    """tools/flink, as a user runs it (here with --url: no Pulumi CLI); returns its output."""
-    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "flink"), *args], capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout
-
-
 def kill_container(cluster, node: str, service: str) -> None:
     """`docker kill` the service's container on the node: the process dies with no goodbye."""
     rc, out, err = hosts.run_ssh(cluster["hosts"][node], "docker kill $(docker ps -q --filter "
@@ -207,9 +196,9 @@ def worker_running(cluster, job: str) -> str:
 
 def test_a_job_survives_a_jobmanager_kill_and_a_taskmanager_loss(cluster, ticker_jar):
     rest = cluster["rest"]
-    (job,) = set(re.findall(r"\b[0-9a-f]{32}\b", flink_tool("--url", rest, "submit", str(ticker_jar))))
+    job = flink_rest.run_jar(rest, ticker_jar)  # tools/flink submit
     flink_rest.wait_running(rest, job)
-    assert job in flink_tool("--url", rest, "list")
+    assert job in flink_rest.tool(rest, "list")
 
     def floor_then_checkpoint() -> tuple[int, int]:
         """A lower bound of the state (the largest sum now), then a checkpoint that holds at least it."""
@@ -242,7 +231,7 @@ def test_a_job_survives_a_jobmanager_kill_and_a_taskmanager_loss(cluster, ticker
     assert restored["id"] >= checkpoint, restored
     time.sleep(12)
     assert flink_rest.gauge(rest, job, "largestSum") >= floor
-    assert job in flink_tool("--url", rest, "cancel", job)
+    assert job in flink_rest.tool(rest, "cancel", job)
     deadline = time.monotonic() + 60
     while flink_rest.get(rest, f"/jobs/{job}")["state"] != "CANCELED":
         assert time.monotonic() < deadline, "the job was not cancelled"
