@@ -84,6 +84,7 @@ class FlinkSpec:
     jobmanager_memory: str
     parallelism: int
     settings: Mapping[str, str]  # Flink options merged into both services' configuration, sorted by key
+    python: bool = False  # the Flink nodes run the image with Python and PyFlink added (README "Python jobs")
 
 
 @dataclass(frozen=True)
@@ -352,6 +353,7 @@ def _flink(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> FlinkSpec:
         jobmanager_memory=str(fl["jobmanagerMemory"]),
         parallelism=positive_int(f"{P}flink.parallelism", fl["parallelism"]),
         settings=_flink_settings(fl["settings"]),
+        python=boolean(f"{P}flink.python", fl["python"]),
     )
 
 

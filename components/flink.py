@@ -18,6 +18,7 @@ Docker (the bridged kreuzwerker/terraform-provider-docker v4.5, internal/provide
 """
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from typing import Optional, Sequence
 
@@ -27,7 +28,7 @@ import pulumi_docker as docker
 from . import ports
 from .config import Settings
 from .nodes import Node
-from .steps import node_command, script
+from .steps import node_command, script, script_text
 from .swarm import SwarmCluster
 
 MTU_OPTION = "com.docker.network.driver.mtu"  # moby libnetwork/drivers/overlay/ov_network.go:128-135
@@ -41,6 +42,16 @@ FLINK_UID = 9999
 TASKMANAGER_HA_DIR = "/tmp/flink-swarm-ha"
 FLINK_HOME = "/opt/flink"  # the same Dockerfile's FLINK_HOME
 ZOOKEEPER_HEAP = "256m"
+# flink.python: the image each Flink node builds (scripts/flink-python.sh), under a tag that no registry
+# serves ("localhost/"), so it never leaves the node.
+PYTHON_IMAGE = "localhost/flink-swarm-pyflink"
+
+
+def python_image(image: str) -> str:
+    """The node-local tag of `image` with Python and PyFlink added; it names the image and the script
+    that builds it, so a change of either builds anew (and updates the services)."""
+    named = hashlib.sha256("\n".join([image, script_text("flink-python")]).encode())
+    return f"{PYTHON_IMAGE}:{named.hexdigest()[:16]}"
 
 
 def flink_properties(props: dict[str, object]) -> str:
@@ -71,6 +82,16 @@ class FlinkCluster(pulumi.ComponentResource):
                                       depends_on=[swarm.installs[n.name]])
                  for n in nodes if n.role in (JOBMANAGER, "worker")}
         image = pulls[jobmanager_node.name].stdout.apply(str.strip)
+        flink_image, built = image, []
+        if fl.python:
+            # `<node>-python`: each Flink node builds the image with Python beside the pinned one, and
+            # the jobmanager and taskmanagers run it by that tag. A task's pull of it fails fast (no
+            # registry at localhost), and swarm runs the node's own image (moby daemon/cluster/executor/
+            # container/controller.go:143-188); the provider's digest lookup at create only warns
+            # (moby client/service_create.go:61-64, 95-100), so the spec keeps the tag.
+            flink_image = image.apply(python_image)
+            built = [node_command(self, n, "python", script("flink-python", image, flink_image),
+                                  depends_on=[pulls[n.name]]) for n in nodes if n.name in pulls]
 
         self.provider = docker.Provider(
             "manager", host=swarm.docker_host,
@@ -112,7 +133,8 @@ class FlinkCluster(pulumi.ComponentResource):
             args=[f"{FLINK_HOME}/bin/flink-console.sh", "zookeeper", "--zkConfigFile", f"{STATE_MOUNT}/zoo.cfg",
                   "--peerId", "1"],
             mounts=[state_mount])
-        self.jobmanager = self._service(JOBMANAGER, image, after_state, {"FLINK_PROPERTIES": flink_properties({
+        self.jobmanager = self._service(JOBMANAGER, flink_image, pulumi.ResourceOptions.merge(
+            after_state, pulumi.ResourceOptions(depends_on=built)), {"FLINK_PROPERTIES": flink_properties({
             **common, "high-availability.storageDir": f"file://{STATE_MOUNT}/ha", "rest.port": ports.FLINK_UI,
             "jobmanager.memory.process.size": fl.jobmanager_memory, "parallelism.default": fl.parallelism,
             **fl.settings})},
@@ -121,7 +143,8 @@ class FlinkCluster(pulumi.ComponentResource):
             published=[docker.ServiceEndpointSpecPortArgs(
                 name="ui", target_port=ports.FLINK_UI, published_port=ports.FLINK_UI, protocol="tcp",
                 publish_mode="host")])
-        self.taskmanager = self._service(TASKMANAGER, image, on_manager, {"FLINK_PROPERTIES": flink_properties({
+        self.taskmanager = self._service(TASKMANAGER, flink_image, pulumi.ResourceOptions.merge(
+            on_manager, pulumi.ResourceOptions(depends_on=built)), {"FLINK_PROPERTIES": flink_properties({
             # A taskmanager only reads the jobmanager's blobs from there, falling back to its blob server
             # (AbstractBlobCache.getFileInternal); Flink before 1.18 also creates the directory as it
             # starts (FileSystemBlobStore's constructor; lazy since FLINK-31656). So: a directory of its

@@ -27,9 +27,14 @@ from .nodes import Node
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 
 
+def script_text(name: str) -> str:
+    """The text of scripts/<name>.sh."""
+    return (SCRIPTS / f"{name}.sh").read_text()
+
+
 def script(name: str, *args: pulumi.Input) -> pulumi.Output[str]:
     """`sudo bash -c '<scripts/name.sh>' name args...`, every part shell-quoted."""
-    text = (SCRIPTS / f"{name}.sh").read_text()
+    text = script_text(name)
     return pulumi.Output.all(*args).apply(
         lambda values: " ".join(["sudo -n bash -c", shlex.quote(text), name, *(shlex.quote(str(v)) for v in values)]))
 

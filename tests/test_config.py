@@ -651,3 +651,8 @@ def test_admin_cidrs_short_of_the_world_need_no_opt_in(parse, cidrs):
 
 def test_world_open_admin_is_a_boolean(parse):
     refused(parse, "flink-swarm:worldOpenAdmin", "yes", worldOpenAdmin="yes")
+
+
+def test_flink_python_is_a_boolean_off_by_default(parse):
+    assert parse().flink.python is False and parse(flink={"python": True}).flink.python is True
+    refused(parse, "flink-swarm:flink.python", "yes", flink={"python": "yes"})

@@ -240,3 +240,13 @@ def test_one_to_three_managers_and_back(ha):
     ran = ha.commands.ops
     for m in ("mgr-2", "mgr-3"):
         assert ran.index((f"{m}-member", "delete")) < ran.index((f"{m}-join", "delete"))
+
+
+def test_python_on_builds_on_the_flink_nodes_and_updates_the_services_in_place_and_off_again(stack):
+    flink_nodes = ("azure-flink-jobmanager", "azure-swarm-worker-1", WORKER, "google-cloud-worker-1")
+    builds = {f"{n}-python" for n in flink_nodes}
+    plan = stack(flink={"python": True})
+    assert plan.changed() == {**{b: "create" for b in builds}, "jobmanager": "update", "taskmanager": "update"}
+    assert stack(flink={"python": True}).changed() == {}
+    plan = stack()
+    assert plan.changed() == {**{b: "delete" for b in builds}, "jobmanager": "update", "taskmanager": "update"}

@@ -7,7 +7,7 @@ import shlex
 import pytest
 import yaml
 
-from tests.harness import is_secret
+from tests.harness import edit_script, is_secret
 
 CMD = "command:remote:Command"
 PROVIDER, NETWORK, SERVICE = "pulumi:providers:docker", "docker:index/network:Network", "docker:index/service:Service"
@@ -258,3 +258,54 @@ def test_durable_jobs_state_on_the_jobmanager_node_and_zookeeper_beside_it(progr
     assert properties(jm)["high-availability.storageDir"] == "file:///flink-state/ha"
     # a taskmanager creates the HA directory but only reads from it: one in its own container
     assert properties(tm)["high-availability.storageDir"] == "file:///tmp/flink-swarm-ha"
+
+
+def test_python_off_builds_nothing_and_the_services_run_the_pinned_image(program):
+    run = program()
+    assert not [c for c in run.of_type(CMD) if c.name.endswith("-python")]
+    for name in ("jobmanager", "taskmanager"):
+        assert run.get(name, SERVICE).inputs["taskSpec"]["containerSpec"]["image"] == pinned(run, "flink:1.20.3-java17")
+
+
+def test_python_builds_the_image_on_every_flink_node_and_the_services_run_it(program):
+    from components import flink
+
+    run = program(flink={"python": True})
+    image = pinned(run, "flink:1.20.3-java17")
+    tag = flink.python_image(image)
+    assert re.fullmatch(r"localhost/flink-swarm-pyflink:[0-9a-f]{16}", tag)  # never a registry's name
+    builds = {c.name.removesuffix("-python"): c for c in run.of_type(CMD) if c.name.endswith("-python")}
+    flink_nodes = [r for r in run.outputs["nodes"] if r["role"] in ("jobmanager", "worker")]
+    assert sorted(builds) == sorted(r["name"] for r in flink_nodes)  # not the managers: they run no Flink
+    for row in flink_nodes:
+        build = builds[row["name"]]
+        assert build.inputs["connection"]["host"] == row["publicIp"]
+        assert shlex.split(build.inputs["create"])[5:] == ["flink-python", image, tag]
+        assert run.depends_on(build, run.get(f"{row['name']}-pull"))  # built from what the node pulled
+    jm, tm, zk = (run.get(name, SERVICE) for name in ("jobmanager", "taskmanager", "zookeeper"))
+    for service in (jm, tm):
+        assert service.inputs["taskSpec"]["containerSpec"]["image"] == tag
+        assert all(run.depends_on(service, build) for build in builds.values())  # on every node first
+    assert zk.inputs["taskSpec"]["containerSpec"]["image"] == image  # ZooKeeper needs no Python
+    assert not any(run.depends_on(zk, build) for build in builds.values())
+
+
+def test_the_python_tag_names_the_image_and_the_script_that_builds_it(monkeypatch, tmp_path):
+    from components import flink
+
+    a, b = "flink:1.20.3-java17@sha256:" + "a" * 64, "flink:1.20.3-java17@sha256:" + "b" * 64
+    before = flink.python_image(a)
+    assert before == flink.python_image(a) != flink.python_image(b)
+    edit_script(monkeypatch, tmp_path / "scripts", "flink-python.sh")
+    assert flink.python_image(a) != before  # a new script builds a new image (and updates the services)
+
+
+def test_turning_python_on_touches_only_the_flink_services(program):
+    def inputs(run):
+        return {(r.type, r.name): r.inputs for r in run.resources}
+
+    before, after = inputs(program()), inputs(program(flink={"python": True}))
+    added = after.keys() - before.keys()
+    assert added == {(CMD, f"{n}-python") for n in ["azure-flink-jobmanager", "azure-swarm-worker-1",
+                                                     "azure-swarm-worker-2", "google-cloud-worker-1"]}
+    assert {key for key in before if before[key] != after[key]} == {(SERVICE, "jobmanager"), (SERVICE, "taskmanager")}
