@@ -4,8 +4,10 @@
 # ("Using Flink Python on Docker", deployment/resource-providers/standalone/docker in the 1.20 docs):
 # Python from the image's apt sources, and `pip install apache-flink==<the image's Flink version>`
 # (read from lib/flink-dist-<version>.jar), here into a venv (Debian 12 and Ubuntu 24.04 refuse a
-# system-wide pip install, PEP 668), whose `python` goes first on PATH: what PyFlink runs by
-# default (python.executable and python.client.executable are "python"). The image's user is put back.
+# system-wide pip install, PEP 668), whose bin/ goes first on PATH, so `python` is the venv's: what
+# PyFlink runs by default (python.executable and python.client.executable are "python"; a symlink to
+# the venv's python would not do, Python finds its venv next to the path it was started by). The
+# image's user is put back.
 # Idempotent: a tag that is here already is not built again (the tag names the image and this script).
 # Usage: flink-python.sh <image pinned by digest> <tag>
 set -euo pipefail
@@ -37,8 +39,8 @@ RUN set -eu; \
     rm -rf /var/lib/apt/lists/*; \
     python3 -m venv /opt/flink-swarm-python; \
     /opt/flink-swarm-python/bin/pip install --no-cache-dir --disable-pip-version-check "apache-flink==$version"; \
-    ln -sf /opt/flink-swarm-python/bin/python /usr/local/bin/python; \
-    python -c 'import pyflink, sys; print("PyFlink", pyflink.__file__, "Python", sys.version.split()[0])'
+    /opt/flink-swarm-python/bin/python -c 'import pyflink.version as v, sys; print("PyFlink", v.__version__, "Python", sys.version.split()[0])'
+ENV PATH=/opt/flink-swarm-python/bin:$PATH
 USER $IMAGE_USER
 DOCKERFILE
 then

@@ -129,9 +129,10 @@ def _context(root: Path, prefix: str = "") -> dict[str, Path]:
     return {prefix + str(path.relative_to(root)): path for path in sorted(root.rglob("*"))}
 
 
-def _build_image(name: str, base: str, context: dict[str, Path]) -> str:
-    """Build `context` FROM `base` as flink-swarm-e2e/<name>:<hash of all inputs>, once."""
-    parts = [base]
+def _build_image(name: str, base: str, context: dict[str, Path], args: dict[str, str] | None = None) -> str:
+    """Build `context` FROM `base` (with build `args`) as flink-swarm-e2e/<name>:<hash of all inputs>, once."""
+    args = args or {}
+    parts = [base, *(f"{key}={value}" for key, value in sorted(args.items()))]
     for arcname, path in sorted(context.items()):
         parts += [arcname, oct(path.stat().st_mode)]
         if path.is_file():
@@ -145,7 +146,7 @@ def _build_image(name: str, base: str, context: dict[str, Path]) -> str:
             for arcname, path in sorted(context.items()):
                 tar.add(path, arcname, recursive=False)
         tar_file.seek(0)
-        proc = subprocess.run(["docker", "build", "--build-arg", f"BASE={base}", "-t", tag, "-"],
+        proc = subprocess.run(["docker", "build", *(f"--build-arg={k}={v}" for k, v in {"BASE": base, **args}.items()), "-t", tag, "-"],
                               stdin=tar_file, capture_output=True, text=True,
                               env={**os.environ, "DOCKER_BUILDKIT": "0"})
     if proc.returncode != 0:
@@ -157,9 +158,9 @@ def _flink_home() -> Path:
     """FLINK_HOME (bin, conf, lib, opt, plugins, log) from the PyPI packages of Flink.
 
     apache-flink's wheel has bin/ and conf/ under pyflink/; the apache-flink-libraries
-    sdist has the jars under deps/. PyFlink's Java side (opt/flink-python) is left out.
+    sdist has the jars under deps/ (opt/flink-python-*.jar: what `flink run -py` runs).
     """
-    home = CACHE / f"flink-{FLINK_VERSION}"
+    home = CACHE / f"flink-home-{FLINK_VERSION}"
     if home.exists():
         return home
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
@@ -176,7 +177,7 @@ def _flink_home() -> Path:
         with tarfile.open(next(Path(tmp).glob("apache-flink-libraries-*.tar.gz"))) as sdist:
             for member in sdist.getmembers():
                 match = re.match(r"[^/]+/deps/((bin|lib|opt|plugins)/.*)", member.name)
-                if member.isfile() and match and "flink-python" not in member.name:
+                if member.isfile() and match:
                     member.name = match.group(1)
                     sdist.extract(member, staging, filter="data")
         (staging / "log").mkdir()
@@ -184,10 +185,11 @@ def _flink_home() -> Path:
     return home
 
 
-def build_images() -> dict[str, str]:
-    """Build (or find cached) images; returns {"host"|"vm"|"flink"|"registry": image tag}.
+def build_images(mirror: str) -> dict[str, str]:
+    """Build (or find cached) images; returns {"host"|"vm"|"flink"|"registry"|"mirror": image tag}.
 
-    host: a test host with Docker (static nodes); vm: a blank one (cloud VMs); both boot alike.
+    host: a test host with Docker (static nodes); vm: a blank one (cloud VMs); both boot alike. The
+    flink image's apt and pip get their packages from `mirror` (the mirror image's address).
     """
     CACHE.mkdir(parents=True, exist_ok=True)
     with phase("rootfs"):
@@ -195,13 +197,28 @@ def build_images() -> dict[str, str]:
     with phase("images"):
         base = _base_image(rootfs)
         images = {name: _build_image(name, base, _context(HERE / "images" / name))
-                  for name in ("host", "registry")}
+                  for name in ("host", "registry", "mirror")}
         boot = {name: HERE / "images" / "host" / name for name in ("entrypoint.sh", "sshd.conf")}
         images["vm"] = _build_image("vm", base, {**_context(HERE / "images" / "vm"), **boot})
         home = _flink_home()
         images["flink"] = _build_image("flink", base, {**_context(HERE / "images" / "flink"),
-                                                       "flink": home, **_context(home, "flink/")})
+                                                       "flink": home, **_context(home, "flink/")},
+                                       {"MIRROR": mirror})
     return images
+
+
+def python_wheels() -> Path:
+    """PyFlink and everything it depends on as wheels (sdists built once), for the mirror; cached.
+
+    For this machine's Python, which is the test images' (both Debian 12: Python 3.11)."""
+    python = f"cp{sys.version_info.major}{sys.version_info.minor}"
+    wheels = CACHE / f"wheels-{FLINK_VERSION}-{python}"
+    if not wheels.exists():
+        with phase("PyFlink wheels"), tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+            run(sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", f"{tmp}/wheels",
+                f"apache-flink=={FLINK_VERSION}", timeout=1800)
+            os.rename(f"{tmp}/wheels", wheels)
+    return wheels
 
 
 def build_job_jar(name: str) -> Path:

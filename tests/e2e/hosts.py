@@ -29,13 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import ssh
-from .build import CACHE, FLINK_VERSION, LABEL, build_images, ensure_dockerd
+from .build import CACHE, FLINK_VERSION, LABEL, build_images, ensure_dockerd, python_wheels
 from .proc import phase, run, tail, wait
 
 NETWORK = "fs-e2e"
 SUBNET = "10.77.0.0/24"
 REGISTRY_IP = "10.77.0.2"  # hosts are 10.77.0.11, .12, ...
 REGISTRY = f"{REGISTRY_IP}:5000"
+MIRROR_IP = "10.77.0.3"  # apt and pip packages for the Flink image (flink.python), from start_mirror()
 
 FLINK_IMAGE = f"{REGISTRY}/flink-swarm-e2e/flink:{FLINK_VERSION}"  # as the hosts see it
 FLINK_IMAGE_RETAGGED = f"{FLINK_IMAGE}-b"  # the same image under another tag (a tag change on day two)
@@ -134,6 +135,20 @@ def _start_registry(images: dict[str, str]) -> None:
         run("docker", "rmi", local)
 
 
+def start_mirror() -> None:
+    """Serve Python's Debian packages and PyFlink's wheels at MIRROR_IP (images/mirror), which the
+    Flink image's apt and pip use; the wheels are built first if they are not in CACHE."""
+    wheels = python_wheels()
+    name = f"{NETWORK}-mirror"
+    run("docker", "run", "-d", "--name", name, "--label", LABEL, "--network", NETWORK, "--ip", MIRROR_IP,
+        "--volume", f"{wheels}:/srv/wheels:ro", IMAGES["mirror"])
+
+    def answers() -> bool:
+        return run("docker", "exec", name, "python3", "-c", "import urllib.request as u; "
+                   "print(u.urlopen('http://127.0.0.1/apt/Packages', timeout=2).status)", check=False) == "200"
+    wait("mirror", answers, 30, lambda: run("docker", "logs", name, check=False))
+
+
 def _nameservers() -> list[str]:
     """This machine's DNS servers, for the hosts' inner dockerd (it cannot use 127.0.0.11)."""
     return [line.split()[1] for line in Path("/etc/resolv.conf").read_text().splitlines()
@@ -176,7 +191,7 @@ def _acquire_lock() -> None:
 def start_lab() -> dict[str, str]:
     """Build what is missing, then start the network and the registry; returns the images."""
     ensure_dockerd()
-    images = build_images()
+    images = build_images(MIRROR_IP)
     _acquire_lock()
     _remove_all()  # leftovers of a crashed run
     run("docker", "network", "create", "--label", LABEL, "--subnet", SUBNET, NETWORK)

@@ -1,0 +1,122 @@
+"""End to end with `flink.python`: every Flink node builds the image with Python and PyFlink, and
+PyFlink jobs with Python functions run on the cluster, submitted with tools/flink submit-python.
+
+The hosts reach no internet: the Flink test image's apt and pip get Python and PyFlink's wheels from
+the lab's mirror (images/mirror), as the official image would from Ubuntu's archive and PyPI.
+"""
+import collections
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.e2e import flink_rest, hosts
+from tests.e2e.proc import PLANS, TIMINGS
+from tests.e2e.test_static import program_config
+from tests.engine import Engine
+from tests.engine.registries import host_registry
+
+pytestmark = pytest.mark.e2e
+
+NODES = [("py-manager", "manager"), ("py-jobmanager", "jobmanager"), ("py-worker", "worker")]
+JOBS = flink_rest.TOOL.parents[1] / "tests" / "e2e" / "jobs"
+LINES = ["to be or not to be", "that is the question", "flink on swarm with python to be"]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """Three hosts and the program applied with flink.python on; torn down at the end."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FLINK_SWARM_KEY_DIR", str(tmp_path_factory.mktemp("keys")))
+        test_hosts = hosts.start_hosts(len(NODES))
+        try:
+            hosts.start_mirror()
+            nodes = [{"name": name, "cloud": "static", "role": role, "publicIp": h.ip, "user": h.user,
+                      "hostKey": h.host_key} for (name, role), h in zip(NODES, test_hosts)]
+            config = program_config(tmp_path_factory.mktemp("program"), nodes, test_hosts[0].private_key)
+            config["flink-swarm:flink"]["python"] = True
+            registry, commands, _ = host_registry()
+            engine = Engine(registry, stack="e2e-python", log=PLANS.append)
+            started = time.monotonic()
+            engine.up(config, secrets=["flink-swarm:sshPrivateKey"])
+            rest = engine.last_run.outputs["flinkUiUrl"]
+            flink_rest.wait_taskmanagers(rest, 1)
+            TIMINGS["python: up with flink.python (program start to the taskmanager registered)"] = \
+                time.monotonic() - started
+            yield {"hosts": {name: h for (name, _), h in zip(NODES, test_hosts)}, "engine": engine,
+                   "commands": commands, "rest": rest, "tmp": tmp_path_factory.mktemp("tool")}
+        finally:
+            hosts.teardown()
+
+
+def in_service(cluster, node: str, service: str, command: str) -> str:
+    """`command` (sh) in the node's container of `service`; its output."""
+    rc, out, err = hosts.run_ssh(
+        cluster["hosts"][node], "docker exec \"$(docker ps -q --filter "
+        f"label=com.docker.swarm.service.name={service} | head -n 1)\" sh -c '{command}'")
+    assert rc == 0, err
+    return out
+
+
+def test_the_flink_nodes_run_their_own_image_with_pyflink_of_the_clusters_flink_version(cluster):
+    for node, service in (("py-jobmanager", "jobmanager"), ("py-worker", "taskmanager")):
+        found = in_service(cluster, node, service, "python -c \"import pyflink.version as v; print(v.__version__)\"")
+        assert found.strip() == hosts.FLINK_VERSION, node
+        rc, image, _ = hosts.run_ssh(cluster["hosts"][node], "docker image ls --format '{{.Repository}}' "
+                                     "--filter reference='localhost/flink-swarm-pyflink'")
+        assert rc == 0 and image.split() == ["localhost/flink-swarm-pyflink"], node
+    rc, images, _ = hosts.run_ssh(cluster["hosts"]["py-manager"], "docker image ls -q")
+    assert rc == 0 and images.strip() == "", "the manager runs no Flink: it builds nothing"
+
+
+def test_the_build_run_again_changes_nothing(cluster):
+    for res in cluster["engine"].snapshot:
+        if res.type == "command:remote:Command" and res.name.endswith("-python"):
+            _, log = cluster["commands"].run(res.name, "create", res.inputs, res.inputs["create"], {})
+            assert "is here already" in log, (res.name, log)
+
+
+def submit_python(cluster, job: str, *args: str) -> str:
+    """tools/flink submit-python, as a user runs it; `pulumi stack output --json` answers with the
+    engine's outputs. Returns the job id it prints."""
+    bin_dir = cluster["tmp"] / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    outputs = {key: cluster["engine"].last_run.outputs[key] for key in ("nodes", "sshCommands", "flinkUiUrl")}
+    (cluster["tmp"] / "outputs.json").write_text(json.dumps(outputs))
+    fake = bin_dir / "pulumi"
+    fake.write_text(f"#!/bin/sh\nexec cat {cluster['tmp'] / 'outputs.json'}\n")
+    fake.chmod(0o755)
+    proc = subprocess.run([sys.executable, str(flink_rest.TOOL), "submit-python", str(JOBS / job), "--", *args],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (job_id,) = set(re.findall(r"\b[0-9a-f]{32}\b", proc.stdout))
+    assert f"{cluster['rest']}/#/job/running/{job_id}/overview" in proc.stdout  # its page in the UI
+    return job_id
+
+
+def written(cluster, directory: str) -> list[str]:
+    """The lines of the finished files under `directory` in the worker's taskmanager container."""
+    out = in_service(cluster, "py-worker", "taskmanager",
+                     f"find {directory} -type f ! -name \".*\" -exec cat {{}} +")
+    return out.splitlines()
+
+
+def test_a_datastream_job_with_python_lambdas_finishes_with_the_right_counts(cluster):
+    job_id = submit_python(cluster, "word_count.py", "/tmp/word-count", *LINES)
+    assert flink_rest.wait_job(cluster["rest"], job_id) == "FINISHED"
+    counts = {word: int(n) for word, n in (line.split() for line in written(cluster, "/tmp/word-count"))}
+    assert counts == collections.Counter(" ".join(LINES).split())
+
+
+def test_a_table_job_with_a_python_udf_finishes_with_the_right_result(cluster):
+    job_id = submit_python(cluster, "shout_udf.py", "/tmp/shouted", *LINES)
+    assert flink_rest.wait_job(cluster["rest"], job_id) == "FINISHED"
+    rows = dict(csv.reader(written(cluster, "/tmp/shouted")))  # Flink's csv quotes "TO!"
+    expected = collections.Counter(word.upper() + "!" for word in " ".join(LINES).split())
+    assert {word: int(n) for word, n in rows.items()} == expected
