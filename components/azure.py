@@ -13,7 +13,7 @@ from .config import Settings
 from .site import Machine
 
 
-def _without_type_aliases(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult:
+def without_type_aliases(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult:
     """Drop the ~50 type aliases azure-native adds to every resource (one per past API version).
 
     They only matter to stacks created under another azure-native type token, which this program
@@ -30,7 +30,7 @@ class AzureNodes(pulumi.ComponentResource):
 
     def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None):
         super().__init__("flink-swarm:azure:Nodes", name, None, pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(transformations=[_without_type_aliases])))
+            opts, pulumi.ResourceOptions(transformations=[without_type_aliases])))
         self._settings = settings
         self._child = pulumi.ResourceOptions(parent=self)
         cfg = settings.azure

@@ -58,6 +58,11 @@ FLINK_OWN_KEYS = {
     **dict.fromkeys(("high-availability.type", "high-availability.zookeeper.quorum", "high-availability.storageDir"),
                     "flink-swarm runs ZooKeeper high availability itself (README \"Durable jobs\"): leave it out"),
 }
+# Flink hides the values of keys that contain one of these (flink-core GlobalConfiguration.java
+# SENSITIVE_KEYS, release-1.20): flink.settings is plain stack config, so they are refused there.
+FLINK_SENSITIVE = ("password", "secret", "fs.azure.account.key", "apikey", "auth-params", "service-key", "token",
+                   "basic-auth", "jaas.config", "http-headers")
+STATE_STORES = ("node", "gcs", "azure")  # flink.state: the jobmanager's node, or a bucket on either cloud
 WEAVE_OVERHEAD = 84  # VXLAN 50 + ESP 34 (weaveworks/weave net/bridge.go:381-388)
 # Azure refuses these admin user names on a VM (compute API OSProfile.adminUsername, "Disallowed values").
 AZURE_RESERVED_USERS = frozenset({
@@ -85,6 +90,7 @@ class FlinkSpec:
     parallelism: int
     settings: Mapping[str, str]  # Flink options merged into both services' configuration, sorted by key
     python: bool = False  # the Flink nodes run the image with Python and PyFlink added (README "Python jobs")
+    state: str = "node"  # where checkpoints, savepoints and HA metadata live: node, gcs or azure (README "Durable jobs")
 
 
 @dataclass(frozen=True)
@@ -230,6 +236,7 @@ def parse(cfg: Mapping[str, Any], providers: Mapping[str, Optional[str]], stack:
     azure = _azure(defaults, providers, nodes)
     gcp = _gcp(defaults, providers, nodes)
     _check_subnets(network, nodes, azure, gcp)
+    _check_state(flink, azure, gcp)
     _check_capacity(nodes, network, admin_cidrs, azure, gcp)
     return Settings(stack, _name_prefix(cfg, stack), nodes, admin_cidrs, ssh_user, public, private,
                     cfg.get("weavePassword"), docker_install, docker_version, network, flink, azure, gcp,
@@ -354,6 +361,7 @@ def _flink(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> FlinkSpec:
         parallelism=positive_int(f"{P}flink.parallelism", fl["parallelism"]),
         settings=_flink_settings(fl["settings"]),
         python=boolean(f"{P}flink.python", fl["python"]),
+        state=choice(f"{P}flink.state", fl["state"], STATE_STORES),
     )
 
 
@@ -370,6 +378,10 @@ def _flink_settings(merged: Mapping[str, Any]) -> dict[str, str]:
                  "execution.checkpointing.interval (letters, digits, '.', '-' and '_')")
         if key in FLINK_OWN_KEYS:
             fail(f"{field}.{key}", value, "set by flink-swarm itself", FLINK_OWN_KEYS[key])
+        if any(word in key.lower() for word in FLINK_SENSITIVE):
+            fail(f"{field}.{key}", "(not shown)", "a secret, which flink.settings would keep in plain stack "
+                 "config and in the services' spec", "leave it out: flink.state gcs or azure gives the "
+                 "cluster its bucket's credentials as a Docker secret; other secrets belong in your image")
         if value is None:
             continue
         if isinstance(value, (Mapping, list)):
@@ -409,7 +421,20 @@ def _gcp(defaults: Mapping[str, Any], providers: Mapping[str, Optional[str]], no
             fail("gcp:zone", zone, f"not in gcp:region {region!r}",
                  f"use a zone of {region} or set gcp:region {zone_region}")
         region = zone_region
+    elif zone and not region:  # no nodes there, but a state bucket may be
+        region = zone.rsplit("-", 1)[0]
     return GcpSpec(project, region, zone, d["size"], d["diskGb"], d["subnet"], d["image"])
+
+
+def _check_state(flink: FlinkSpec, azure: AzureSpec, gcp: GcpSpec) -> None:
+    """A state bucket needs its cloud's settings, with or without nodes there."""
+    if flink.state == "gcs" and not (gcp.project and gcp.region):
+        fail(f"{P}flink.state", flink.state, "a bucket on Google Cloud Storage needs gcp:project and a region "
+             "(gcp:region, or gcp:zone's)", "`pulumi config set gcp:project my-project-id` and "
+             "`pulumi config set gcp:region europe-west1`")
+    if flink.state == "azure" and not azure.location:
+        fail(f"{P}flink.state", flink.state, "a storage account on Azure needs azure-native:location",
+             "`pulumi config set azure-native:location westeurope`")
 
 
 def _check_subnets(network: NetworkSpec, nodes: tuple[NodeSpec, ...], azure: AzureSpec, gcp: GcpSpec) -> None:

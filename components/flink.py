@@ -28,6 +28,7 @@ import pulumi_docker as docker
 from . import ports
 from .config import Settings
 from .nodes import Node
+from .state import StateBucket
 from .steps import node_command, script, script_text
 from .swarm import SwarmCluster
 
@@ -41,6 +42,8 @@ STATE_MOUNT = "/flink-state"  # ... and in the jobmanager's and ZooKeeper's cont
 FLINK_UID = 9999
 TASKMANAGER_HA_DIR = "/tmp/flink-swarm-ha"
 FLINK_HOME = "/opt/flink"  # the same Dockerfile's FLINK_HOME
+ENTRYPOINT = "/docker-entrypoint.sh"  # ... and its ENTRYPOINT (Dockerfile:101)
+STATE_KEY_FILE = "/run/secrets/flink-state-key"  # flink.state gcs/azure: the bucket's key, a Docker secret
 ZOOKEEPER_HEAP = "256m"
 # flink.python: the image each Flink node builds (scripts/flink-python.sh), under a tag that no registry
 # serves ("localhost/"), so it never leaves the node.
@@ -54,9 +57,10 @@ def python_image(image: str) -> str:
     return f"{PYTHON_IMAGE}:{named.hexdigest()[:16]}"
 
 
-def flink_properties(props: dict[str, object]) -> str:
+def flink_properties(props: dict[str, pulumi.Input[object]]) -> pulumi.Output[str]:
     """FLINK_PROPERTIES: one `key: value` a line (the image's entrypoint merges them into its config)."""
-    return "".join(f"{key}: {value}\n" for key, value in props.items())
+    return pulumi.Output.all(*props.values()).apply(
+        lambda values: "".join(f"{key}: {value}\n" for key, value in zip(props, values)))
 
 
 class FlinkCluster(pulumi.ComponentResource):
@@ -69,7 +73,8 @@ class FlinkCluster(pulumi.ComponentResource):
     """
 
     def __init__(self, name: str, swarm: SwarmCluster, nodes: Sequence[Node], ssh_opts: pulumi.Input[list[str]],
-                 settings: Settings, opts: Optional[pulumi.ResourceOptions] = None):
+                 settings: Settings, bucket: Optional[StateBucket] = None,
+                 opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("flink-swarm:index:FlinkCluster", name, None, opts)
         net, fl = settings.network, settings.flink
         jobmanager_node = next(n for n in nodes if n.role == JOBMANAGER)
@@ -113,12 +118,44 @@ class FlinkCluster(pulumi.ComponentResource):
                 subnet=net.subnet, gateway=str(ipaddress.ip_network(net.subnet)[1]))],
             opts=pulumi.ResourceOptions.merge(on_manager, pulumi.ResourceOptions(ignore_changes=["options"])))
 
-        # Durable jobs: the jobmanager keeps checkpoints, savepoints and its high-availability metadata
-        # in a directory on its node, and Flink's own ZooKeeper server (same image) runs beside it,
-        # keeping its data there too: a jobmanager restarted on that node recovers every job.
+        # Durable jobs: Flink's own ZooKeeper server (same image) runs beside the jobmanager, keeping its
+        # data in a directory on that node, and the jobs' checkpoints, savepoints and high-availability
+        # metadata go to that directory too (`jobmanager` checkpoint storage: only the jobmanager writes
+        # files) or to a bucket (flink.state gcs or azure), which the taskmanagers write to as well.
         state = node_command(self, jobmanager_node, "state", script(
             "flink-state", STATE_DIR, FLINK_UID, STATE_MOUNT, ports.ZOOKEEPER_CLIENT))
         state_mount = docker.ServiceTaskSpecContainerSpecMountArgs(type="bind", source=STATE_DIR, target=STATE_MOUNT)
+        flink_run: dict = {}  # how the jobmanager and taskmanagers start: as the image says, or with the bucket's key
+        flink_env: dict = {}
+        if bucket is None:
+            where, storage = f"file://{STATE_MOUNT}", "jobmanager"
+            # A taskmanager only reads the jobmanager's blobs from the HA directory, falling back to its blob
+            # server (AbstractBlobCache.getFileInternal); Flink before 1.18 also creates the directory as it
+            # starts (FileSystemBlobStore's constructor; lazy since FLINK-31656). So: a directory of its
+            # own container, which any flink.image can make, and where no state can hide.
+            ha_dirs = {JOBMANAGER: f"file://{STATE_MOUNT}/ha", TASKMANAGER: f"file://{TASKMANAGER_HA_DIR}"}
+            self.state_location: pulumi.Output[str] = pulumi.Output.from_input(f"{jobmanager_node.name}:{STATE_DIR}")
+        else:
+            where, storage = bucket.uri, "filesystem"
+            ha_dirs = dict.fromkeys((JOBMANAGER, TASKMANAGER), pulumi.Output.concat(bucket.uri, "/ha"))
+            self.state_location = bucket.uri
+            # Docker secrets cannot change: a new key is a new secret (named by a digest of it, which tells
+            # nothing of it), which the services move to before the old one goes.
+            key = docker.Secret("flink-state-key", name=pulumi.Output.unsecret(bucket.credential.apply(
+                lambda c: "flink-state-key-" + hashlib.sha256(c.encode()).hexdigest()[:12])),
+                data=bucket.credential, opts=on_manager)
+            flink_run = {
+                "command": ["bash", "-c", script_text("flink-state-entry"), "flink-state-entry", bucket.plugin,
+                            STATE_KEY_FILE, bucket.azure_account or "-", ENTRYPOINT],
+                "secrets": [docker.ServiceTaskSpecContainerSpecSecretArgs(
+                    secret_id=key.id, secret_name=key.name, file_name=STATE_KEY_FILE, file_uid=str(FLINK_UID),
+                    file_gid=str(FLINK_UID), file_mode=0o400)]}
+            if bucket.azure_account is None:  # GCS: the plugin reads the key file itself
+                flink_env = {"GOOGLE_APPLICATION_CREDENTIALS": STATE_KEY_FILE}
+        settings = dict(sorted({"state.checkpoint-storage": storage,
+                                "state.checkpoints.dir": pulumi.Output.concat(where, "/checkpoints"),
+                                "state.savepoints.dir": pulumi.Output.concat(where, "/savepoints"),
+                                **fl.settings}.items()))
         common = {"jobmanager.rpc.address": JOBMANAGER, "jobmanager.rpc.port": ports.JOBMANAGER_RPC,
                   "blob.server.port": ports.BLOB_SERVER, "query.server.port": ports.QUERY_SERVER,
                   "high-availability.type": "zookeeper",
@@ -135,24 +172,23 @@ class FlinkCluster(pulumi.ComponentResource):
             mounts=[state_mount])
         self.jobmanager = self._service(JOBMANAGER, flink_image, pulumi.ResourceOptions.merge(
             after_state, pulumi.ResourceOptions(depends_on=built)), {"FLINK_PROPERTIES": flink_properties({
-            **common, "high-availability.storageDir": f"file://{STATE_MOUNT}/ha", "rest.port": ports.FLINK_UI,
-            "jobmanager.memory.process.size": fl.jobmanager_memory, "parallelism.default": fl.parallelism,
-            **fl.settings})},
-            mounts=[state_mount],
+                **common, "high-availability.storageDir": ha_dirs[JOBMANAGER], "rest.port": ports.FLINK_UI,
+                "jobmanager.memory.process.size": fl.jobmanager_memory, "parallelism.default": fl.parallelism,
+                **settings}), **flink_env},
+            # the node's directory stays mounted with a bucket too: what ZooKeeper holds of jobs started
+            # before a switch to a bucket points there
+            mounts=[state_mount], **flink_run,
             # Host-mode publishing on the jobmanager node: Flink misbehaves behind the routing mesh.
             published=[docker.ServiceEndpointSpecPortArgs(
                 name="ui", target_port=ports.FLINK_UI, published_port=ports.FLINK_UI, protocol="tcp",
                 publish_mode="host")])
         self.taskmanager = self._service(TASKMANAGER, flink_image, pulumi.ResourceOptions.merge(
             on_manager, pulumi.ResourceOptions(depends_on=built)), {"FLINK_PROPERTIES": flink_properties({
-            # A taskmanager only reads the jobmanager's blobs from there, falling back to its blob server
-            # (AbstractBlobCache.getFileInternal); Flink before 1.18 also creates the directory as it
-            # starts (FileSystemBlobStore's constructor; lazy since FLINK-31656). So: a directory of its
-            # own container, which any flink.image can make, and where no state can hide.
-            **common, "high-availability.storageDir": f"file://{TASKMANAGER_HA_DIR}",
-            "taskmanager.rpc.port": ports.TASKMANAGER_RPC,
-            "taskmanager.data.port": ports.TASKMANAGER_DATA, "taskmanager.numberOfTaskSlots": fl.task_slots,
-            "taskmanager.memory.process.size": fl.taskmanager_memory, **fl.settings})},
+                **common, "high-availability.storageDir": ha_dirs[TASKMANAGER],
+                "taskmanager.rpc.port": ports.TASKMANAGER_RPC,
+                "taskmanager.data.port": ports.TASKMANAGER_DATA, "taskmanager.numberOfTaskSlots": fl.task_slots,
+                "taskmanager.memory.process.size": fl.taskmanager_memory, **settings}), **flink_env},
+            **flink_run,
             mode=docker.ServiceModeArgs(global_=True), role="worker")  # one per worker node, as workers come and go
 
         self.ui_url: pulumi.Output[str] = pulumi.Output.concat("http://", jobmanager_node.public_ip, ":",
@@ -160,18 +196,21 @@ class FlinkCluster(pulumi.ComponentResource):
         self.jobmanager_address: pulumi.Output[str] = jobmanager_node.public_ip
         self.register_outputs({"uiUrl": self.ui_url})
 
-    def _service(self, name: str, image: pulumi.Input[str], opts: pulumi.ResourceOptions, env: dict[str, str], *,
-                 args: Optional[list[str]] = None, mounts: Optional[list] = None,
-                 mode: Optional[docker.ServiceModeArgs] = None, role: str = JOBMANAGER,
+    def _service(self, name: str, image: pulumi.Input[str], opts: pulumi.ResourceOptions,
+                 env: dict[str, pulumi.Input[str]], *, args: Optional[list[str]] = None,
+                 command: Optional[list[pulumi.Input[str]]] = None, mounts: Optional[list] = None,
+                 secrets: Optional[list] = None, mode: Optional[docker.ServiceModeArgs] = None,
+                 role: str = JOBMANAGER,
                  published: Optional[list[docker.ServiceEndpointSpecPortArgs]] = None) -> docker.Service:
         """A Flink service (one replica unless `mode` says otherwise) on the network, placed by node
-        label, with dnsrr endpoints (no VIP/IPVS); it runs the image's `name` command unless `args`."""
+        label, with dnsrr endpoints (no VIP/IPVS); it runs the image's `name` command unless `args`
+        (through `command` instead of the image's entrypoint, if given)."""
         return docker.Service(
             name, name=name,
             mode=mode or docker.ServiceModeArgs(replicated=docker.ServiceModeReplicatedArgs(replicas=1)),
             task_spec=docker.ServiceTaskSpecArgs(
                 container_spec=docker.ServiceTaskSpecContainerSpecArgs(
-                    image=image, args=args or [name], env=env, mounts=mounts),
+                    image=image, commands=command, args=args or [name], env=env, mounts=mounts, secrets=secrets),
                 placement=docker.ServiceTaskSpecPlacementArgs(constraints=[f"node.labels.role == {role}"]),
                 networks_advanceds=[docker.ServiceTaskSpecNetworksAdvancedArgs(id=self.network.id, aliases=[name])],
                 restart_policy=docker.ServiceTaskSpecRestartPolicyArgs(condition="any", delay="5s", window="1m")),

@@ -30,6 +30,8 @@ FIREWALL = "gcp:compute/firewall:Firewall"
 GCP_VM = "gcp:compute/instance:Instance"
 DOCKER_NETWORK = "docker:index/network:Network"
 COMMAND = "command:remote:Command"
+GCS_BUCKET = "gcp:storage/bucket:Bucket"
+STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 
 # README "Ports": open to the cluster's own addresses only. ESP (IP protocol 50) has no ports.
 CLUSTER_PORTS = frozenset({2377, 7946, 4789, 6783, 6784, *range(6123, 6128)})
@@ -205,6 +207,23 @@ def overlay_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> 
                "the internet in plaintext (set flink-swarm:network.encrypted true)")
 
 
+def storage_private(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Buckets and storage accounts (Flink's state: flink.state) are closed to the public and to plain HTTP."""
+    props = args.props
+    if args.resource_type == GCS_BUCKET:
+        if props.get("publicAccessPrevention") != "enforced":
+            report("publicAccessPrevention must be 'enforced': no ACL or IAM binding can make the jobs' state public")
+        if props.get("uniformBucketLevelAccess") is not True:
+            report("uniformBucketLevelAccess must be true: access by IAM only, no per-object ACLs")
+    elif args.resource_type == STORAGE_ACCOUNT:
+        if props.get("allowBlobPublicAccess") is not False:
+            report("allowBlobPublicAccess must be false: no container of the jobs' state can be made public")
+        if props.get("enableHttpsTrafficOnly") is False:
+            report("enableHttpsTrafficOnly must stay true: the account's key and data never cross in plain HTTP")
+        if props.get("minimumTlsVersion") not in ("TLS1_2", "TLS1_3"):
+            report("minimumTlsVersion must be TLS1_2 or newer")
+
+
 def is_weave(driver: Any) -> bool:
     """A Weave Net plugin driver, e.g. `weaveworks/net-plugin:latest_release`."""
     text = str(driver or "").lower()
@@ -260,6 +279,10 @@ POLICIES = [
         "overlay-network-encrypted",
         "Docker overlay networks are encrypted.",
         overlay_encrypted, ADVISORY),
+    ResourceValidationPolicy(
+        "state-storage-private",
+        "The buckets and storage accounts of Flink's state are private and HTTPS-only.",
+        storage_private, MANDATORY),
     StackValidationPolicy(
         "weave-network-password",
         "A Weave network's plugin is configured with a password.",

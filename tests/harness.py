@@ -6,6 +6,7 @@ private call into the Pulumi SDK is in `_fresh_runtime` and `_resolve`.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import ipaddress
 import json
@@ -67,6 +68,7 @@ class Res:
     raw: dict  # inputs as sent, secrets still wrapped
     deps: set[str] = field(default_factory=set)  # URNs this resource depends on
     provider: str = ""  # "<provider urn>::<id>" when an explicit provider is used
+    retain_on_delete: bool = False  # `pulumi destroy` leaves it in the cloud
 
     @property
     def inputs(self) -> dict:
@@ -108,6 +110,16 @@ class FakeCloud:
                                          "-----END OPENSSH PRIVATE KEY-----\n"}
         if typ == "random:index/randomPassword:RandomPassword":
             return {"result": "mock-" + hashlib.sha256(name.encode()).hexdigest()[:24]}
+        if typ == "random:index/randomString:RandomString":
+            return {"result": hashlib.sha256(name.encode()).hexdigest()[:int(inputs["length"])]}
+        if typ == "azure-native:storage:StorageAccount":
+            return {"name": inputs["accountName"]}
+        if typ == "gcp:serviceaccount/account:Account":
+            email = f"{inputs['accountId']}@{inputs['project']}.iam.gserviceaccount.com"
+            return {"email": email, "name": f"projects/{inputs['project']}/serviceAccounts/{email}"}
+        if typ == "gcp:serviceaccount/key:Key":  # base64 of the JSON key file
+            return {"privateKey": base64.b64encode(json.dumps({"type": "service_account", "private_key":
+                                                                "-----BEGIN PRIVATE KEY-----mock"}).encode()).decode()}
         if typ == "command:remote:Command":
             return {"stdout": self.command_stdout(name, inputs), "stderr": ""}
         return {}
@@ -137,6 +149,8 @@ class _Mocks(pulumi.runtime.Mocks):
         return resource_id, dict(args.inputs, **extra)
 
     def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == "azure-native:storage:listStorageAccountKeys":
+            return {"keys": [{"keyName": "key1", "permissions": "FULL", "value": "bW9jay1zdG9yYWdlLWtleQ=="}]}
         return {}
 
 
@@ -163,7 +177,8 @@ class CaptureMonitor(MockMonitor):
                 if request.provider:  # the engine creates a resource's provider first, like a dependency
                     deps.add(request.provider.rsplit("::", 1)[0])
                 self.capture(Res(request.type, request.name, response.urn, request.parent,
-                                 rpc.deserialize_properties(request.object), deps, request.provider))
+                                 rpc.deserialize_properties(request.object), deps, request.provider,
+                                 bool(request.retainOnDelete)))
             return response
         finally:
             with self._lock:

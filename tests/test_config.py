@@ -256,7 +256,8 @@ def test_flink_settings_are_the_defaults_with_the_stacks_keys_over_them(parse):
     assert settings["execution.checkpointing.interval"] == "1min"
     assert settings["execution.checkpointing.unaligned"] == "true"  # as Flink writes booleans
     assert settings["taskmanager.network.memory.fraction"] == "0.2"
-    assert settings["state.checkpoint-storage"] == "jobmanager"  # the other defaults stay
+    # the other defaults stay
+    assert settings["execution.checkpointing.externalized-checkpoint-retention"] == "RETAIN_ON_CANCELLATION"
     assert list(settings) == sorted(settings)  # a stable order: no service update from reordering
 
 
@@ -656,3 +657,27 @@ def test_world_open_admin_is_a_boolean(parse):
 def test_flink_python_is_a_boolean_off_by_default(parse):
     assert parse().flink.python is False and parse(flink={"python": True}).flink.python is True
     refused(parse, "flink-swarm:flink.python", "yes", flink={"python": "yes"})
+
+
+@pytest.mark.parametrize("state, cloud, missing", [("gcs", "azure", "gcp:project"),
+                                                   ("azure", "gcp", "azure-native:location")])
+def test_a_state_bucket_needs_its_clouds_settings_even_without_nodes_there(parse, state, cloud, missing):
+    nodes = [{"name": role, "cloud": cloud, "role": role} for role in ("manager", "jobmanager", "worker")]
+    providers = {k: v for k, v in PROVIDERS.items() if not k.startswith(missing.split(":")[0])}
+    with pytest.raises(ConfigError) as err:
+        parse(nodes=nodes, providers=providers, flink={"state": state})
+    assert "flink-swarm:flink.state" in str(err.value) and missing in str(err.value), str(err.value)
+    refused(parse, "flink-swarm:flink.state", "s3", flink={"state": "s3"})
+
+
+def test_a_gcs_bucket_takes_the_zones_region_without_gcp_nodes(parse):
+    nodes = [{"name": role, "cloud": "azure", "role": role} for role in ("manager", "jobmanager", "worker")]
+    settings = parse(nodes=nodes, providers={**PROVIDERS, "gcp:region": None}, flink={"state": "gcs"})
+    assert settings.gcp.region == PROVIDERS["gcp:zone"].rsplit("-", 1)[0]
+
+
+def test_secrets_are_refused_in_flink_settings_without_echoing_them(parse):
+    for key in ("fs.azure.account.key.acct.dfs.core.windows.net", "s3.secret-key", "security.ssl.keystore-password"):
+        with pytest.raises(ConfigError) as err:
+            parse(flink={"settings": {key: "hunter2-value"}})
+        assert f"flink-swarm:flink.settings.{key}" in str(err.value) and "hunter2" not in str(err.value)

@@ -211,7 +211,10 @@ def test_settings_reach_both_services_over_the_defaults(program):
     assert DEFAULT_SETTINGS.items() <= defaults.items()
 
 
-def test_the_keys_the_program_writes_are_the_ones_a_stack_may_not_set(program):
+STATE_KEYS = {"state.checkpoint-storage", "state.checkpoints.dir", "state.savepoints.dir"}
+
+
+def test_the_keys_the_program_writes_are_the_ones_a_stack_may_not_set_and_the_state_location(program):
     from components import flink
     from components.config import FLINK_OWN_KEYS
 
@@ -222,10 +225,15 @@ def test_the_keys_the_program_writes_are_the_ones_a_stack_may_not_set(program):
     written = set()
     for name in (flink.JOBMANAGER, flink.TASKMANAGER):
         written |= set(properties(run.get(name, SERVICE))) - set(settings)
-    assert written == set(FLINK_OWN_KEYS)
-    # the default state locations are in the directory the jobmanager mounts
+    assert written == set(FLINK_OWN_KEYS) | STATE_KEYS
+    # by default the state is in the directory the jobmanager mounts, in checkpoint files it writes
+    props = properties(run.get(flink.JOBMANAGER, SERVICE))
+    assert props["state.checkpoint-storage"] == "jobmanager"
     for key in ("state.checkpoints.dir", "state.savepoints.dir"):
-        assert settings[key].startswith(f"file://{flink.STATE_MOUNT}/")
+        assert props[key].startswith(f"file://{flink.STATE_MOUNT}/")
+    # a stack may still put them elsewhere (its own filesystem, in its own image)
+    props = properties(program(flink={"settings": {"state.savepoints.dir": "s3://mine/sp"}}).get("taskmanager", SERVICE))
+    assert props["state.savepoints.dir"] == "s3://mine/sp" and props["state.checkpoint-storage"] == "jobmanager"
 
 
 def test_durable_jobs_state_on_the_jobmanager_node_and_zookeeper_beside_it(program):

@@ -300,10 +300,30 @@ def test_overlay_network_needs_no_weave_password():
     assert stack_violations("weave-network-password", [resource(NETWORK, {"driver": "overlay"})]) == []
 
 
+# state-storage-private -------------------------------------------------------------------------------
+
+GCS_OK = {"publicAccessPrevention": "enforced", "uniformBucketLevelAccess": True, "location": "europe-west1"}
+ACCOUNT_OK = {"allowBlobPublicAccess": False, "enableHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2"}
+
+
+@pytest.mark.parametrize("typ,props,count", [
+    ("gcp:storage/bucket:Bucket", GCS_OK, 0),
+    ("gcp:storage/bucket:Bucket", {**GCS_OK, "publicAccessPrevention": "inherited"}, 1),
+    ("gcp:storage/bucket:Bucket", {"location": "EU"}, 2),
+    ("azure-native:storage:StorageAccount", ACCOUNT_OK, 0),
+    ("azure-native:storage:StorageAccount", {**ACCOUNT_OK, "allowBlobPublicAccess": True}, 1),
+    ("azure-native:storage:StorageAccount", {**ACCOUNT_OK, "enableHttpsTrafficOnly": False,
+                                             "minimumTlsVersion": "TLS1_0"}, 2),
+    ("azure-native:storage:StorageAccount", {}, 2),  # public blob access unset: the API's default allows it
+])
+def test_state_storage_is_private_and_https_only(typ, props, count):
+    assert len(violations("state-storage-private", typ, props)) == count
+
+
 def test_enforcement_levels():
     mandatory = {p.name for p in POLICIES if p.enforcement_level == EnforcementLevel.MANDATORY}
     assert mandatory == {"cluster-ports-not-public", "admin-ports-not-public", "ssh-password-login-disabled",
-                         "static-public-ips", "weave-network-password"}
+                         "static-public-ips", "state-storage-private", "weave-network-password"}
 
 
 # every policy over the program's resources ---------------------------------------------------------
@@ -332,8 +352,9 @@ def mandatory(found):
 
 
 @pytest.mark.parametrize("overrides", [{}, {"network": {"driver": "overlay"}},
-                                       {"topology": "config/topologies/dev-small.yaml"}],
-                         ids=["weave", "overlay-encrypted", "dev-small"])
+                                       {"topology": "config/topologies/dev-small.yaml"},
+                                       {"flink": {"state": "gcs"}}, {"flink": {"state": "azure"}}],
+                         ids=["weave", "overlay-encrypted", "dev-small", "state-gcs", "state-azure"])
 def test_program_passes_every_policy(program, overrides):
     assert check(graph(program(**overrides))) == {}
 
