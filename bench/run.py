@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import resource
+import runpy
 import subprocess
 import sys
 import tempfile
@@ -26,10 +27,12 @@ ROOT = BENCH.parent
 sys.path[:0] = [str(BENCH), str(ROOT)]
 
 import yaml
-from graph import commands_by_host, count_layers, critical_path
+from graph import commands_by_host, count_layers, critical_path, schedule
 from latency import LatencyModel
 
 TARGET_NODES, TARGET_SECONDS, TARGET_MIB = 200, 15.0, 1024.0  # N nodes evaluate within these
+SLOTS = (8, 16)  # `pulumi up --parallel`: 4 x CPUs by default, 8 on a 2-vCPU CI runner (tools/parallelism)
+parallelism = runpy.run_path(str(ROOT / "tools" / "parallelism"))["parallelism"]  # what the workflows pass
 GROWTH_BASE, GROWTH_LIMIT = 50, 1.5  # wall s per node at the largest N vs at 50 nodes
 
 
@@ -74,6 +77,11 @@ def analyse(run, n: int) -> dict:
         "per_node": {k: round(layers[k] / n, 2) for k in ("nodes", "swarm", "flink", "total")},
         "critical_path": {"resources": int(length), "seconds": ready,
                           "path": [{"name": r.name, "type": r.type, "seconds": model.seconds(r)} for r in path]},
+        # time to Flink under the engine's `--parallel` slots: as many as needed (the critical path),
+        # 8 and 16, and what the workflows pass (tools/parallelism)
+        "time_to_flink": {"unbounded": schedule(run, model.seconds, len(run.custom())),
+                          **{str(slots): schedule(run, model.seconds, slots) for slots in SLOTS},
+                          "workflows": schedule(run, model.seconds, parallelism(n)), "workflow_slots": parallelism(n)},
         "what_if": {name: critical_path(run, model.scenario(name).seconds)[0] for name in model.what_if},
         "manager_commands": hosts[manager],
         "manager_delete_only": commands_by_host(run, delete_only=True)[manager],
@@ -144,6 +152,12 @@ def shape_problems(results: list[dict]) -> list[str]:
             problems.append(f"{n} nodes: missing time, memory, manager commands or what-ifs")
         if not path or path[-1]["type"] != "docker:index/service:Service":
             problems.append(f"{n} nodes: the critical path does not end at a Flink service")
+        t = r["time_to_flink"]
+        if abs(t["unbounded"] - r["critical_path"]["seconds"]) > 1e-6:
+            problems.append(f"{n} nodes: with unbounded slots the schedule ({t['unbounded']} s) is not the "
+                            f"critical path ({r['critical_path']['seconds']} s)")
+        if not t["unbounded"] <= t[str(SLOTS[-1])] <= t[str(SLOTS[0])]:
+            problems.append(f"{n} nodes: fewer slots must never be faster: {t}")
     return problems
 
 
@@ -178,6 +192,17 @@ def print_path(r: dict) -> None:
     print("\nwhat-if (critical path with bench/latency.yaml's what_if overrides):")
     for name, seconds in r["what_if"].items():
         print(f"  {name:<28} {seconds:>5g} s  ({seconds - cp['seconds']:+g} s)")
+
+
+def print_time_to_flink(results: list[dict]) -> None:
+    """Modelled seconds from nothing to Flink running, by N and the engine's `--parallel` slots."""
+    print("\ntime to Flink (modelled s) by --parallel: as many as needed (critical path), "
+          f"{' and '.join(map(str, SLOTS))}, and the workflows' (tools/parallelism):")
+    print(f"{'nodes':>5} {'unbounded':>9} " + " ".join(f"{s:>6}" for s in SLOTS) + f" {'workflows':>16}")
+    for r in results:
+        t = r["time_to_flink"]
+        print(f"{r['nodes']:>5} {t['unbounded']:>9g} " + " ".join(f"{t[str(s)]:>6g}" for s in SLOTS)
+              + f" {t['workflows']:>9g} ({t['workflow_slots']:>3})")
 
 
 def print_targets(checks: list[tuple[str, str, str]]) -> None:
@@ -215,6 +240,7 @@ def main() -> None:
     print(" | ".join(f"{k} {v}" for k, v in machine().items()) + "\n")
     print_tables(results)
     print_path(results[-1])
+    print_time_to_flink(results)
     print_targets(checks)
     if args.json:
         report = {"machine": machine(), "results": results,
