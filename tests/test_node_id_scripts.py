@@ -18,15 +18,20 @@ def run_script(tmp_path):
     bin_dir.mkdir()
     calls = tmp_path / "docker-calls"
     calls.touch()
-    docker = bin_dir / "docker"  # records its arguments; a node is a manager, has no running task
-    docker.write_text('#!/bin/bash\necho "$*" >>"$CALLS"\n[[ "$*" == *Spec.Role* ]] && echo manager\n'
+    docker = bin_dir / "docker"  # records its arguments; a node is a manager, has no running task;
+    # the first call starting with $FAIL_ONCE fails as swarmkit does when the leadership moves
+    docker.write_text('#!/bin/bash\necho "$*" >>"$CALLS"\n'
+                      'if [[ -n $FAIL_ONCE && "$*" == "$FAIL_ONCE"* && ! -e $CALLS.failed ]]; then touch "$CALLS.failed"\n'
+                      '  echo "Error response from daemon: rpc error: code = Unknown desc = raft: failed to process'
+                      ' the request: node lost leader status" >&2; exit 1; fi\n'
+                      '[[ "$*" == *Spec.Role* ]] && echo manager\n'
                       '[[ "$*" == "node ls"* ]] && printf "%b" "$NODE_LS"\nexit 0\n')
     docker.chmod(0o755)
 
-    def run(name, *args, node_ls=""):
+    def run(name, *args, node_ls="", fail_once=""):
+        env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(calls), "NODE_LS": node_ls, "FAIL_ONCE": fail_once}
         done = subprocess.run(["bash", str(SCRIPTS / f"{name}.sh"), *args], capture_output=True, text=True,
-                              env={"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(calls), "NODE_LS": node_ls},
-                              timeout=60)
+                              env=env, timeout=60)
         return done.returncode, done.stdout + done.stderr, calls.read_text().splitlines()
 
     return run
@@ -51,6 +56,16 @@ def test_node_ids_are_used(run_script):
                                                   "node ls --format {{.ID}} {{.Status}}"])
     code, _, calls = run_script("node-remove", NODE_ID)
     assert code == 0 and calls[-1] == f"node rm --force {NODE_ID}"
+
+
+@pytest.mark.parametrize("write", ["node update", "node demote", "node rm"])
+def test_node_remove_sends_a_write_again_when_the_leadership_moved(run_script, write):
+    """Destroy demotes managers while the control manager removes nodes: a leader election refuses a
+    write for a moment (seen in CI), and the removal must still finish."""
+    code, printed, calls = run_script("node-remove", NODE_ID, fail_once=write)
+    assert code == 0, printed
+    assert len([c for c in calls if c.startswith(write)]) == 2 and calls[-1] == f"node rm --force {NODE_ID}"
+    assert f"docker {write} failed (attempt 1 of 15)" in printed and "drained and removed" in printed
 
 
 def test_labels_forget_nodes_down_and_out_of_the_topology(run_script):

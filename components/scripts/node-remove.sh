@@ -6,6 +6,19 @@
 set -euo pipefail
 node=${1-}
 log() { echo "[flink-swarm] node-remove: $*" >&2; }
+# A manager leaving at the same time (destroy runs every host's swarm-leave.sh, which demotes a
+# manager) can move the raft leadership while a write is in flight: swarmkit then refuses it with
+# ErrLostLeadership, "node lost leader status", uncommitted (swarmkit manager/state/raft/raft.go), or
+# finds no leader until the election ends (about 10 heartbeats). Such a write is safe to send again.
+again() {
+  local attempt
+  for attempt in $(seq 15); do
+    "$@" >/dev/null && return 0
+    log "docker $2 $3 failed (attempt $attempt of 15), the swarm may be electing a leader: again in 2 s"
+    sleep 2
+  done
+  return 1
+}
 if [[ ! $node =~ ^[a-z0-9]{25}$ ]]; then  # the id comes from a host: never let it be an option or more
   log "refusing '$node': not a swarm node id (25 lowercase letters and digits)"
   exit 1
@@ -19,13 +32,13 @@ if [ "$node" = "$(docker info --format '{{.Swarm.NodeID}}')" ]; then
   log "$node is this host: it demotes itself as it leaves"
   exit 0
 fi
-docker node update --availability drain "$node" >/dev/null
+again docker node update --availability drain "$node"
 for _ in $(seq 60); do
   [ -z "$(docker node ps "$node" --filter desired-state=running -q)" ] && break
   sleep 2
 done
 if [ "$(docker node inspect -f '{{.Spec.Role}}' "$node")" = manager ]; then
-  docker node demote "$node" >/dev/null
+  again docker node demote "$node"
 fi
-docker node rm --force "$node" >/dev/null
+again docker node rm --force "$node" || ! docker node inspect "$node" >/dev/null 2>&1  # gone all the same
 log "drained and removed $node"
