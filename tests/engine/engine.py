@@ -26,6 +26,8 @@ Providers (tests/engine/providers) imitate the real ones' diffs, creates, update
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import logging
 import os
 import threading
@@ -68,15 +70,25 @@ class StepError(RuntimeError):
     """A provider operation failed; the message names the resource."""
 
 
-def _reset(value: dict, old: dict, path: str) -> None:
-    """ignoreChanges for one top-level or dotted path: take the old input, or drop the key."""
-    *parents, last = path.split(".")
-    for key in parents:
-        value, old = value.setdefault(key, {}), (old or {}).get(key, {})
-    if isinstance(old, dict) and last in old:
-        value[last] = old[last]
-    else:
-        value.pop(last, None)
+def _inner(value: Any) -> Any:
+    return value["value"] if rpc.is_rpc_secret(value) else value
+
+
+def _ignored(inputs: dict, old: dict, paths: list[str]) -> dict:
+    """ignoreChanges: `inputs` with each top-level or dotted path reset to its old input, or dropped
+    where it had none (secrets stay wrapped). The engine keeps the result as the resource's inputs,
+    so a replacement is created with them too (SG:1264-1269: the new state takes the processed inputs)."""
+    inputs = copy.deepcopy(inputs)
+    for path in paths:
+        *parents, last = path.split(".")
+        value, before = inputs, old
+        for key in parents:
+            value, before = _inner(value.setdefault(key, {})), _inner((before or {}).get(key, {}))
+        if isinstance(before, dict) and last in before:
+            value[last] = copy.deepcopy(before[last])
+        else:
+            value.pop(last, None)
+    return inputs
 
 
 def _changed_keys(old: dict, new: dict) -> list[str]:
@@ -141,6 +153,7 @@ class _Deployment:
         self.pending_deletes = [r for r in engine.snapshot if r.delete]  # old copies a failed run left
         self.registered: dict[str, ResourceState] = {}
         self.gone: set[int] = set()  # id() of old states already deleted (delete-before-replace)
+        self.started = time.monotonic()
         self.slots = threading.BoundedSemaphore(engine.parallel)
         self.lock = threading.RLock()
         self.error = ""
@@ -168,11 +181,11 @@ class _Deployment:
         config = self._provider_config(goal.provider)
         if old is None:
             return self._create(goal, provider, config, "create")
+        if goal.ignore_changes:
+            goal = dataclasses.replace(goal, inputs=_ignored(goal.inputs, old.goal.inputs, goal.ignore_changes))
         if old.pending_replacement:  # condemned by a dependency's delete-before-replace this run
             return self._create(goal, provider, config, "replace")
         news = plain(goal.inputs)
-        for path in goal.ignore_changes:
-            _reset(news, old.inputs, path)
         diff = self._diff(old, goal, news, provider)
         if diff.changes and diff.replace:
             dbr = goal.delete_before_replace if goal.delete_before_replace is not None else diff.delete_before_replace
@@ -243,7 +256,7 @@ class _Deployment:
         with self.lock:
             self.registered[new.urn] = new
         seconds = time.monotonic() - started if started else 0.0
-        self.plan.add(Step(op, new.type, new.name, tuple(keys), seconds))
+        self.plan.add(Step(op, new.type, new.name, tuple(keys), seconds, (started or time.monotonic()) - self.started))
 
     # --- delete-before-replace ---------------------------------------------------------------
     def _delete_before_replace(self, root: ResourceState) -> None:
@@ -290,7 +303,7 @@ class _Deployment:
             self.registry.get(old.type).delete(old, self._provider_config(old.goal.provider))
         with self.lock:
             self.gone.add(id(old))
-        self.plan.add(Step(op, old.type, old.name, (), time.monotonic() - started))
+        self.plan.add(Step(op, old.type, old.name, (), time.monotonic() - started, started - self.started))
 
     def delete_removed(self) -> None:
         """Removed resources and replaced old copies, in reverse-dependency waves (SG ScheduleDeletes)."""

@@ -23,6 +23,7 @@ class Step:
     name: str
     keys: tuple[str, ...] = ()  # the inputs that changed (update) or force the replacement (replace)
     seconds: float = 0.0
+    at: float = 0.0  # when it started, seconds into the run
 
 
 @dataclass
@@ -59,6 +60,18 @@ class Plan:
     def changed(self) -> dict[str, str]:
         """name -> op of every logical step that is not `same` (names are unique in this program)."""
         return {s.name: s.op for s in self.logical() if s.op != "same"}
+
+    def phases(self) -> list[tuple[str, float, float]]:
+        """(phase, first start, last end) in seconds into the run, by start: a remote command's phase is
+        its step (the name's last part: `-docker`, `-join`), any other resource's its name. Where a run's
+        time goes."""
+        spans: dict[str, list[float]] = {}
+        for s in self.steps:
+            if s.op != "same":
+                phase = s.name.rsplit("-", 1)[-1] if s.type == "command:remote:Command" else s.name
+                start, end = spans.setdefault(phase, [s.at, s.at + s.seconds])
+                spans[phase] = [min(start, s.at), max(end, s.at + s.seconds)]
+        return sorted(((p, a, b) for p, (a, b) in spans.items()), key=lambda span: span[1])
 
     def render(self) -> str:
         """The steps (same ones left out) and the summary, as `pulumi up` prints them."""
