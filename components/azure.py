@@ -106,8 +106,12 @@ class AzureNodes(pulumi.ComponentResource):
                 # azure-native diffs a new image or login as an in-place update, which Azure refuses
                 # (409 PropertyChangeNotAllowed: pulumi-azure-native#1117, #577): replace the VM instead,
                 # the old one first (its name, NIC and disk are the new one's; azure-native asks the same).
+                # The user data is read at first boot only: a change of it (a new Docker version, Flink
+                # image) leaves the VM alone, its steps do the work. The engine keeps the old value, for a
+                # replacement too (pulumi/pulumi pkg/resource/deploy/step_generator.go processIgnoreChanges).
                 opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
-                    replace_on_changes=["storageProfile.imageReference", "osProfile"], delete_before_replace=True)))
+                    replace_on_changes=["storageProfile.imageReference", "osProfile"], delete_before_replace=True,
+                    ignore_changes=["osProfile.customData"])))
             # vmId is unique per VM instance (its ARM id is not: a replacement has the same name).
             out[spec.name] = Machine(nic.ip_configurations.apply(lambda c: (c or [{}])[0].private_ip_address or ""),
                                      [vm], vm.vm_id)

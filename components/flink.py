@@ -26,6 +26,7 @@ import pulumi
 import pulumi_docker as docker
 
 from . import ports
+from .boot import FLINK_ROLES
 from .config import Settings
 from .nodes import Node
 from .state import StateBucket
@@ -85,7 +86,7 @@ class FlinkCluster(pulumi.ComponentResource):
         # fails early, naming the node.
         pulls = {n.name: node_command(self, n, "pull", script("image-pull", fl.image),
                                       depends_on=[swarm.installs[n.name]])
-                 for n in nodes if n.role in (JOBMANAGER, "worker")}
+                 for n in nodes if n.role in FLINK_ROLES}
         image = pulls[jobmanager_node.name].stdout.apply(str.strip)
         flink_image, built = image, []
         if fl.python:

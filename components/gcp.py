@@ -63,7 +63,10 @@ class GcpNodes(pulumi.ComponentResource):
                           "user-data": user_data[spec.name]},
                 # Its name and static address are the new one's: the old one must go first (the bridge
                 # asks the same for a resource named explicitly, pulumi-terraform-bridge tfbridge/schema.go:193-246).
-                opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(delete_before_replace=True)))
+                # The user data is read at first boot only, as on Azure: its changes are ignored ("user-data"
+                # is one path element: pulumi/pulumi sdk/go/common/resource/properties_path.go parsePropertyPath).
+                opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
+                    delete_before_replace=True, ignore_changes=["metadata.user-data"])))
             # SSH waits for the firewall too: the instance may boot before port 22 is open.
             # instanceId is unique per instance (its id and selfLink are not: a replacement has the same name).
             out[spec.name] = Machine(

@@ -9,9 +9,10 @@ import pulumi_tls as tls
 from pulumi_command import remote
 
 from .azure import AzureNodes
+from .boot import first_boot
 from .config import NodeSpec, Settings
 from .gcp import GcpNodes
-from .site import Machine, Site, first_boot
+from .site import Machine, Site
 from .sshkey import SshKey
 
 
@@ -71,9 +72,13 @@ class Nodes(pulumi.ComponentResource):
             lambda ips: sorted({f"{ip}/32" for ip in ips}) + private_ranges)
 
         # Each cloud VM boots with a host key made here, so the first connection already checks it.
-        host_keys = {spec.name: tls.PrivateKey(f"{spec.name}-host-key", algorithm="ED25519", opts=child)
-                     for spec in settings.nodes if spec.cloud != "static"}
-        user_data = {node: first_boot(k.private_key_openssh, k.public_key_openssh) for node, k in host_keys.items()}
+        host_keys, user_data = {}, {}
+        for spec in settings.nodes:
+            if spec.cloud != "static":
+                key_pair = host_keys[spec.name] = tls.PrivateKey(f"{spec.name}-host-key", algorithm="ED25519",
+                                                                 opts=child)
+                user_data[spec.name] = first_boot(spec, settings, key_pair.private_key_openssh,
+                                                  key_pair.public_key_openssh)
         machines: dict[str, Machine] = {}
         for site in sites:
             machines.update(site.machines(self.cluster_sources, key.public_key, user_data))

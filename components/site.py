@@ -3,7 +3,8 @@
 A cloud (`azure.py`, `gcp.py`; a third one follows the same template) is a ComponentResource that
 reserves each node's public address when it is built, then, once every node's address is known
 (the firewalls admit all of them), creates the machines, each booting with its cloud-init user data
-(`first_boot`: the SSH host key the program made for it, so the first connection can check it):
+(`boot.first_boot`: the SSH host key the program made for it, and the head start on Docker and the
+images). A machine ignores later changes of its user data: the clouds read it at first boot only.
 
     site = MyCloudNodes("mycloud", settings, opts)                  # addresses: site.public_ips
     machines = site.machines(cluster_sources, public_key, user_data)  # node name -> Machine
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from typing import Mapping, Protocol, Sequence
 
 import pulumi
-import yaml
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,3 @@ class Site(Protocol):
         """The firewall and one machine per node of this cloud, booting with `user_data[node]`."""
         ...
 
-
-def first_boot(host_private_key: pulumi.Output[str], host_public_key: pulumi.Output[str]) -> pulumi.Output[str]:
-    """cloud-init user data (secret) installing the node's ed25519 host key (cc_ssh `ssh_keys`)."""
-    return pulumi.Output.secret(pulumi.Output.all(host_private_key, host_public_key).apply(
-        lambda keys: "#cloud-config\n" + yaml.safe_dump(
-            {"ssh_keys": {"ed25519_private": keys[0], "ed25519_public": keys[1].strip()}})))

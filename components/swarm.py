@@ -12,11 +12,10 @@ import pulumi_random as random
 from pulumi_command import remote
 
 from . import ports
+from .boot import docker_install_args
 from .config import Settings
 from .nodes import Node
 from .steps import control_command, node_command, script
-
-WEAVE_DOCKER_API = "1.26"
 
 
 class SwarmCluster(pulumi.ComponentResource):
@@ -76,12 +75,8 @@ class SwarmCluster(pulumi.ComponentResource):
                 for n in nodes if n.cloud == "static" and n.spec.firewall}
 
     def _install(self, node: Node, settings: Settings, after: list[pulumi.Resource]) -> remote.Command:
-        # The Weave plugin's weaveutil speaks API 1.26 (weaveworks/weave prog/weaveutil/swarm.go:11) under
-        # `set -e` (prog/net-plugin/launch.sh:3, 28): Engine 29 refuses it unless its minimum is lowered.
-        min_api = WEAVE_DOCKER_API if settings.network.driver == "weave" else "-"
         return node_command(self, node, "docker", script(
-            "docker-install", settings.docker_install, settings.docker_version or "-", node.connection.user,
-            min_api), depends_on=after)
+            "docker-install", *docker_install_args(settings, node.connection.user)), depends_on=after)
 
     def _form(self, control: Node, nodes: Sequence[Node]) -> dict[str, remote.Command]:
         """`swarm init` on the control manager, then every node joins: node name -> its join (stdout: node id)."""

@@ -69,10 +69,24 @@ class Res:
     deps: set[str] = field(default_factory=set)  # URNs this resource depends on
     provider: str = ""  # "<provider urn>::<id>" when an explicit provider is used
     retain_on_delete: bool = False  # `pulumi destroy` leaves it in the cloud
+    ignore_changes: tuple[str, ...] = ()  # input paths the engine keeps at their old value
 
     @property
     def inputs(self) -> dict:
         return unwrap(self.raw)
+
+    @property
+    def diffed_inputs(self) -> dict:
+        """The inputs the engine diffs: ignored paths (dotted, as `ignoreChanges` names them) left out."""
+        inputs = self.inputs
+        for path in self.ignore_changes:
+            *parents, last = path.split(".")
+            value = inputs
+            for key in parents:
+                value = value.get(key) if isinstance(value, dict) else None
+            if isinstance(value, dict):
+                value.pop(last, None)
+        return inputs
 
 
 class FakeCloud:
@@ -178,7 +192,7 @@ class CaptureMonitor(MockMonitor):
                     deps.add(request.provider.rsplit("::", 1)[0])
                 self.capture(Res(request.type, request.name, response.urn, request.parent,
                                  rpc.deserialize_properties(request.object), deps, request.provider,
-                                 bool(request.retainOnDelete)))
+                                 bool(request.retainOnDelete), tuple(request.ignoreChanges)))
             return response
         finally:
             with self._lock:

@@ -150,6 +150,21 @@ def test_a_flink_change_updates_only_the_services_and_pulls(stack):
     assert stack(flink={"image": "flink:1.20.2-java17", "taskSlots": 4}).changed() == {}
 
 
+def test_a_new_docker_version_updates_the_docker_steps_and_no_machine_whose_boot_data_is_kept(stack):
+    """The user data is read at first boot only (Azure cannot change it: a 409): a change of it updates
+    no machine, and the engine keeps the old value, for a replacement too; its steps do the rest."""
+    def boot_data():
+        return stack.engine.resource(f"{WORKER}-vm").inputs["osProfile"]["customData"]
+
+    first = boot_data()
+    plan = stack(dockerVersion="28.5.1")
+    nodes = ("azure-swarm-manager", "azure-flink-jobmanager", "azure-swarm-worker-1", WORKER, "google-cloud-worker-1")
+    assert plan.changed() == {f"{n}-docker": "update" for n in nodes} and plan.error == ""
+    assert boot_data() == first
+    plan = stack(dockerVersion="28.5.1", replace=[f"{WORKER}-vm"])
+    assert f"{WORKER}-vm" in plan.names("replace") and boot_data() == first
+
+
 def test_an_edited_script_updates_exactly_its_commands_in_place(stack, tmp_path, monkeypatch):
     edit_script(monkeypatch, tmp_path / "scripts", "swarm-join.sh")
     plan = stack()
@@ -250,3 +265,12 @@ def test_python_on_builds_on_the_flink_nodes_and_updates_the_services_in_place_a
     assert stack(flink={"python": True}).changed() == {}
     plan = stack()
     assert plan.changed() == {**{b: "delete" for b in builds}, "jobmanager": "update", "taskmanager": "update"}
+
+
+def test_the_plan_tells_where_the_time_went(stack):
+    plan = stack(workers=3)
+    phases = {phase: (start, end) for phase, start, end in plan.phases()}
+    assert {"docker", "join", "weave", "pull", "labels", "azure-swarm-worker-3-vm"} <= set(phases)
+    assert phases["docker"][0] >= phases["azure-swarm-worker-3-vm"][1]  # the new node's steps follow its VM
+    assert phases["labels"][0] >= phases["join"][1]  # labels wait for every join
+    assert all(0 <= start <= end <= plan.seconds for start, end in phases.values())

@@ -137,7 +137,7 @@ def test_flink_settings_come_from_config(program):
 
 def test_changing_flink_touches_only_the_services(program):
     def inputs(run):
-        return {(r.type, r.name): r.inputs for r in run.resources}
+        return {(r.type, r.name): r.diffed_inputs for r in run.resources}
 
     before = inputs(program())
     after = inputs(program(flink={"image": "flink:1.20.2-java17", "taskSlots": 8}))
@@ -151,7 +151,7 @@ def test_changing_flink_touches_only_the_services(program):
 
 def test_a_flink_setting_updates_the_two_flink_services_only(program):
     def inputs(run):
-        return {(r.type, r.name): r.inputs for r in run.resources}
+        return {(r.type, r.name): r.diffed_inputs for r in run.resources}
 
     before = inputs(program())
     after = inputs(program(flink={"settings": {"state.backend.type": "rocksdb"}}))
@@ -310,7 +310,7 @@ def test_the_python_tag_names_the_image_and_the_script_that_builds_it(monkeypatc
 
 def test_turning_python_on_touches_only_the_flink_services(program):
     def inputs(run):
-        return {(r.type, r.name): r.inputs for r in run.resources}
+        return {(r.type, r.name): r.diffed_inputs for r in run.resources}
 
     before, after = inputs(program()), inputs(program(flink={"python": True}))
     added = after.keys() - before.keys()

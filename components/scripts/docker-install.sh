@@ -54,8 +54,9 @@ install_docker_ce() {
   apt-mark hold docker-ce docker-ce-cli containerd.io >/dev/null
 }
 
-# A fresh cloud VM is still running cloud-init (and apt) when SSH first answers.
-if command -v cloud-init >/dev/null 2>&1; then
+# A fresh cloud VM is still running cloud-init (and apt, and first-boot.sh's install) when SSH first
+# answers. At boot (first-boot.sh, FLINK_SWARM_AT_BOOT=1) this runs inside cloud-init: no waiting.
+if [ -z "${FLINK_SWARM_AT_BOOT:-}" ] && command -v cloud-init >/dev/null 2>&1; then
   timeout 900 cloud-init status --wait >/dev/null 2>&1 || log "cloud-init did not finish cleanly; going on"
 fi
 

@@ -6,6 +6,12 @@ set -euo pipefail
 image=$1
 log() { echo "[flink-swarm] image-pull: $*" >&2; }
 
+# A cloud node's first boot may be pulling it already (first-boot.sh): wait for that pull first.
+lock=${FLINK_SWARM_LOCKS:-/run/flink-swarm}/image.lock
+if [ -e "$lock" ] && ! flock -w 900 "$lock" true; then
+  log "the first boot's pull still holds $lock after 15 minutes; pulling anyway"
+fi
+
 for attempt in 1 2 3; do
   if docker pull --quiet "$image" >/dev/null; then
     break

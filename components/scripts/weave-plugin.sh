@@ -9,6 +9,12 @@ plugin=$1 subnet=$2 mtu=$3
 log() { echo "[flink-swarm] weave-plugin: $*" >&2; }
 IFS= read -r password || [ -n "$password" ]
 
+# A cloud node's first boot may be installing the plugin already (first-boot.sh): wait for that first.
+lock=${FLINK_SWARM_LOCKS:-/run/flink-swarm}/plugin.lock
+if [ -e "$lock" ] && ! flock -w 900 "$lock" true; then
+  log "the first boot's plugin install still holds $lock after 15 minutes; going on"
+fi
+
 # POST /plugins/<name>/set with ["KEY=value", ...] (Engine API); prints the daemon's answer.
 set_env() {
   local json=${password//\\/\\\\}

@@ -65,6 +65,8 @@ def cluster(tmp_path_factory, monkeypatch_module):
             engine.up(config, secrets=["flink-swarm:sshPrivateKey"])
         applied = time.monotonic()
         TIMINGS["up (program start to the last step applied)"] = applied - started
+        for phase, start, end in engine.last_plan.phases():  # where the time goes
+            TIMINGS[f"up phase {phase} (from {start:.1f}s)"] = end - start
         rest = engine.last_run.outputs["flinkUiUrl"]
         flink_rest.wait_taskmanagers(rest, 2)
         TIMINGS["services (after the last step, until 2 taskmanagers)"] = time.monotonic() - applied

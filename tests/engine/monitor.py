@@ -49,7 +49,7 @@ class EngineMonitor(CaptureMonitor):
         if request.type != "pulumi:pulumi:Stack":
             self.capture(Res(request.type, request.name, urn, request.parent, goal.inputs,
                              set(goal.dependencies) | ({goal.provider.rsplit("::", 1)[0]} if goal.provider else set()),
-                             request.provider))
+                             request.provider, bool(request.retainOnDelete), tuple(goal.ignore_changes)))
         return resource_pb2.RegisterResourceResponse(
             urn=urn, id=resource_id, object=_sync_await(rpc.serialize_properties(outputs, {})))
 

@@ -1,0 +1,46 @@
+"""A cloud node's first boot: the cloud-init user data every Azure and GCP machine boots with.
+
+It gives the host the ed25519 host key the program made for it (cc_ssh `ssh_keys`), so the first
+SSH connection already checks it, and a head start: `write_files` puts docker-install.sh and
+first-boot.sh under /var/lib/flink-swarm and `runcmd` runs first-boot.sh in cloud-init's final
+stage, which installs Docker as the `-docker` step would and fetches the Flink image and the Weave
+plugin in the background while the machines boot and the swarm forms. The SSH steps stay
+authoritative: `-docker` waits for cloud-init (`cloud-init status --wait`), `-pull` and `-weave` for
+the boot's fetches (locks under /run/flink-swarm), then each runs its own script, which only checks
+where the boot did the work. A static host gets no user data: its steps do everything.
+"""
+from __future__ import annotations
+
+import pulumi
+import yaml
+
+from .config import NodeSpec, Settings
+from .steps import script_text
+
+BOOT_DIR = "/var/lib/flink-swarm"  # where the boot scripts are written on the node
+# The Weave plugin's weaveutil speaks API 1.26 (weaveworks/weave prog/weaveutil/swarm.go:11) under
+# `set -e` (prog/net-plugin/launch.sh:3, 28): Engine 29 refuses it unless its minimum is lowered.
+WEAVE_DOCKER_API = "1.26"
+FLINK_ROLES = ("jobmanager", "worker")  # the roles that run Flink, so pull its image
+
+
+def docker_install_args(settings: Settings, user: str) -> list[str]:
+    """docker-install.sh's arguments: package, version (or -), the user to add to `docker`, minimum API (or -)."""
+    min_api = WEAVE_DOCKER_API if settings.network.driver == "weave" else "-"
+    return [settings.docker_install, settings.docker_version or "-", user, min_api]
+
+
+def first_boot(spec: NodeSpec, settings: Settings, host_private_key: pulumi.Output[str],
+               host_public_key: pulumi.Output[str]) -> pulumi.Output[str]:
+    """The node's cloud-init user data (a secret: it holds the host's private key)."""
+    net = settings.network
+    fetch = [settings.flink.image if spec.role in FLINK_ROLES else "-",
+             net.weave_plugin if net.driver == "weave" else "-"]
+    files = [{"path": f"{BOOT_DIR}/{name}.sh", "permissions": "0755", "content": script_text(name)}
+             for name in ("docker-install", "first-boot")]
+    # A list is run as it is, no shell (cc_runcmd); its output goes to /var/log/cloud-init-output.log.
+    command = ["bash", f"{BOOT_DIR}/first-boot.sh", *docker_install_args(settings, settings.ssh_user), *fetch]
+    return pulumi.Output.secret(pulumi.Output.all(host_private_key, host_public_key).apply(
+        lambda keys: "#cloud-config\n" + yaml.safe_dump(
+            {"ssh_keys": {"ed25519_private": keys[0], "ed25519_public": keys[1].strip()},
+             "write_files": files, "runcmd": [command]}, sort_keys=False)))

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# A cloud node's first boot (cloud-init runcmd, as root): the head start the SSH steps build on.
+# Docker is installed as the `-docker` step installs it; then the Flink image and the Weave plugin
+# are fetched in the background, each under a lock that the `-pull` and `-weave` steps wait for. The
+# steps stay authoritative: each runs its own script, which changes nothing where the boot did the
+# work and does it where the boot failed. Idempotent: a second run changes nothing.
+# Usage: first-boot.sh <docker-ce|docker.io> <version|-> <user> <minimum API|-> <image|-> <plugin|->
+#   (the first four as docker-install.sh takes them, which must sit beside this script)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+image=${5#-} plugin=${6#-}
+locks=${FLINK_SWARM_LOCKS:-/run/flink-swarm}  # image-pull.sh and weave-plugin.sh wait on these
+log() { echo "[flink-swarm] first-boot: $*" >&2; }
+
+# The step's `cloud-init status --wait` would wait for this very script (cloud-init's final stage).
+FLINK_SWARM_AT_BOOT=1 bash "$here/docker-install.sh" "$1" "$2" "$3" "$4"
+
+# fetch <lock> <command...>: take the lock now, so that a step arriving later waits for it, and hold
+# it in a child of its own session until the command ends; cloud-init finishes meanwhile
+# (cloud-final.service is Type=oneshot with KillMode=process: only its main process is stopped).
+fetch() {
+  local lock=$1 fd
+  shift
+  exec {fd}>"$locks/$lock.lock"
+  flock "$fd"
+  setsid bash -c '"$@" || echo "[flink-swarm] first-boot: $* failed; its step will try again" >&2' fetch "$@" \
+    </dev/null >>"$locks/fetch.log" 2>&1 &
+  exec {fd}>&-
+  log "$* in the background (output in $locks/fetch.log)"
+}
+
+mkdir -p "$locks"
+if [ -n "$image" ]; then
+  fetch image docker pull --quiet "$image"
+fi
+if [ -n "$plugin" ] && ! docker plugin inspect "$plugin" >/dev/null 2>&1; then
+  fetch plugin docker plugin install --grant-all-permissions --disable "$plugin"
+fi
