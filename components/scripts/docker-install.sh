@@ -31,7 +31,11 @@ apt_update() {
 }
 
 install_docker_ce() {
-  apt_get install ca-certificates curl
+  # Cloud images have both: then one `apt-get update` (after Docker's repository is added) does.
+  if ! command -v curl >/dev/null 2>&1 || [ ! -s /etc/ssl/certs/ca-certificates.crt ]; then
+    apt_update
+    apt_get install ca-certificates curl
+  fi
   # shellcheck disable=SC1091
   . /etc/os-release
   # Ubuntu derivatives use Ubuntu's repository (docs.docker.com/engine/install/ubuntu)
@@ -77,10 +81,10 @@ fi
 
 if ! command -v docker >/dev/null 2>&1; then
   log "installing $source_pkg${version:+ $version}"
-  apt_update
   if [ "$source_pkg" = docker-ce ]; then
     install_docker_ce
   else
+    apt_update
     apt_get install docker.io curl
     apt-mark hold docker.io >/dev/null
   fi

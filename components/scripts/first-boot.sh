@@ -17,7 +17,8 @@ FLINK_SWARM_AT_BOOT=1 bash "$here/docker-install.sh" "$1" "$2" "$3" "$4"
 
 # fetch <lock> <command...>: take the lock now, so that a step arriving later waits for it, and hold
 # it in a child of its own session until the command ends; cloud-init finishes meanwhile
-# (cloud-final.service is Type=oneshot with KillMode=process: only its main process is stopped).
+# (cloud-final.service is Type=oneshot, RemainAfterExit=yes, KillMode=process: canonical/cloud-init
+# systemd/cloud-final.service.tmpl, as Ubuntu installs it; its children are left alone).
 fetch() {
   local lock=$1 fd
   shift
