@@ -1,4 +1,4 @@
-"""The latency model (`latency.yaml`): typical seconds per resource, and design what-ifs."""
+"""The latency model (`latency.yaml`): typical seconds per resource, the program's designs, the limit."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,9 +18,9 @@ class LatencyModel:
     """
 
     def __init__(self, resources: dict[str, Any], steps: dict[str, Any], per_node: dict[str, float],
-                 nodes: int, what_if: dict | None = None):
+                 nodes: int, designs: dict | None = None, limit: list[str] | None = None):
         self.resources, self.steps, self.per_node, self.nodes = resources, steps, per_node, nodes
-        self.what_if = what_if or {}
+        self.designs, self.limit_chain = designs or {}, limit or []
 
     @classmethod
     def load(cls, nodes: int, path: Path = MODEL_FILE) -> LatencyModel:
@@ -29,11 +29,22 @@ class LatencyModel:
         steps = doc["steps"]
         return cls({t: e["seconds"] for t, e in doc["resources"].items()},
                    {s: e["seconds"] for s, e in steps.items()},
-                   {s: e["per_node"] for s, e in steps.items() if "per_node" in e}, nodes, doc.get("what_if"))
+                   {s: e["per_node"] for s, e in steps.items() if "per_node" in e}, nodes, doc["designs"],
+                   doc["limit"]["chain"])
+
+    @property
+    def default_design(self) -> str:
+        """The design the figures describe as they are (no overrides): the program as it is."""
+        [name] = [name for name, d in self.designs.items() if not d.get("steps") and not d.get("resources")]
+        return name
+
+    def limit(self) -> list[tuple[str, float]]:
+        """The physical limit's chain: (resource type, seconds) that nothing can overlap."""
+        return [(typ, self.resources[typ]) for typ in self.limit_chain]
 
     def scenario(self, name: str) -> LatencyModel:
-        """This model with what-if `name`'s overrides applied."""
-        change = self.what_if[name]
+        """This model with design `name`'s overrides applied."""
+        change = self.designs[name]
         steps = dict(self.steps)
         for step, value in change.get("steps", {}).items():
             steps[step] = {**steps[step], **value} if isinstance(value, dict) else value

@@ -31,6 +31,7 @@ from graph import commands_by_host, count_layers, critical_path, schedule
 from latency import LatencyModel
 
 TARGET_NODES, TARGET_SECONDS, TARGET_MIB = 200, 15.0, 1024.0  # N nodes evaluate within these
+FLINK_TARGET, LIMIT_RATIO, GROWTH_200 = 120.0, 1.4, 1.5  # s to Flink at 5 nodes (1.4 x the limit); 200 vs 5 nodes
 SLOTS = (8, 16)  # `pulumi up --parallel`: 4 x CPUs by default, 8 on a 2-vCPU CI runner (tools/parallelism)
 parallelism = runpy.run_path(str(ROOT / "tools" / "parallelism"))["parallelism"]  # what the workflows pass
 GROWTH_BASE, GROWTH_LIMIT = 50, 1.5  # wall s per node at the largest N vs at 50 nodes
@@ -82,7 +83,12 @@ def analyse(run, n: int) -> dict:
         "time_to_flink": {"unbounded": schedule(run, model.seconds, len(run.custom())),
                           **{str(slots): schedule(run, model.seconds, slots) for slots in SLOTS},
                           "workflows": schedule(run, model.seconds, parallelism(n)), "workflow_slots": parallelism(n)},
-        "what_if": {name: critical_path(run, model.scenario(name).seconds)[0] for name in model.what_if},
+        # each design of the program (latency.yaml), oldest first: critical path and workflows' slots
+        "designs": {name: {"unbounded": critical_path(run, model.scenario(name).seconds)[0],
+                           "workflows": schedule(run, model.scenario(name).seconds, parallelism(n))}
+                    for name in model.designs},
+        "default_design": model.default_design,
+        "limit": {"seconds": sum(sec for _, sec in model.limit()), "chain": model.limit()},
         "manager_commands": hosts[manager],
         "manager_delete_only": commands_by_host(run, delete_only=True)[manager],
         "max_host_commands": max(hosts.values()),
@@ -127,6 +133,7 @@ def targets(results: list[dict]) -> list[tuple[str, str, str]]:
                     "PASS" if ratio <= GROWTH_LIMIT else "FAIL", f"{ratio:.2f}x"))
     else:
         out.append(("wall s per node does not grow", "n/a", f"needs {GROWTH_BASE} nodes and a larger N"))
+    out += flink_targets(by_n)
     lengths = {r["nodes"]: r["critical_path"]["resources"] for r in results}
     out.append(("critical path length is the same at every N", "PASS" if len(set(lengths.values())) == 1 else "FAIL",
                 ", ".join(f"{n}: {v}" for n, v in lengths.items())))
@@ -139,6 +146,32 @@ def targets(results: list[dict]) -> list[tuple[str, str, str]]:
     return out
 
 
+def flink_targets(by_n: dict[int, dict]) -> list[tuple[str, str, str]]:
+    """Time to Flink: at 5 nodes at most FLINK_TARGET s, naming the designs that meet it; at 200 nodes
+    under the workflows' slots at most GROWTH_200 x the 5-node figure, for every design."""
+    out = []
+    if 5 in by_n:
+        designs, default = by_n[5]["designs"], by_n[5]["default_design"]
+        meet = [name for name, t in designs.items() if t["workflows"] <= FLINK_TARGET]
+        detail = (f"limit {by_n[5]['limit']['seconds']:g} s; " + ", ".join(
+            f"{name}{' (default)' if name == default else ''} {t['workflows']:g} s" for name, t in designs.items())
+            + f"; met by {', '.join(meet) or 'no design'}")
+        out.append((f"5 nodes: time to Flink <= {FLINK_TARGET:g} s ({LIMIT_RATIO}x the limit) with a design",
+                    "PASS" if meet else "FAIL", detail))
+    else:
+        out.append((f"5 nodes: time to Flink <= {FLINK_TARGET:g} s", "n/a", "no run with 5 nodes"))
+    if 5 in by_n and TARGET_NODES in by_n:
+        ratios = {name: by_n[TARGET_NODES]["designs"][name]["workflows"] / t["workflows"]
+                  for name, t in by_n[5]["designs"].items()}
+        out.append((f"{TARGET_NODES} nodes under the workflows' slots within {GROWTH_200}x of 5 nodes, every design",
+                    "PASS" if max(ratios.values()) <= GROWTH_200 else "FAIL",
+                    ", ".join(f"{name} {ratio:.2f}x" for name, ratio in ratios.items())))
+    else:
+        out.append((f"{TARGET_NODES} nodes within {GROWTH_200}x of 5 nodes", "n/a",
+                    f"needs runs with 5 and {TARGET_NODES} nodes"))
+    return out
+
+
 def shape_problems(results: list[dict]) -> list[str]:
     """What is missing or inconsistent in the results (each run must be complete and add up)."""
     problems = []
@@ -148,8 +181,8 @@ def shape_problems(results: list[dict]) -> list[str]:
             problems.append(f"{n} nodes: the layers do not add up to the {layers['total']} resources")
         if layers["other"]:
             problems.append(f"{n} nodes: {layers['other']} resources belong to no layer")
-        if not (r["wall_s"] > 0 and r["peak_mib"] > 0 and r["manager_commands"] > 0 and r["what_if"]):
-            problems.append(f"{n} nodes: missing time, memory, manager commands or what-ifs")
+        if not (r["wall_s"] > 0 and r["peak_mib"] > 0 and r["manager_commands"] > 0 and r["designs"]):
+            problems.append(f"{n} nodes: missing time, memory, manager commands or designs")
         if not path or path[-1]["type"] != "docker:index/service:Service":
             problems.append(f"{n} nodes: the critical path does not end at a Flink service")
         t = r["time_to_flink"]
@@ -158,6 +191,13 @@ def shape_problems(results: list[dict]) -> list[str]:
                             f"critical path ({r['critical_path']['seconds']} s)")
         if not t["unbounded"] <= t[str(SLOTS[-1])] <= t[str(SLOTS[0])]:
             problems.append(f"{n} nodes: fewer slots must never be faster: {t}")
+        designs = r["designs"]
+        if designs[r["default_design"]]["unbounded"] != t["unbounded"]:
+            problems.append(f"{n} nodes: the default design ({r['default_design']}) is not the model as it is")
+        times = [d["unbounded"] for d in designs.values()]
+        if times != sorted(times, reverse=True) or r["limit"]["seconds"] > times[-1]:
+            problems.append(f"{n} nodes: each design must be at least as fast as the one before it, and none "
+                            f"faster than the limit ({r['limit']['seconds']:g} s): {designs}")
     return problems
 
 
@@ -181,7 +221,7 @@ def print_tables(results: list[dict]) -> None:
 
 
 def print_path(r: dict) -> None:
-    """The time-critical chain of one run, with the elapsed time after each resource, and the what-ifs."""
+    """The time-critical chain of one run, with the elapsed time after each resource, and the physical limit."""
     cp = r["critical_path"]
     print(f"\ncritical path at {r['nodes']} nodes: {cp['resources']} resources by count; "
           f"time-critical chain, {cp['seconds']:g} s (about {cp['seconds'] / 60:.1f} min) to Flink running:")
@@ -189,9 +229,9 @@ def print_path(r: dict) -> None:
     for step in cp["path"]:
         elapsed += step["seconds"]
         print(f"  {elapsed:>5g} s  +{step['seconds']:<4g} {step['name']}  ({step['type']})")
-    print("\nwhat-if (critical path with bench/latency.yaml's what_if overrides):")
-    for name, seconds in r["what_if"].items():
-        print(f"  {name:<28} {seconds:>5g} s  ({seconds - cp['seconds']:+g} s)")
+    limit = r["limit"]
+    print(f"\nphysical limit, {limit['seconds']:g} s: " + " + ".join(
+        f"{typ.split(':')[-1]} {sec:g}" for typ, sec in limit["chain"]))
 
 
 def print_time_to_flink(results: list[dict]) -> None:
@@ -203,6 +243,18 @@ def print_time_to_flink(results: list[dict]) -> None:
         t = r["time_to_flink"]
         print(f"{r['nodes']:>5} {t['unbounded']:>9g} " + " ".join(f"{t[str(s)]:>6g}" for s in SLOTS)
               + f" {t['workflows']:>9g} ({t['workflow_slots']:>3})")
+
+
+def print_designs(results: list[dict]) -> None:
+    """Time to Flink of each design (bench/latency.yaml), critical path and under the workflows' slots."""
+    print("\ntime to Flink (modelled s) by design, oldest first: critical path / under the workflows' slots")
+    print(f"{'design':<16} " + " ".join(f"{str(r['nodes']) + ' nodes':>15}" for r in results))
+    for name in results[0]["designs"]:
+        mark = " *" if name == results[0]["default_design"] else ""
+        print(f"{name + mark:<16} " + " ".join(
+            f"{r['designs'][name]['unbounded']:>7g} /{r['designs'][name]['workflows']:>6g}" for r in results))
+    print(f"{'limit':<16} " + " ".join(f"{r['limit']['seconds']:>15g}" for r in results))
+    print("(* the program as it is)")
 
 
 def print_targets(checks: list[tuple[str, str, str]]) -> None:
@@ -241,6 +293,7 @@ def main() -> None:
     print_tables(results)
     print_path(results[-1])
     print_time_to_flink(results)
+    print_designs(results)
     print_targets(checks)
     if args.json:
         report = {"machine": machine(), "results": results,
