@@ -15,10 +15,13 @@ Blank hosts without Docker stand in for cloud VMs: `Vms(start_lab())` starts one
 engine creates (tests/engine/providers/cloud.py), at the address of the VM's static IP.
 """
 
+import base64
 import dataclasses
 import fcntl
 import ipaddress
 import json
+import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -27,6 +30,8 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from . import ssh
 from .build import CACHE, FLINK_VERSION, LABEL, build_images, ensure_dockerd, python_wheels
@@ -155,7 +160,26 @@ def _nameservers() -> list[str]:
             if line.startswith("nameserver") and not line.split()[1].startswith("127.")]
 
 
-def _run_host(host: Host, image: str, public_key: str, hostname: str = "", host_key: str = "") -> None:
+def cloud_init_final(doc: dict) -> str:
+    """The shell script cloud-init's final stage amounts to for this user data: its `write_files`
+    written (cc_write_files), then its `runcmd` (cc_runcmd: one line a command, a list shell-quoted,
+    run by /bin/sh; the script's status is the stage's). What the stand-in does not emulate fails."""
+    unknown = set(doc) - {"ssh_keys", "write_files", "runcmd"}
+    assert not unknown, f"the test VMs do not emulate cloud-init's {sorted(unknown)}"
+    lines = []
+    for entry in doc.get("write_files", []):
+        assert set(entry) <= {"path", "content", "permissions"}, f"write_files: {sorted(entry)} not emulated"
+        content = base64.b64encode(entry["content"].encode()).decode()
+        lines.append(f"mkdir -p {shlex.quote(os.path.dirname(entry['path']))} && printf %s {content} | base64 -d >"
+                     f"{shlex.quote(entry['path'])} && chmod {entry.get('permissions', '0644')} "
+                     f"{shlex.quote(entry['path'])} || exit 1")
+    for command in doc.get("runcmd", []):
+        lines.append(shlex.join(command) if isinstance(command, list) else command)
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _run_host(host: Host, image: str, public_key: str, hostname: str = "", host_key: str = "",
+              final_stage: str = "") -> None:
     """Start the host's container; its boot reads what cloud-init would from an env file (0600, removed)."""
     run("docker", "volume", "create", "--label", LABEL, host.name)
     dockerd_config = json.dumps({"insecure-registries": [REGISTRY], "dns": _nameservers()})
@@ -164,6 +188,8 @@ def _run_host(host: Host, image: str, public_key: str, hostname: str = "", host_
         if host_key:  # an env file holds a variable a line: the key's lines joined by a literal \n
             escaped = host_key.strip().replace("\n", "\\n")
             env_file.write(f"SSH_HOST_ED25519_KEY={escaped}\n")
+        if final_stage:
+            env_file.write(f"CLOUD_INIT_FINAL={base64.b64encode(final_stage.encode()).decode()}\n")
         env_file.flush()
         _docker_run_host(host, image, hostname, env_file.name)
 
@@ -251,10 +277,14 @@ class Vms:
             self._addresses[ip_resource] = next(self._pool)
         return self._addresses[ip_resource]
 
-    def start_vm(self, name: str, address: str, user: str, public_key: str, host_key: str = "") -> None:
+    def start_vm(self, name: str, address: str, user: str, public_key: str, user_data: str = "") -> None:
+        """Boot a blank host for a VM, with its cloud-init user data: the host key (`ssh_keys`), files and commands."""
         assert user == "ubuntu", f"the test VMs log in as ubuntu, not {user!r}"
+        doc = yaml.safe_load(user_data) if user_data else {}
+        assert not user_data or user_data.startswith("#cloud-config\n"), "cloud-init reads only #cloud-config here"
         host = self.host(address, f"{NETWORK}-{name}")
-        _run_host(host, self.image, public_key, hostname=name.removesuffix("-vm"), host_key=host_key)
+        _run_host(host, self.image, public_key, hostname=name.removesuffix("-vm"),
+                  host_key=(doc.get("ssh_keys") or {}).get("ed25519_private", ""), final_stage=cloud_init_final(doc))
         self.by_address[address] = host.name
 
     def remove_vm(self, address: str) -> None:

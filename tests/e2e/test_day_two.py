@@ -149,6 +149,13 @@ def test_the_first_up_bootstraps_blank_vms(lab, ticker):
     assert len(flink_rest.wait_taskmanagers(lab.rest, 2)) == 2
     assert flink_rest.wait_running(lab.rest, ticker)["restarts"] == 0
     assert lab.ssh(GCP_WORKER, "apt-mark showhold").split() == ["docker.io"]  # held: a later node gets the same
+    for node in nodes:  # the boot (cloud-init's final stage, first-boot.sh) installed Docker and fetched the image
+        boot = lab.ssh(node, "cat /run/cloud-init/result; cat /var/log/cloud-init-output.log")
+        assert boot.startswith("0\n") and "docker-install: installing docker.io" in boot, boot
+        assert ("in the background" in boot) == (node != MANAGER), boot
+        fetched = "test ! -e /run/flink-swarm/fetch.log" if node == MANAGER else \
+            "sudo flock -w 60 /run/flink-swarm/image.lock cat /run/flink-swarm/fetch.log"
+        assert lab.ssh(node, fetched).strip() == ("" if node == MANAGER else hosts.FLINK_IMAGE)
     # the overlay takes the hosts' MTU (1460, as on GCP) and gives containers 1460 - 50 (VXLAN)
     assert taskmanager_mtu(lab, GCP_WORKER) == "1410"
 

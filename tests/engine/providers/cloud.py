@@ -6,7 +6,7 @@ replacement keeps its `id`) and a per-instance id that every create draws anew (
 A change of an input under one of its type's REPLACE_ON paths replaces the resource; any other change
 is an in-place update. Optionally, `hosts` backs each VM with a blank test host at its public address:
 creating a VM starts one, deleting it removes it, so a replaced VM comes back blank; it boots with
-the host key its cloud-init user data carries (`ssh_keys`), and tls keys are then real ones.
+its cloud-init user data (the host key, files and commands), and tls keys are then real ones.
 """
 from __future__ import annotations
 
@@ -18,8 +18,6 @@ import threading
 import uuid
 from pathlib import Path
 from typing import Callable, Optional, Protocol
-
-import yaml
 
 from tests.harness import FakeCloud
 
@@ -68,7 +66,7 @@ AZURE_NAME = {  # the input that names each Azure resource (the last segment of 
 class Hosts(Protocol):
     """Blank test hosts standing in for VMs (tests/e2e/hosts.py)."""
 
-    def start_vm(self, name: str, address: str, user: str, public_key: str, host_key: str = "") -> None: ...
+    def start_vm(self, name: str, address: str, user: str, public_key: str, user_data: str = "") -> None: ...
 
     def remove_vm(self, address: str) -> None: ...
 
@@ -106,7 +104,7 @@ class FakeClouds:
         if self.hosts and goal.type == "tls:index/privateKey:PrivateKey":
             outputs.update(real_key(news))
         if self.hosts and goal.type in (AZURE_VM, GCP_VM):
-            self.hosts.start_vm(goal.name, *self._login(goal.type, news), host_key=self._host_key(goal.type, news))
+            self.hosts.start_vm(goal.name, *self._login(goal.type, news), user_data=self._user_data(goal.type, news))
         with self._lock:
             self.by_id[resource_id] = outputs
         return resource_id, outputs
@@ -139,15 +137,12 @@ class FakeClouds:
         return f"{name}-{secrets.token_hex(4)}"
 
     @staticmethod
-    def _host_key(typ: str, news: dict) -> str:
-        """The ed25519 host key in the VM's cloud-init user data (Azure customData, GCP `user-data`)."""
+    def _user_data(typ: str, news: dict) -> str:
+        """The VM's cloud-init user data (Azure customData, base64; GCP metadata `user-data`)."""
         if typ == AZURE_VM:
             encoded = news["osProfile"].get("customData")
-            user_data = base64.b64decode(encoded).decode() if encoded else ""
-        else:
-            user_data = news.get("metadata", {}).get("user-data", "")
-        doc = yaml.safe_load(user_data) if user_data else None
-        return ((doc or {}).get("ssh_keys") or {}).get("ed25519_private", "")
+            return base64.b64decode(encoded).decode() if encoded else ""
+        return news.get("metadata", {}).get("user-data", "")
 
     def _login(self, typ: str, news: dict) -> tuple[str, str, str]:
         """(public address, user, public key) a VM is reached at."""

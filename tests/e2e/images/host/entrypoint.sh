@@ -3,8 +3,8 @@
 # Docker is installed: a blank VM gets it from the program) in the background and sshd in
 # the foreground; on SIGTERM stop both cleanly.
 # Environment, like cloud-init user data: SSH_AUTHORIZED_KEY (public key for user
-# ubuntu), SSH_HOST_ED25519_KEY (optional: the host's key) and DOCKERD_CONFIG (contents of
-# /etc/docker/daemon.json).
+# ubuntu), SSH_HOST_ED25519_KEY (optional: the host's key), DOCKERD_CONFIG (contents of
+# /etc/docker/daemon.json) and, on a blank VM, CLOUD_INIT_FINAL (its files and commands).
 set -eu
 
 # Docker mounts /sys and the cgroup hierarchies read-only unless --privileged.
@@ -36,6 +36,10 @@ if command -v dockerd >/dev/null; then  # as systemd starts an enabled docker.se
 fi
 /usr/sbin/sshd -D -e &
 sshd_pid=$!
+# A blank VM's user data, once sshd answers, as cloud-init's final stage (images/vm/cloud-init.sh).
+if command -v cloud-init >/dev/null; then
+    cloud-init boot &
+fi
 
 stop() {
     kill -TERM "$sshd_pid" 2>/dev/null || true
