@@ -19,7 +19,7 @@ flink = FlinkCluster("flink", swarm, nodes.nodes, ssh_options, settings, bucket)
 pulumi.export("nodes", nodes.table())
 pulumi.export("sshCommands", {
     n.name: pulumi.Output.format("ssh {0} -p {1} {2}@{3}", ssh_options.apply(" ".join), n.connection.port,
-                                 n.connection.user, n.public_ip)
+                                 n.connection.user, n.connection.host)
     for n in nodes.nodes})
 pulumi.export("sshPublicKey", key.public_key)
 pulumi.export("sshPrivateKey", key.private_key)

@@ -6,9 +6,11 @@ import copy
 from typing import Mapping
 
 import pulumi
+import pulumi_tls as tls
 from pulumi_azure_native import compute, network, resources
 
 from . import ports
+from .boot import first_boot
 from .config import Settings
 from .site import Machine
 
@@ -66,7 +68,7 @@ class AzureNodes(pulumi.ComponentResource):
         return rules
 
     def machines(self, cluster_sources: pulumi.Output[list[str]], public_key: pulumi.Input[str],
-                 user_data: Mapping[str, pulumi.Output[str]]) -> dict[str, Machine]:
+                 host_keys: Mapping[str, tls.PrivateKey]) -> dict[str, Machine]:
         """NSG (inline rules only), subnet, and NIC + VM per node (cloud-init's user data in custom_data)."""
         s, cfg = self._settings, self._settings.azure
         nsg = network.NetworkSecurityGroup(
@@ -92,7 +94,8 @@ class AzureNodes(pulumi.ComponentResource):
                     compute.NetworkInterfaceReferenceArgs(id=nic.id, primary=True)]),
                 os_profile=compute.OSProfileArgs(
                     computer_name=spec.name, admin_username=s.ssh_user,
-                    custom_data=user_data[spec.name].apply(lambda text: base64.b64encode(text.encode()).decode()),
+                    custom_data=first_boot(spec, s, host_keys[spec.name]).apply(
+                        lambda text: base64.b64encode(text.encode()).decode()),
                     linux_configuration=compute.LinuxConfigurationArgs(
                         disable_password_authentication=True,
                         ssh=compute.SshConfigurationArgs(public_keys=[compute.SshPublicKeyArgs(

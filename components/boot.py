@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 
 import pulumi
+import pulumi_tls as tls
 import yaml
 
 from .config import NodeSpec, Settings
@@ -33,15 +34,14 @@ def docker_install_args(settings: Settings, user: str) -> list[str]:
     return [settings.docker_install, settings.docker_version or "-", user, min_api]
 
 
-def first_boot(spec: NodeSpec, settings: Settings, host_private_key: pulumi.Output[str],
-               host_public_key: pulumi.Output[str]) -> pulumi.Output[str]:
+def first_boot(spec: NodeSpec, settings: Settings, host_key: tls.PrivateKey) -> pulumi.Output[str]:
     """The node's cloud-init user data (a secret: it holds the host's private key)."""
     net = settings.network
     fetch = [settings.flink.image if spec.role in FLINK_ROLES else "-",
              net.weave_plugin if net.driver == "weave" else "-"]
     # A list is run as it is, no shell (cc_runcmd); its output goes to /var/log/cloud-init-output.log.
     command = ["bash", f"{BOOT_DIR}/first-boot.sh", *docker_install_args(settings, settings.ssh_user), *fetch]
-    return pulumi.Output.secret(pulumi.Output.all(host_private_key, host_public_key).apply(
+    return pulumi.Output.secret(pulumi.Output.all(host_key.private_key_openssh, host_key.public_key_openssh).apply(
         lambda keys: "#cloud-config\n" + yaml.safe_dump(
             {"ssh_keys": {"ed25519_private": keys[0], "ed25519_public": keys[1].strip()}}, sort_keys=False)
         + _boot_files(tuple((name, script_text(name)) for name in BOOT_SCRIPTS))

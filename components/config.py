@@ -39,7 +39,9 @@ NOT_PUBLIC = tuple(ipaddress.ip_network(n) for n in (  # addresses no one on the
     "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
     "192.168.0.0/16", "224.0.0.0/3"))
 MIN_SUBNET_PREFIX = 8  # network.subnet: a larger container network would shadow whole parts of the internet
-MTU_RANGE = (1280, 9000)  # IPv6's minimum to jumbo frames
+MTU_RANGE = (1280, 9000)
+FIRST_LOCAL_HOST = 11  # local nodes' addresses start at the subnet's 11th (Docker's gateway takes the 1st)
+DOCKER_HOSTS = ("unix://", "npipe://", "tcp://", "ssh://")  # what a docker provider's `host` takes  # IPv6's minimum to jumbo frames
 # flink.settings: a Flink option key, and a value the image's entrypoint passes on unchanged. It reads
 # FLINK_PROPERTIES a line at a time, deletes every whitespace character, splits at the first ':', expands
 # the value with envsubst and echoes it unquoted (globbing it against the working directory)
@@ -119,6 +121,21 @@ class GcpSpec:
 
 
 @dataclass(frozen=True)
+class LocalSpec:
+    """defaults.yaml `local:`: how `cloud: local` nodes are made on your own Docker Engine."""
+
+    base_image: str  # what components/local-host/Dockerfile builds the node image on
+    subnet: str  # the Docker network the program makes: nodes at its 11th address on, in topology order
+    ssh_port: int  # 127.0.0.1:<ssh_port + k> reaches the k-th local node's sshd (k from 0)
+    ui_port: int  # 127.0.0.1:<ui_port> reaches the Flink UI on the jobmanager node
+    docker_host: Optional[str] = None  # the Engine the nodes run on; None: DOCKER_HOST or the default socket
+
+    def address(self, index: int) -> str:
+        """The fixed address of the index-th local node on the program's network."""
+        return str(ipaddress.ip_network(self.subnet)[FIRST_LOCAL_HOST + index])
+
+
+@dataclass(frozen=True)
 class SshSpec:
     """How long a remote command keeps dialling a host that does not answer."""
 
@@ -149,6 +166,7 @@ class Settings:
     ssh_agent: bool = False  # only sshPublicKey given: connect with the deployer's ssh-agent's keys
     world_open_admin: bool = False  # flink-swarm:worldOpenAdmin: the stack opts in to world-open adminCidrs
     control_manager: str = ""  # the manager the program runs the swarm's control steps through
+    local: Optional[LocalSpec] = None  # how `cloud: local` nodes are made
 
     def of_cloud(self, cloud: str) -> list[NodeSpec]:
         return [n for n in self.nodes if n.cloud == cloud]
@@ -235,13 +253,14 @@ def parse(cfg: Mapping[str, Any], providers: Mapping[str, Optional[str]], stack:
     flink = _flink(cfg, defaults)
     azure = _azure(defaults, providers, nodes)
     gcp = _gcp(defaults, providers, nodes)
-    _check_subnets(network, nodes, azure, gcp)
+    local = _local(cfg, defaults, nodes)
+    _check_subnets(network, nodes, azure, gcp, local)
     _check_state(flink, azure, gcp)
     _check_capacity(nodes, network, admin_cidrs, azure, gcp)
     return Settings(stack, _name_prefix(cfg, stack), nodes, admin_cidrs, ssh_user, public, private,
                     cfg.get("weavePassword"), docker_install, docker_version, network, flink, azure, gcp,
                     _ssh(cfg, defaults), _quota_warnings(nodes) + _manager_warnings(nodes), agent, world_open,
-                    _control_manager(cfg, nodes))
+                    _control_manager(cfg, nodes), local)
 
 
 def _ssh_user(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
@@ -437,7 +456,37 @@ def _check_state(flink: FlinkSpec, azure: AzureSpec, gcp: GcpSpec) -> None:
              "`pulumi config set azure-native:location westeurope`")
 
 
-def _check_subnets(network: NetworkSpec, nodes: tuple[NodeSpec, ...], azure: AzureSpec, gcp: GcpSpec) -> None:
+def _local(cfg: Mapping[str, Any], defaults: Mapping[str, Any], nodes: tuple[NodeSpec, ...]) -> LocalSpec:
+    """`local:` settings; local nodes are containers of this machine, which no other cloud's node reaches."""
+    field = f"{P}local"
+    loc = _deep_merge(defaults["local"], mapping(field, cfg.get("local"), {*defaults["local"], "dockerHost"}))
+    count = sum(n.cloud == "local" for n in nodes)
+    others = sorted({n.cloud for n in nodes} - {"local"})
+    if count and others:
+        fail(f"{P}topology", others, "local nodes are containers on this machine's Docker Engine, which "
+             f"{' and '.join(others)} nodes cannot reach", "use a topology of local nodes only, e.g. "
+             "config/topologies/local.yaml, or none")
+    subnet = cidr(f"{field}.subnet", loc["subnet"])
+    room = ipaddress.ip_network(subnet).num_addresses - FIRST_LOCAL_HOST - 1  # and the broadcast address
+    if count > room:
+        fail(f"{field}.subnet", subnet, f"holds {max(room, 0)} local nodes from its {FIRST_LOCAL_HOST}th address, "
+             f"not {count}", "use a larger private range, e.g. 10.213.0.0/24 (the default)")
+    ssh_port, ui_port = (positive_int(f"{field}.{key}", loc[key]) for key in ("sshPort", "uiPort"))
+    if ssh_port + max(count, 1) - 1 > 65535 or ui_port > 65535:
+        fail(f"{field}.sshPort", ssh_port, f"the {count} nodes' SSH ports or the UI port run past 65535",
+             "use ports from 1024 to 65535, e.g. sshPort 2222 and uiPort 8081 (the defaults)")
+    if ssh_port <= ui_port < ssh_port + count:
+        fail(f"{field}.uiPort", ui_port, f"one of the nodes' SSH ports ({ssh_port}-{ssh_port + count - 1})",
+             "choose a port outside that range, e.g. 8081 (the default)")
+    host = loc.get("dockerHost")
+    if host is not None and (not isinstance(host, str) or not host.startswith(DOCKER_HOSTS)):
+        fail(f"{field}.dockerHost", host, "not a Docker Engine address",
+             "write it as DOCKER_HOST takes it, e.g. unix:///var/run/docker.sock, or unset it")
+    return LocalSpec(image(f"{field}.baseImage", loc["baseImage"]), subnet, ssh_port, ui_port, host)
+
+
+def _check_subnets(network: NetworkSpec, nodes: tuple[NodeSpec, ...], azure: AzureSpec, gcp: GcpSpec,
+                   local: LocalSpec) -> None:
     """The containers' subnet is at most a /8 and overlaps no network or address of the nodes."""
     subnet = ipaddress.ip_network(network.subnet)
     if subnet.prefixlen < MIN_SUBNET_PREFIX:
@@ -445,7 +494,8 @@ def _check_subnets(network: NetworkSpec, nodes: tuple[NodeSpec, ...], azure: Azu
              "shadow whole parts of the internet", "use a private range such as 172.30.0.0/16 (the default)")
     clouds = {n.cloud for n in nodes}
     used = [(f"{cloud}.{key} in config/defaults.yaml", net) for cloud, key, net in (
-        ("azure", "addressSpace", azure.address_space), ("gcp", "subnet", gcp.subnet)) if cloud in clouds]
+        ("azure", "addressSpace", azure.address_space), ("gcp", "subnet", gcp.subnet), ("local", "subnet", local.subnet))
+        if cloud in clouds]
     used += [(f"node {n.name!r}'s {key}", f"{address}/32") for n in nodes if n.cloud == "static"
              for key, address in (("publicIp", n.public_ip), ("privateIp", n.private_ip))]
     for where, net in used:
@@ -528,7 +578,7 @@ def load() -> Settings:
                 "controlManager"):
         if (value := conf.get(key)) is not None:
             raw[key] = value
-    for key in ("adminCidrs", "network", "flink", "ssh", "worldOpenAdmin"):
+    for key in ("adminCidrs", "network", "flink", "ssh", "worldOpenAdmin", "local"):
         if (value := conf.get_object(key)) is not None:
             raw[key] = value
     for key in ("sshPrivateKey", "weavePassword"):  # stay secret Outputs end to end

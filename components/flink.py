@@ -192,8 +192,8 @@ class FlinkCluster(pulumi.ComponentResource):
             **flink_run,
             mode=docker.ServiceModeArgs(global_=True), role="worker")  # one per worker node, as workers come and go
 
-        self.ui_url: pulumi.Output[str] = pulumi.Output.concat("http://", jobmanager_node.public_ip, ":",
-                                                              str(ports.FLINK_UI))
+        ui_host, ui_port = jobmanager_node.reach(ports.FLINK_UI)
+        self.ui_url: pulumi.Output[str] = pulumi.Output.concat("http://", ui_host, ":", str(ui_port))
         self.jobmanager_address: pulumi.Output[str] = jobmanager_node.public_ip
         self.register_outputs({"uiUrl": self.ui_url})
 

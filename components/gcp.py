@@ -4,9 +4,11 @@ from __future__ import annotations
 from typing import Mapping
 
 import pulumi
+import pulumi_tls as tls
 from pulumi_gcp import compute
 
 from . import ports
+from .boot import first_boot
 from .config import Settings
 from .site import Machine
 
@@ -35,7 +37,7 @@ class GcpNodes(pulumi.ComponentResource):
         self.public_ips = {name: a.address for name, a in self.addresses.items()}
 
     def machines(self, cluster_sources: pulumi.Output[list[str]], public_key: pulumi.Input[str],
-                 user_data: Mapping[str, pulumi.Output[str]]) -> dict[str, Machine]:
+                 host_keys: Mapping[str, tls.PrivateKey]) -> dict[str, Machine]:
         """One firewall per port-table rule, an instance per node (cloud-init's user data in its metadata)."""
         s, cfg, prefix = self._settings, self._settings.gcp, self._settings.name_prefix
         firewalls = [
@@ -60,7 +62,7 @@ class GcpNodes(pulumi.ComponentResource):
                         nat_ip=self.addresses[spec.name].address, network_tier="PREMIUM")])],
                 metadata={"ssh-keys": pulumi.Output.concat(s.ssh_user, ":", public_key),
                           "block-project-ssh-keys": "true", "enable-oslogin": "FALSE",
-                          "user-data": user_data[spec.name]},
+                          "user-data": first_boot(spec, s, host_keys[spec.name])},
                 # Its name and static address are the new one's: the old one must go first (the bridge
                 # asks the same for a resource named explicitly, pulumi-terraform-bridge tfbridge/schema.go:193-246).
                 # The user data is read at first boot only, as on Azure: its changes are ignored ("user-data"

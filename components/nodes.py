@@ -8,10 +8,11 @@ import pulumi
 import pulumi_tls as tls
 from pulumi_command import remote
 
+from . import ports
 from .azure import AzureNodes
-from .boot import first_boot
 from .config import NodeSpec, Settings
 from .gcp import GcpNodes
+from .local import LocalNodes
 from .site import Machine, Site
 from .sshkey import SshKey
 
@@ -27,6 +28,12 @@ class Node:
     booted: Sequence[pulumi.Resource] = field(default_factory=tuple)  # must exist before SSH works
     identity: pulumi.Input[str] = ""  # new whenever the machine is: its steps then run again
     host_key: pulumi.Input[str] = ""  # its SSH host key (public): every connection checks it
+    published: Mapping[int, tuple[str, int]] = field(default_factory=dict)  # see site.Machine
+
+    def reach(self, port: int) -> tuple[pulumi.Input[str], int]:
+        """Where the deployer reaches the node's `port` (not SSH: see `connection`): where a local node
+        publishes it, else at its public IP."""
+        return self.published.get(port, (self.public_ip, port))
 
     @property
     def name(self) -> str:
@@ -48,9 +55,9 @@ class Node:
 class Nodes(pulumi.ComponentResource):
     """All nodes of the topology, in topology order, with the firewall built from the port table.
 
-    Addresses come first (static IPs on both clouds), then each cloud's firewall admits every
-    node's public IP, then the machines, each with an ed25519 host key made here. Static nodes add
-    no resources: their host key comes from the topology.
+    Addresses come first (static IPs on both clouds, fixed ones for local nodes), then each cloud's
+    firewall admits every node's public IP, then the machines, each with an ed25519 host key made
+    here. Static nodes add no resources: their host key comes from the topology.
     """
 
     def __init__(self, name: str, settings: Settings, key: SshKey, opts: pulumi.ResourceOptions | None = None):
@@ -61,6 +68,8 @@ class Nodes(pulumi.ComponentResource):
             sites.append(AzureNodes("azure", settings, child))
         if settings.of_cloud("gcp"):
             sites.append(GcpNodes("gcp", settings, child))
+        if settings.of_cloud("local"):
+            sites.append(LocalNodes("local", settings, child))
 
         public_ips: dict[str, pulumi.Input[str]] = {}
         for site in sites:
@@ -71,17 +80,12 @@ class Nodes(pulumi.ComponentResource):
         self.cluster_sources: pulumi.Output[list[str]] = pulumi.Output.all(*public_ips.values()).apply(
             lambda ips: sorted({f"{ip}/32" for ip in ips}) + private_ranges)
 
-        # Each cloud VM boots with a host key made here, so the first connection already checks it.
-        host_keys, user_data = {}, {}
-        for spec in settings.nodes:
-            if spec.cloud != "static":
-                key_pair = host_keys[spec.name] = tls.PrivateKey(f"{spec.name}-host-key", algorithm="ED25519",
-                                                                 opts=child)
-                user_data[spec.name] = first_boot(spec, settings, key_pair.private_key_openssh,
-                                                  key_pair.public_key_openssh)
+        # Each machine starts with a host key made here, so the first connection already checks it.
+        host_keys = {spec.name: tls.PrivateKey(f"{spec.name}-host-key", algorithm="ED25519", opts=child)
+                     for spec in settings.nodes if spec.cloud != "static"}
         machines: dict[str, Machine] = {}
         for site in sites:
-            machines.update(site.machines(self.cluster_sources, key.public_key, user_data))
+            machines.update(site.machines(self.cluster_sources, key.public_key, host_keys))
         for spec in settings.of_cloud("static"):  # a host you own is the host at its address
             machines[spec.name] = Machine(pulumi.Output.from_input(spec.private_ip), (),
                                           pulumi.Output.from_input(spec.public_ip))
@@ -96,17 +100,18 @@ class Nodes(pulumi.ComponentResource):
     def _node(spec: NodeSpec, machine: Machine, public_ip: pulumi.Input[str], key: SshKey, settings: Settings,
               host_key: pulumi.Input[str]) -> Node:
         public_ip = pulumi.Output.from_input(public_ip)
+        host, port = machine.published.get(ports.SSH, (public_ip, spec.port))
         connection = remote.ConnectionArgs(
-            host=public_ip, port=spec.port, user=spec.user or settings.ssh_user, host_key=host_key,
+            host=host, port=port, user=spec.user or settings.ssh_user, host_key=host_key,
             private_key=key.private_key, dial_error_limit=settings.ssh.dial_attempts,
             per_dial_timeout=settings.ssh.dial_timeout)
         return Node(spec, public_ip, machine.private_ip, connection, tuple(machine.booted), machine.identity,
-                    host_key)
+                    host_key, machine.published)
 
     def known_hosts(self) -> pulumi.Output[list[str]]:
         """`<address> <host key>` a node (`[address]:port` off port 22), as ssh's known_hosts has them."""
-        return pulumi.Output.all(*[pulumi.Output.all(n.public_ip, n.host_key).apply(
-            lambda v, port=n.spec.port: f"{v[0] if port == 22 else f'[{v[0]}]:{port}'} {v[1]}")
+        return pulumi.Output.all(*[pulumi.Output.all(n.connection.host, n.host_key).apply(
+            lambda v, port=n.connection.port: f"{v[0] if port == 22 else f'[{v[0]}]:{port}'} {v[1]}")
             for n in self.nodes])
 
     def table(self) -> pulumi.Output[list[dict[str, str]]]:

@@ -13,7 +13,7 @@ from .checks import (KEY_TYPES, boolean, choice, clip, dns_name, fail, ip, keys,
                      positive_int, public_key)
 
 DEFAULT_TOPOLOGY = "config/topologies/blog.yaml"
-CLOUDS = ("azure", "gcp", "static")
+CLOUDS = ("azure", "gcp", "static", "local")  # local: containers on your own Docker Engine
 ROLES = ("manager", "jobmanager", "worker")
 LABEL = re.compile(r"[A-Za-z0-9][-A-Za-z0-9_./:]*")
 STATIC_ONLY_KEYS = {"publicIp", "privateIp", "user", "port", "hostKey", "firewall"}
@@ -59,9 +59,9 @@ def _entry_nodes(entry: Any, where: str, fieldname: str, default_user: str) -> l
     role = choice(f"{where}.role", entry.get("role"), ROLES)
     labels = _labels(where, entry.get("labels"))
     size = entry.get("size")
+    if cloud in ("static", "local") and size is not None:
+        fail(f"{where}.size", size, f"{cloud} nodes have no machine size", "remove `size`")
     if cloud == "static":
-        if size is not None:
-            fail(f"{where}.size", size, "static nodes have no machine size", "remove `size`")
         access = _static_access(where, entry, default_user)
     else:
         extra = sorted(STATIC_ONLY_KEYS & set(entry))

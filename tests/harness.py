@@ -134,6 +134,8 @@ class FakeCloud:
         if typ == "gcp:serviceaccount/key:Key":  # base64 of the JSON key file
             return {"privateKey": base64.b64encode(json.dumps({"type": "service_account", "private_key":
                                                                 "-----BEGIN PRIVATE KEY-----mock"}).encode()).decode()}
+        if typ == "docker:index/remoteImage:RemoteImage":  # the built image's id, as the provider stores it
+            return {"imageId": "sha256:" + hashlib.sha256(inputs["name"].encode()).hexdigest()}
         if typ == "command:remote:Command":
             return {"stdout": self.command_stdout(name, inputs), "stderr": ""}
         return {}

@@ -1,0 +1,43 @@
+#!/bin/sh
+# Boot a local node (the host image's entrypoint): make the container VM-like enough for its own
+# Docker Engine, fix the modes of what the program uploaded before the start (the login key in the
+# SSH user's authorized_keys, the host key /etc/ssh/ssh_host_ed25519_key), start dockerd in the
+# background and sshd in the foreground; on SIGTERM (docker stop) stop both cleanly. Every start does
+# the same, so a restarted node comes back as it was.
+set -eu
+
+# Docker mounts /sys and the cgroup hierarchies read-only unless --privileged: the inner Engine
+# writes both (the container has CAP_SYS_ADMIN for it, not every capability).
+mount -o remount,rw /sys
+awk '$5 ~ "^/sys/fs/cgroup" { print $5 }' /proc/self/mountinfo | while read -r mnt; do
+    mount -o remount,rw,bind "$mnt"
+done
+
+for keys in /home/*/.ssh/authorized_keys; do
+    [ -f "$keys" ] || continue
+    owner=$(stat -c %U "${keys%/authorized_keys}")
+    chown "$owner:" "$keys"
+    chmod 0600 "$keys"
+done
+if [ -f /etc/ssh/ssh_host_ed25519_key ]; then
+    chmod 0600 /etc/ssh/ssh_host_ed25519_key
+    ssh-keygen -y -f /etc/ssh/ssh_host_ed25519_key > /etc/ssh/ssh_host_ed25519_key.pub
+fi
+ssh-keygen -A >/dev/null  # any other key type sshd wants, made once
+
+rm -f /var/run/docker.pid
+dockerd >>/var/log/dockerd.log 2>&1 &
+/usr/sbin/sshd -D -e &
+sshd_pid=$!
+
+stop() {
+    kill -TERM "$sshd_pid" 2>/dev/null || true
+    if [ -f /var/run/docker.pid ]; then
+        dockerd_pid=$(cat /var/run/docker.pid)
+        kill -TERM "$dockerd_pid"
+        while kill -0 "$dockerd_pid" 2>/dev/null; do sleep 0.2; done
+    fi
+    exit 0
+}
+trap stop TERM INT
+wait "$sshd_pid"
