@@ -130,6 +130,11 @@ class LocalSpec:
     ui_port: int  # 127.0.0.1:<ui_port> reaches the Flink UI on the jobmanager node
     docker_host: Optional[str] = None  # the Engine the nodes run on; None: DOCKER_HOST or the default socket
 
+    @property
+    def gateway(self) -> str:
+        """The network's gateway (this machine on it): the subnet's first address, as Docker picks it."""
+        return str(ipaddress.ip_network(self.subnet)[1])
+
     def address(self, index: int) -> str:
         """The fixed address of the index-th local node on the program's network."""
         return str(ipaddress.ip_network(self.subnet)[FIRST_LOCAL_HOST + index])

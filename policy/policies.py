@@ -2,8 +2,9 @@
 
 Mandatory where a violation is a hole: cluster ports reachable from the world, SSH or the Flink UI
 reachable from the world without the stack's opt-in, SSH password login, dynamic public IPs, Weave
-without a password. Advisory where it is a choice the config offers (an unencrypted overlay, SSH and
-the Flink UI open to everyone by `flink-swarm:worldOpenAdmin`) or a hardening step (GCP project-wide keys).
+without a password, a local node's port published beyond loopback, a privileged local node.
+Advisory where it is a choice the config offers (an unencrypted overlay, SSH and the Flink UI open
+to everyone by `flink-swarm:worldOpenAdmin`) or a hardening step (GCP project-wide keys).
 
 The opt-in reaches the pack as a marker in the rule's description (Azure security rules, GCP
 firewalls): a rule whose description contains OPT_IN was opened to the world on purpose.
@@ -29,6 +30,7 @@ AZURE_IP = "azure-native:network:PublicIPAddress"
 FIREWALL = "gcp:compute/firewall:Firewall"
 GCP_VM = "gcp:compute/instance:Instance"
 DOCKER_NETWORK = "docker:index/network:Network"
+DOCKER_CONTAINER = "docker:index/container:Container"
 COMMAND = "command:remote:Command"
 GCS_BUCKET = "gcp:storage/bucket:Bucket"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
@@ -207,6 +209,19 @@ def overlay_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> 
                "the internet in plaintext (set flink-swarm:network.encrypted true)")
 
 
+def local_nodes_loopback(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Local nodes (containers) publish ports on loopback only, and are not privileged."""
+    if args.resource_type != DOCKER_CONTAINER:
+        return
+    for port in args.props.get("ports") or []:
+        host = port.get("ip") or "0.0.0.0"  # the provider's default: every address of the machine
+        if not ipaddress.ip_address(host).is_loopback:
+            report(f"port {port.get('internal')} is published on {host}: whoever reaches this machine reaches "
+                   f"the node's SSH or Flink's REST API; publish it on 127.0.0.1")
+    if args.props.get("privileged"):
+        report("a privileged container is root on this machine: give it the capabilities it needs instead")
+
+
 def storage_private(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """Buckets and storage accounts (Flink's state: flink.state) are closed to the public and to plain HTTP."""
     props = args.props
@@ -279,6 +294,10 @@ POLICIES = [
         "overlay-network-encrypted",
         "Docker overlay networks are encrypted.",
         overlay_encrypted, ADVISORY),
+    ResourceValidationPolicy(
+        "local-nodes-loopback-only",
+        "Local nodes publish their ports on loopback only and are not privileged.",
+        local_nodes_loopback, MANDATORY),
     ResourceValidationPolicy(
         "state-storage-private",
         "The buckets and storage accounts of Flink's state are private and HTTPS-only.",

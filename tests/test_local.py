@@ -7,12 +7,14 @@ import yaml
 
 from components import local
 from components.config import ConfigError
+from tests.engine import Engine
+from tests.engine.registries import fake_registry
 from tests.harness import ROOT, is_secret
 
 LOCAL = yaml.safe_load((ROOT / "Pulumi.local.yaml").read_text())["config"]
 NAMES = ["local-manager", "local-jobmanager", "local-worker-1", "local-worker-2"]
 CONTAINER, NETWORK = "docker:index/container:Container", "docker:index/network:Network"
-VOLUME, IMAGE = "docker:index/volume:Volume", "docker:index/remoteImage:RemoteImage"
+IMAGE = "docker:index/remoteImage:RemoteImage"
 
 
 @pytest.fixture
@@ -30,14 +32,15 @@ def test_the_local_topology_is_four_containers_on_the_programs_network(local_sta
     containers = {r.inputs["hostname"]: r for r in run.of_type(CONTAINER)}
     assert sorted(containers) == sorted(NAMES)
     (network,) = [r for r in run.of_type(NETWORK) if r.name == "network"]
-    assert network.inputs["driver"] == "bridge" and network.inputs["ipamConfigs"] == [{"subnet": "10.213.0.0/24"}]
+    assert network.inputs["driver"] == "bridge" and network.inputs["ipamConfigs"] == [
+        {"subnet": "10.213.0.0/24", "gateway": "10.213.0.1"}]
     for k, name in enumerate(NAMES):
         c = containers[name].inputs
         assert c["name"] == f"local-{name}"
         assert c["networksAdvanced"] == [{"name": "local-nodes", "ipv4Address": f"10.213.0.{11 + k}"}]
-        assert c["volumes"] == [{"volumeName": f"local-{name}-engine", "containerPath": "/var/lib/docker"}]
-        assert run.depends_on(containers[name], run.get(f"{name}-engine", VOLUME))
-        assert c["image"] == "sha256:" + hashlib.sha256(run.get("host-image", IMAGE).inputs["name"].encode()).hexdigest()
+        assert c["volumes"] == [{"containerPath": "/var/lib/docker"}]  # anonymous: removed with the container
+        built = run.get("host-image", IMAGE).inputs["name"]
+        assert c["image"] == "sha256:" + hashlib.sha256(built.encode()).hexdigest()  # the harness's fake id of it
     assert [row["publicIp"] for row in run.outputs["nodes"]] == [f"10.213.0.{11 + k}" for k in range(4)]
 
 
@@ -90,7 +93,7 @@ def test_every_local_resource_goes_to_the_configured_engine_and_carries_the_stac
     run = local_stack(local={"dockerHost": "unix:///run/user/1000/docker.sock"})
     (engine,) = [r for r in run.custom() if r.type == "pulumi:providers:docker" and r.name == "engine"]
     assert engine.inputs["host"] == "unix:///run/user/1000/docker.sock"
-    made = run.of_type(CONTAINER) + run.of_type(VOLUME) + [run.get("network", NETWORK), run.get("host-image", IMAGE)]
+    made = run.of_type(CONTAINER) + [run.get("network", NETWORK), run.get("host-image", IMAGE)]
     assert all(r.provider.startswith(engine.urn) for r in made)
     for r in made[:-1]:
         assert {"label": local.LABEL, "value": "local"} in r.inputs["labels"], r.name
@@ -98,7 +101,7 @@ def test_every_local_resource_goes_to_the_configured_engine_and_carries_the_stac
 
 def test_the_image_is_built_from_the_repos_dockerfile_on_the_base_image(local_stack, tmp_path, monkeypatch):
     image = local_stack(local={"baseImage": "ubuntu:24.04"}).get("host-image", IMAGE).inputs
-    assert image["build"]["context"] == str(ROOT / "components/local-host")
+    assert image["build"]["context"] == "components/local-host"  # the same in every checkout
     assert image["build"]["buildArgs"] == {"BASE_IMAGE": "ubuntu:24.04", "SSH_USER": "ubuntu"}
     assert image["name"] == f"flink-swarm-node:{image['triggers']['context']}"
     # a changed file of the context is a new image (and so new containers: blank hosts)
@@ -154,3 +157,38 @@ def test_the_network_holds_every_node_address_and_docker_keeps_the_gateway(local
     subnet = ipaddress.ip_network("10.213.0.0/24")
     addresses = [ipaddress.ip_address(row["publicIp"]) for row in run.outputs["nodes"]]
     assert all(a in subnet and a != subnet[1] for a in addresses)
+
+
+@pytest.fixture
+def local_engine(tmp_path, monkeypatch):
+    """The local stack under the stateful engine with providers that reach nothing."""
+    monkeypatch.setenv("FLINK_SWARM_KEY_DIR", str(tmp_path / "keys"))
+    registry, commands, _ = fake_registry()
+    engine = Engine(registry, stack="local", log=lambda text: None)
+
+    def up(**settings):
+        commands.ops.clear()
+        return engine.up({**LOCAL, **{f"flink-swarm:{k}": v for k, v in settings.items()}})
+
+    up.engine = engine
+    up()
+    return up
+
+
+def test_a_second_local_up_changes_nothing(local_engine):
+    plan = local_engine()
+    assert plan.changed() == {}
+
+
+def test_a_new_base_image_makes_new_blank_nodes_whose_steps_run_again(local_engine):
+    plan = local_engine(local={"baseImage": "ubuntu:24.04"})
+    changed = plan.changed()
+    assert changed["host-image"] == "replace"
+    assert {changed[f"{name}-node"] for name in NAMES} == {"replace"}  # the image id is new
+    assert {changed[f"{name}-join"] for name in NAMES} == {"replace"}  # a new container is a blank host
+    assert "network" not in changed
+
+
+def test_a_local_destroy_removes_everything(local_engine):
+    local_engine.engine.destroy()
+    assert local_engine.engine.snapshot == []

@@ -323,7 +323,8 @@ def test_state_storage_is_private_and_https_only(typ, props, count):
 def test_enforcement_levels():
     mandatory = {p.name for p in POLICIES if p.enforcement_level == EnforcementLevel.MANDATORY}
     assert mandatory == {"cluster-ports-not-public", "admin-ports-not-public", "ssh-password-login-disabled",
-                         "static-public-ips", "state-storage-private", "weave-network-password"}
+                         "static-public-ips", "state-storage-private", "weave-network-password",
+                         "local-nodes-loopback-only"}
 
 
 # every policy over the program's resources ---------------------------------------------------------
@@ -357,6 +358,24 @@ def mandatory(found):
                          ids=["weave", "overlay-encrypted", "dev-small", "state-gcs", "state-azure"])
 def test_program_passes_every_policy(program, overrides):
     assert check(graph(program(**overrides))) == {}
+
+
+def test_the_local_stack_passes_every_policy_but_the_unencrypted_overlay_warning(program):
+    local = yaml.safe_load((ROOT / "Pulumi.local.yaml").read_text())["config"]
+    cleared = {key: None for key in ("azure-native:location", "gcp:project", "gcp:zone")}
+    found = check(graph(program(stack="local", **{**local, **cleared})))
+    assert list(found) == ["overlay-network-encrypted"]  # on one machine's bridge, by Pulumi.local.yaml's choice
+
+
+@pytest.mark.parametrize("props, count", [
+    ({"ports": [{"internal": 22, "external": 2222, "ip": "127.0.0.1"}]}, 0),
+    ({"ports": [{"internal": 22, "external": 2222, "ip": "::1"}]}, 0),
+    ({"ports": [{"internal": 22, "external": 2222}]}, 1),  # the provider's default ip is 0.0.0.0
+    ({"ports": [{"internal": 8081, "external": 8081, "ip": "192.168.1.5"}]}, 1),
+    ({"ports": [], "privileged": True}, 1),
+])
+def test_local_nodes_publish_on_loopback_only_and_are_not_privileged(props, count):
+    assert len(validate("local-nodes-loopback-only", resource("docker:index/container:Container", props))) == count
 
 
 def test_unencrypted_overlay_only_warns(program):

@@ -6,9 +6,10 @@
 # the same, so a restarted node comes back as it was.
 set -eu
 
-# Docker mounts /sys and the cgroup hierarchies read-only unless --privileged: the inner Engine
-# writes both (the container has CAP_SYS_ADMIN for it, not every capability).
+# Docker mounts /sys, /proc/sys and the cgroup hierarchies read-only unless --privileged: the inner
+# Engine writes them all (forwarding and bridge sysctls; the container has CAP_SYS_ADMIN for it).
 mount -o remount,rw /sys
+mount -o remount,rw,bind /proc/sys
 awk '$5 ~ "^/sys/fs/cgroup" { print $5 }' /proc/self/mountinfo | while read -r mnt; do
     mount -o remount,rw,bind "$mnt"
 done

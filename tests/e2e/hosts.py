@@ -35,12 +35,14 @@ import yaml
 
 from . import ssh
 from .build import CACHE, FLINK_VERSION, LABEL, build_images, ensure_dockerd, python_wheels
-from .proc import phase, run, tail, wait
+from .proc import digest, phase, run, tail, wait
 
 NETWORK = "fs-e2e"
 SUBNET = "10.77.0.0/24"
 REGISTRY_IP = "10.77.0.2"  # hosts are 10.77.0.11, .12, ...
 REGISTRY = f"{REGISTRY_IP}:5000"
+GATEWAY = "10.77.0.1"  # this machine on the test network
+LOCAL_REGISTRY = f"{GATEWAY}:5001"  # the registry again, on this machine: every Docker network reaches it
 MIRROR_IP = "10.77.0.3"  # apt and pip packages for the Flink image (flink.python), from start_mirror()
 
 FLINK_IMAGE = f"{REGISTRY}/flink-swarm-e2e/flink:{FLINK_VERSION}"  # as the hosts see it
@@ -138,6 +140,36 @@ def _start_registry(images: dict[str, str]) -> None:
         run("docker", "tag", images["flink"], local)
         run("docker", "push", local)
         run("docker", "rmi", local)
+
+
+def start_local_registry() -> None:
+    """Serve the registry's storage at LOCAL_REGISTRY too, on this machine's own address on the test
+    network: what runs on another Docker network (the program's `local` nodes) reaches it there, as a
+    host's own address (the Engine isolates its bridge networks from each other, not from the host)."""
+    run("docker", "run", "-d", "--name", f"{NETWORK}-registry-host", "--label", LABEL, "--network", "host",
+        "--env", f"REGISTRY_HTTP_ADDR={LOCAL_REGISTRY}",
+        "--volume", f"{CACHE}/registry:/var/lib/docker-registry:ro", IMAGES["registry"])
+
+    def answers() -> bool:
+        try:
+            return urllib.request.urlopen(f"http://{LOCAL_REGISTRY}/v2/", timeout=2).status == 200
+        except OSError:
+            return False
+    wait("registry on this machine", answers, 30,
+         lambda: run("docker", "logs", f"{NETWORK}-registry-host", check=False))
+
+
+def local_base_image() -> str:
+    """The test hosts' image as `local.baseImage`: Debian with sshd and Docker (so the program's
+    Dockerfile installs nothing) whose Engine trusts the plain-HTTP LOCAL_REGISTRY."""
+    tag = f"{LABEL}/local-base:{digest(IMAGES['host'], LOCAL_REGISTRY)}"
+    if run("docker", "images", "-q", tag):
+        return tag
+    daemon = json.dumps({"insecure-registries": [LOCAL_REGISTRY]})
+    dockerfile = f"FROM {IMAGES['host']}\nRUN mkdir -p /etc/docker && echo '{daemon}' > /etc/docker/daemon.json\n"
+    subprocess.run(["docker", "build", "--quiet", "--label", LABEL, "--tag", tag, "-"], input=dockerfile,
+                   text=True, check=True, capture_output=True)
+    return tag
 
 
 def start_mirror() -> None:

@@ -6,7 +6,8 @@ replacement keeps its `id`) and a per-instance id that every create draws anew (
 A change of an input under one of its type's REPLACE_ON paths replaces the resource; any other change
 is an in-place update. Optionally, `hosts` backs each VM with a blank test host at its public address:
 creating a VM starts one, deleting it removes it, so a replaced VM comes back blank; it boots with
-its cloud-init user data (the host key, files and commands), and tls keys are then real ones.
+its cloud-init user data (the host key, files and commands). With `real_keys` (the end-to-end
+tests), tls keys are real ones, which real hosts and clients accept.
 """
 from __future__ import annotations
 
@@ -74,9 +75,10 @@ class Hosts(Protocol):
 class FakeClouds:
     """Every azure-native, gcp, tls and random resource of the program."""
 
-    def __init__(self, addresses: Optional[Callable[[str], str]] = None, hosts: Optional[Hosts] = None):
+    def __init__(self, addresses: Optional[Callable[[str], str]] = None, hosts: Optional[Hosts] = None,
+                 real_keys: bool = False):
         self.fake = FakeCloud()
-        self.addresses, self.hosts = addresses, hosts
+        self.addresses, self.hosts, self.real_keys = addresses, hosts, real_keys
         self.by_id: dict[str, dict] = {}  # what a later resource may look up by id (a VM's NIC and IP)
         self._lock = threading.Lock()
 
@@ -101,7 +103,7 @@ class FakeClouds:
             outputs["vmId"] = str(uuid.uuid4())  # unique per VM instance (SMBIOS), new on every create
         if goal.type == GCP_VM:
             outputs["instanceId"] = str(secrets.randbits(63))
-        if self.hosts and goal.type == "tls:index/privateKey:PrivateKey":
+        if self.real_keys and goal.type == "tls:index/privateKey:PrivateKey":
             outputs.update(real_key(news))
         if self.hosts and goal.type in (AZURE_VM, GCP_VM):
             self.hosts.start_vm(goal.name, *self._login(goal.type, news), user_data=self._user_data(goal.type, news))

@@ -29,9 +29,12 @@ internal/provider/ (N = resource_docker_network*.go, S = resource_docker_service
 """
 from __future__ import annotations
 
+import http.client
 import json
+import os
 import re
 import shlex
+import socket
 import subprocess
 import time
 import uuid
@@ -63,8 +66,43 @@ class EngineError(RuntimeError):
         self.status = status
 
 
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, socket_path: str, timeout: float):
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = socket_path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.socket_path)
+
+
+def local_engine(host: Optional[str], method: str, path: str, body: Any = None, *, raw: Optional[bytes] = None,
+                 content_type: str = "application/json", timeout: float = 600) -> Any:
+    """One Engine API call on this machine's socket: the provider's `unix://` host, or the default one
+    (the provider's own default when `host` and DOCKER_HOST are unset)."""
+    host = host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    assert host.startswith("unix://"), f"the test engine reaches local Docker Engines on a unix socket, not {host!r}"
+    conn = _UnixConnection(host.removeprefix("unix://"), timeout)
+    try:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        conn.request(method, path, data, {"Content-Type": content_type})
+        response = conn.getresponse()
+        text = response.read().decode()
+    finally:
+        conn.close()
+    if not 200 <= response.status < 300:
+        raise EngineError(response.status, text)
+    if content_type != "application/json":
+        return text
+    return json.loads(text) if text.strip() else None
+
+
 def engine(config: dict, method: str, path: str, body: Any = None) -> Any:
-    """One Engine API call on the provider's host, through `ssh` with the provider's own options."""
+    """One Engine API call on the provider's host: through `ssh` with the provider's own options, or
+    on this machine's socket (a `unix://` host, or none)."""
+    if not str(config.get("host") or "unix://").startswith("ssh://"):
+        return local_engine(config.get("host"), method, path, body)
     match = re.fullmatch(r"ssh://([^@]+)@([^:/]+)(?::(\d+))?", config["host"])
     assert match, f"the docker provider's host must be ssh://user@host[:port], got {config['host']!r}"
     user, host, port = match.groups()
@@ -89,6 +127,7 @@ class Attr:
     default: Any = None
     set: bool = False  # compared as a set
     elem: Optional["Block"] = None  # a list of objects, compared element by element
+    keyed: str = ""  # a list whose DiffSuppressFunc matches elements by this field, in any order
 
 
 @dataclass(frozen=True)
@@ -175,6 +214,12 @@ def _attr_diff(spec: Attr, new: Any, old: Any, where: str) -> list[tuple[str, bo
     if _unknown(new):
         return [(where, spec.force or bool(spec.elem and any(
             f.force for f in spec.elem.fields.values() if isinstance(f, Attr))))]
+    if spec.keyed:
+        olds = {_canonical(o[spec.keyed]): o for o in old or []}
+        news = {_canonical(n[spec.keyed]): n for n in new or []}
+        if olds.keys() != news.keys():
+            return [(where, spec.force)]
+        return [d for key, item in news.items() for d in schema_diff(spec.elem, item, olds[key], f"{where}[{key}]")]
     if spec.elem is not None:
         olds, news = old or [], new or []
         if spec.set:

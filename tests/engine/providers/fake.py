@@ -54,6 +54,7 @@ class FakeDocker(DockerProvider):
 
     def __init__(self, schema=None):
         self.schema = schema
+        self._fake = FakeCloud()
         self.ops: list[tuple[str, str]] = []
         self._lock = threading.Lock()
 
@@ -65,7 +66,8 @@ class FakeDocker(DockerProvider):
     def create(self, goal: Goal, news: dict, config: dict) -> tuple[str, dict]:
         with self._lock:
             self.ops.append((goal.name, "create"))
-        return (str(uuid.uuid4()) if self.schema is None else secrets.token_hex(12)), dict(news)
+        return (str(uuid.uuid4()) if self.schema is None else secrets.token_hex(12)), \
+            {**news, **self._fake.outputs(goal.type, goal.name, news)}  # a built image's id
 
     def update(self, old: ResourceState, news: dict, config: dict) -> dict:
         with self._lock:

@@ -1,0 +1,128 @@
+"""End to end from nothing with `cloud: local`: the program makes its own nodes on this machine's Docker.
+
+Pulumi.local.yaml's stack under the stateful engine: the engine builds the host image from
+components/local-host, makes the network and the four containers through this machine's Engine API
+(reading back what Docker stores, as the real provider does), then the same steps and services as on
+any cloud run on them over SSH to 127.0.0.1. A job runs, a second `up` changes nothing, and the
+destroy leaves no container, volume, network or image behind. The test gives only what this
+machine differs in: its base image (the test hosts' Debian, which trusts the test registry) and
+ports that nothing else here uses.
+"""
+import json
+import time
+
+import pytest
+import yaml
+
+from components import local
+from tests.e2e import flink_rest, hosts
+from tests.e2e.build import FLINK_VERSION
+from tests.e2e.proc import PLANS, TIMINGS, run
+from tests.engine import Engine
+from tests.engine.registries import host_registry
+from tests.harness import ROOT
+
+pytestmark = pytest.mark.e2e
+
+STACK = "e2e-local"
+NAMES = ["local-manager", "local-jobmanager", "local-worker-1", "local-worker-2"]
+SSH_PORT, UI_PORT = 22022, 18081  # off the defaults, so that a local stack of this machine's user is left alone
+LOCAL = yaml.safe_load((ROOT / "Pulumi.local.yaml").read_text())["config"]
+
+
+def engine_objects() -> dict[str, set[str]]:
+    """Every container, volume, network and image on this machine's Engine, by id."""
+    return {kind: set(run("docker", *command, "-q").split()) for kind, command in (
+        ("containers", ["ps", "-a", "--no-trunc"]), ("volumes", ["volume", "ls"]),
+        ("networks", ["network", "ls", "--no-trunc"]), ("images", ["images", "-a", "--no-trunc"]))}
+
+
+def remove_stack_leftovers() -> None:
+    """What a failed run of this stack left (the program's label), so the next run starts from nothing."""
+    label = f"label={local.LABEL}={STACK}"
+    for kind, remove in (("ps -a", "rm --force --volumes"), ("network ls", "network rm"), ("images", "rmi --force")):
+        found = run("docker", *kind.split(), "-q", "--filter", label).split()
+        if found:
+            run("docker", *remove.split(), *found)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FLINK_SWARM_KEY_DIR", str(tmp_path_factory.mktemp("keys")))
+        hosts.start_lab()
+        try:
+            hosts.start_local_registry()
+            remove_stack_leftovers()
+            base = hosts.local_base_image()
+            before = engine_objects()
+            registry, commands, _ = host_registry()
+            engine = Engine(registry, stack=STACK, log=PLANS.append)
+            config = {**LOCAL,
+                      "flink-swarm:local": {"baseImage": base, "sshPort": SSH_PORT, "uiPort": UI_PORT},
+                      "flink-swarm:flink": {**LOCAL["flink-swarm:flink"], "taskSlots": 2,
+                                            "image": f"{hosts.LOCAL_REGISTRY}/flink-swarm-e2e/flink:{FLINK_VERSION}"},
+                      "flink-swarm:ssh": {"dialAttempts": 30, "dialTimeoutSeconds": 5}}
+            started = time.monotonic()
+            plan = engine.up(config)
+            applied = time.monotonic()
+            TIMINGS["local: up (program start to the last step applied)"] = applied - started
+            for phase, start, end in plan.phases():
+                TIMINGS[f"local: up phase {phase} (from {start:.1f}s)"] = end - start
+            rest = engine.last_run.outputs["flinkUiUrl"]
+            flink_rest.wait_taskmanagers(rest, 2)
+            TIMINGS["local: up (program start to 2 taskmanagers registered)"] = time.monotonic() - started
+            yield {"engine": engine, "config": config, "rest": rest, "before": before, "plan": plan}
+        finally:
+            remove_stack_leftovers()
+            hosts.teardown()
+
+
+def container(name: str) -> dict:
+    return json.loads(run("docker", "inspect", f"{STACK}-{name}"))[0]
+
+
+def test_the_program_made_its_nodes_as_containers_on_its_own_network(cluster):
+    plan = cluster["plan"]
+    assert plan.counts()["same"] == 0 and plan.counts()["create"] > 0  # everything made from nothing
+    for k, name in enumerate(NAMES):
+        found = container(name)
+        assert found["State"]["Running"] and found["Config"]["Hostname"] == name
+        assert found["Config"]["Labels"][local.LABEL] == STACK
+        (net,) = found["NetworkSettings"]["Networks"].items()
+        assert net[0] == f"{STACK}-nodes" and net[1]["IPAddress"] == f"10.213.0.{11 + k}"
+        bound = {key: [(b["HostIp"], b["HostPort"]) for b in v] for key, v in found["NetworkSettings"]["Ports"].items()}
+        assert bound["22/tcp"] == [("127.0.0.1", str(SSH_PORT + k))]  # loopback only
+        assert set(bound) == ({"22/tcp", "8081/tcp"} if name == "local-jobmanager" else {"22/tcp"})
+        assert not found["HostConfig"]["Privileged"]
+    assert cluster["rest"] == f"http://127.0.0.1:{UI_PORT}"
+
+
+def test_the_swarm_advertises_the_containers_addresses(cluster):
+    out = run("docker", "exec", f"{STACK}-local-manager", "docker", "node", "ls", "--format", "{{.Hostname}}")
+    assert sorted(out.split()) == sorted(NAMES)
+    for k, name in enumerate(NAMES):
+        addr = run("docker", "exec", f"{STACK}-local-manager", "docker", "node", "inspect", name,
+                   "--format", "{{.Status.Addr}}")
+        assert addr == f"10.213.0.{11 + k}"
+
+
+def test_a_job_runs_with_the_right_counts(cluster, wordcount_jar):
+    taskmanagers = flink_rest.wait_taskmanagers(cluster["rest"], 2)
+    assert all(tm["slotsNumber"] == 2 for tm in taskmanagers)
+    job = flink_rest.run_jar(cluster["rest"], wordcount_jar)
+    assert flink_rest.wait_job(cluster["rest"], job) == "FINISHED"
+    assert flink_rest.word_counts(cluster["rest"], job) == hosts.WORDCOUNT_COUNTS
+
+
+def test_a_second_up_changes_nothing(cluster):
+    started = time.monotonic()
+    plan = cluster["engine"].up(cluster["config"])
+    TIMINGS["local: second up"] = time.monotonic() - started
+    assert plan.changed() == {}
+
+
+def test_destroy_leaves_nothing_behind(cluster):
+    plan = cluster["engine"].destroy()
+    assert cluster["engine"].snapshot == [] and plan.counts()["delete"] > 0
+    assert engine_objects() == cluster["before"]  # no container, volume, network or image is left
