@@ -13,6 +13,17 @@ mount -o remount,rw,bind /proc/sys
 awk '$5 ~ "^/sys/fs/cgroup" { print $5 }' /proc/self/mountinfo | while read -r mnt; do
     mount -o remount,rw,bind "$mnt"
 done
+# cgroup v2 (most Linux hosts, Docker Desktop): a cgroup holding processes cannot hand controllers
+# to its children, so ours move to a leaf first, then every controller is delegated (what moby's
+# own Docker-in-Docker does: moby/moby hack/dind, "cgroup v2: enable nesting").
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+    mkdir -p /sys/fs/cgroup/init
+    xargs -rn1 < /sys/fs/cgroup/cgroup.procs > /sys/fs/cgroup/init/cgroup.procs 2>/dev/null || :
+    read -r controllers < /sys/fs/cgroup/cgroup.controllers || :
+    for controller in $controllers; do  # one a write: one the parent did not delegate fails alone
+        echo "+$controller" > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || :
+    done
+fi
 
 for keys in /home/*/.ssh/authorized_keys; do
     [ -f "$keys" ] || continue
