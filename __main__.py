@@ -1,12 +1,20 @@
 """flink-swarm: config -> nodes -> swarm -> Flink. Read config, build the components, export."""
-import pulumi
+import gc
 
-from components import config
-from components.flink import FlinkCluster
-from components.nodes import Nodes
-from components.sshkey import SshKey
-from components.state import StateBucket
-from components.swarm import SwarmCluster
+# Before the imports: the providers' SDKs (azure-native's above all) and the program make hundreds
+# of thousands of objects that live to the end; at CPython's default (a collection every 700
+# allocations) the cyclic collector took about a quarter of a 200-node evaluation rescanning them
+# (bench/README.md "Time to Flink": the evaluation).
+gc.set_threshold(50_000, 20, 100)
+
+import pulumi  # noqa: E402
+
+from components import config  # noqa: E402
+from components.flink import FlinkCluster  # noqa: E402
+from components.nodes import Nodes  # noqa: E402
+from components.sshkey import SshKey  # noqa: E402
+from components.state import StateBucket  # noqa: E402
+from components.swarm import SwarmCluster  # noqa: E402
 
 settings = config.load()
 key = SshKey("ssh-key", settings)
