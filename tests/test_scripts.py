@@ -85,3 +85,18 @@ def test_a_failing_weave_setting_never_prints_the_password_nor_puts_it_on_a_comm
     assert PASSWORD not in printed and "<password>" in printed
     argv = run_script.argv.read_text()
     assert "/plugins/weaveworks/net-plugin:latest_release/set" in argv and PASSWORD not in argv
+
+
+def test_the_control_steps_wait_for_the_swarm_to_elect_a_leader(run_script, tmp_path):
+    """A manager just lost answers "no leader" for about 10 s; the tokens and labels wait, then go on."""
+    count = tmp_path / "node-ls-calls"
+    (tmp_path / "bin" / "docker").write_text(FAKE_DOCKER.replace("case \"$*\" in", f'''case "$*" in
+  "node ls -q") n=$(( $(cat {count} 2>/dev/null || echo 0) + 1 )); echo "$n" >{count}
+     [ "$n" -gt 3 ] || {{ echo "Error response from daemon: The swarm does not have a leader." >&2; exit 1; }} ;;
+  *"join-token -q manager"*) echo SWMTKN-1-manager-token ;;''', 1))
+    code, printed = run_script("swarm-tokens")
+    assert code == 0 and printed.count("no leader yet") == 3, printed
+    assert printed.startswith("SWMTKN-1-worker-token\nSWMTKN-1-manager-token\n")  # stdout, then the log
+    count.unlink()
+    code, printed = run_script("node-labels", f"{'a' * 25}=role=worker")
+    assert code == 0 and printed.count("no leader yet") == 3 and "labelled 1 nodes" in printed, printed

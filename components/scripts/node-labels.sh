@@ -10,6 +10,14 @@ for pair in "$@"; do  # the ids come from the hosts: never let one be an option 
     exit 1
   fi
 done
+# A manager that just lost its leader (one of the managers went down) refuses every swarm read and
+# write with "The swarm does not have a leader" until the others elect one (10 heartbeats: swarmkit
+# manager/state/raft ElectionTick). Wait for one, up to 60 s.
+for attempt in $(seq 30); do
+  docker node ls -q >/dev/null 2>&1 && break
+  echo "[flink-swarm] $(basename "$0" .sh): the swarm has no leader yet (attempt $attempt of 30), again in 2 s" >&2
+  sleep 2
+done
 
 label_node() {
   local node=${1%%=*} labels=${1#*=} label args=()
