@@ -53,7 +53,7 @@ def test_node_ids_are_used(run_script):
     code, _, calls = run_script("node-labels", f"{NODE_ID}=disk=ssd,role=worker", f"{NODE_ID[::-1]}=")
     assert code == 0 and sorted(calls) == sorted([f"node update --label-add disk=ssd --label-add role=worker {NODE_ID}",
                                                   f"node update {NODE_ID[::-1]}",
-                                                  "node ls --format {{.ID}} {{.Status}}"])
+                                                  "node ls --format {{.ID}} {{.Status}}", "node ls -q"])
     code, _, calls = run_script("node-remove", NODE_ID)
     assert code == 0 and calls[-1] == f"node rm --force {NODE_ID}"
 
