@@ -39,9 +39,9 @@ NOT_PUBLIC = tuple(ipaddress.ip_network(n) for n in (  # addresses no one on the
     "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
     "192.168.0.0/16", "224.0.0.0/3"))
 MIN_SUBNET_PREFIX = 8  # network.subnet: a larger container network would shadow whole parts of the internet
-MTU_RANGE = (1280, 9000)
+MTU_RANGE = (1280, 9000)  # IPv6's minimum to jumbo frames
 FIRST_LOCAL_HOST = 11  # local nodes' addresses start at the subnet's 11th (Docker's gateway takes the 1st)
-DOCKER_HOSTS = ("unix://", "npipe://", "tcp://", "ssh://")  # what a docker provider's `host` takes  # IPv6's minimum to jumbo frames
+DOCKER_HOSTS = ("unix://", "npipe://", "tcp://", "ssh://")  # what a docker provider's `host` takes
 # flink.settings: a Flink option key, and a value the image's entrypoint passes on unchanged. It reads
 # FLINK_PROPERTIES a line at a time, deletes every whitespace character, splits at the first ':', expands
 # the value with envsubst and echoes it unquoted (globbing it against the working directory)
@@ -499,8 +499,8 @@ def _check_subnets(network: NetworkSpec, nodes: tuple[NodeSpec, ...], azure: Azu
              "shadow whole parts of the internet", "use a private range such as 172.30.0.0/16 (the default)")
     clouds = {n.cloud for n in nodes}
     used = [(f"{cloud}.{key} in config/defaults.yaml", net) for cloud, key, net in (
-        ("azure", "addressSpace", azure.address_space), ("gcp", "subnet", gcp.subnet), ("local", "subnet", local.subnet))
-        if cloud in clouds]
+        ("azure", "addressSpace", azure.address_space), ("gcp", "subnet", gcp.subnet),
+        ("local", "subnet", local.subnet)) if cloud in clouds]
     used += [(f"node {n.name!r}'s {key}", f"{address}/32") for n in nodes if n.cloud == "static"
              for key, address in (("publicIp", n.public_ip), ("privateIp", n.private_ip))]
     for where, net in used:

@@ -107,7 +107,6 @@ class LocalNodes(pulumi.ComponentResource):
                 labels=[docker.ContainerLabelArgs(label=LABEL, value=s.stack)],
                 opts=self._child)
             # Its id is new whenever the container is (a replaced container is a blank host).
-            out[spec.name] = Machine(pulumi.Output.from_input(local.address(k)), [container], container.id,
-                                     published)
+            out[spec.name] = Machine(self.public_ips[spec.name], [container], container.id, published)
         self.register_outputs({})
         return out

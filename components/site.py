@@ -12,8 +12,7 @@ at first boot only); a local node's container has it uploaded.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from dataclasses import field
+from dataclasses import dataclass, field
 from typing import Mapping, Protocol, Sequence
 
 import pulumi

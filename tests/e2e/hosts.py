@@ -127,13 +127,8 @@ def _start_registry(images: dict[str, str]) -> None:
          "--network", NETWORK, "--ip", REGISTRY_IP, "--publish", "127.0.0.1::5000",
          "--volume", f"{CACHE}/registry:/var/lib/docker-registry", images["registry"])
     port = run("docker", "port", name, "5000/tcp").splitlines()[0].rsplit(":", 1)[1]
-
-    def answers() -> bool:
-        try:
-            return urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2).status == 200
-        except OSError:
-            return False
-    wait("registry", answers, 30, lambda: run("docker", "logs", name, check=False))
+    wait("registry", lambda: _registry_answers(f"127.0.0.1:{port}"), 30,
+         lambda: run("docker", "logs", name, check=False))
     # The outer engine pushes via loopback (insecure by default); hosts pull via REGISTRY.
     for image in (FLINK_IMAGE, FLINK_IMAGE_RETAGGED):
         local = f"127.0.0.1:{port}/{image.split('/', 1)[1]}"
@@ -149,14 +144,16 @@ def start_local_registry() -> None:
     run("docker", "run", "-d", "--name", f"{NETWORK}-registry-host", "--label", LABEL, "--network", "host",
         "--env", f"REGISTRY_HTTP_ADDR={LOCAL_REGISTRY}",
         "--volume", f"{CACHE}/registry:/var/lib/docker-registry:ro", IMAGES["registry"])
-
-    def answers() -> bool:
-        try:
-            return urllib.request.urlopen(f"http://{LOCAL_REGISTRY}/v2/", timeout=2).status == 200
-        except OSError:
-            return False
-    wait("registry on this machine", answers, 30,
+    wait("registry on this machine", lambda: _registry_answers(LOCAL_REGISTRY), 30,
          lambda: run("docker", "logs", f"{NETWORK}-registry-host", check=False))
+
+
+def _registry_answers(address: str) -> bool:
+    """Whether the registry at host:port answers its API's version check."""
+    try:
+        return urllib.request.urlopen(f"http://{address}/v2/", timeout=2).status == 200
+    except OSError:
+        return False
 
 
 def local_base_image() -> str:
