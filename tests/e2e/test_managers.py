@@ -42,8 +42,9 @@ class Cluster:
             "flink-swarm:network": {"driver": "overlay", "encrypted": False},
             "flink-swarm:flink": {"image": hosts.FLINK_IMAGE, "taskSlots": settings.pop("slots", 2),
                                   "jobmanagerMemory": "1024m", "taskmanagerMemory": "1280m"},
-            # 20 dials wait about 60 s for sshd (waits 0.1 s growing 1.5x to 5 s, tests/engine/providers/command.py):
-            # six VMs booting at once on two busy cores took longer than the 11 s of 10 dials in CI.
+            # 20 dials wait about 60 s for sshd: waits from 0.1 s growing 1.5x to 5 s (pulumi-command v1.2.1
+            # provider/pkg/provider/connection.go:150-202, as tests/engine/providers/command.py dials). Six VMs
+            # booting at once on two busy cores took longer than the 11 s of 10 dials in CI.
             "flink-swarm:ssh": {"dialAttempts": 20, "dialTimeoutSeconds": 3},
             **{f"flink-swarm:{k}": v for k, v in settings.items()},
         }
