@@ -389,6 +389,11 @@ def _remove_all() -> None:
     if volumes:
         run("docker", "volume", "rm", *volumes)
     networks = run("docker", "network", "ls", "-q", "--filter", f"label={LABEL}").split()
+    for network in networks:  # a removed container can leave its endpoint behind, and the network then
+        # "has active endpoints": force it out by the name inspect shows (moby/moby#33156, #23302)
+        for name in run("docker", "network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{end}}",
+                        network).split():
+            run("docker", "network", "disconnect", "--force", network, name)
     if networks:
         run("docker", "network", "rm", *networks)
     for key_dir in Path(tempfile.gettempdir()).glob(f"{NETWORK}-ssh-*"):
