@@ -85,7 +85,11 @@ if ! command -v docker >/dev/null 2>&1; then
     install_docker_ce
   else
     apt_update
-    apt_get install docker.io curl
+    # pigz: dockerd decompresses pulled layers with unpigz when it is on PATH, else with Go's gzip
+    # (moby pkg/archive/archive.go gzDecompress; Debian's dockerd 20.10.24 logs "unpigz binary not
+    # found, falling back to go gzip library"). docker-ce recommends it (docker-ce-packaging
+    # deb/common/control), so install_docker_ce gets it; Debian's docker.io does not.
+    apt_get install docker.io curl pigz
     apt-mark hold docker.io >/dev/null
   fi
 elif ! command -v curl >/dev/null 2>&1; then  # the steps talk to the Engine API with it (secrets on stdin)
