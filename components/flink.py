@@ -171,8 +171,14 @@ class FlinkCluster(pulumi.ComponentResource):
             args=[f"{FLINK_HOME}/bin/flink-console.sh", "zookeeper", "--zkConfigFile", f"{STATE_MOUNT}/zoo.cfg",
                   "--peerId", "1"],
             mounts=[state_mount])
+        # `<jobmanager node>-flink-stopped`, delete-only, on the control manager: created after ZooKeeper
+        # and before the jobmanager, so a destroy removes the jobmanager, waits for its task to stop (it
+        # closes its ZooKeeper session as it stops) and only then removes ZooKeeper; the next `up`'s
+        # jobmanager is leader at once instead of waiting out an old session (scripts/flink-stopped.sh).
+        stopped = node_command(self, jobmanager_node, "flink-stopped", None, on=swarm.control,
+                               delete=script("flink-stopped"), depends_on=[self.zookeeper])
         self.jobmanager = self._service(JOBMANAGER, flink_image, pulumi.ResourceOptions.merge(
-            after_state, pulumi.ResourceOptions(depends_on=built)), {"FLINK_PROPERTIES": flink_properties({
+            after_state, pulumi.ResourceOptions(depends_on=[*built, stopped])), {"FLINK_PROPERTIES": flink_properties({
                 **common, "high-availability.storageDir": ha_dirs[JOBMANAGER], "rest.port": ports.FLINK_UI,
                 "jobmanager.memory.process.size": fl.jobmanager_memory, "parallelism.default": fl.parallelism,
                 **settings}), **flink_env},

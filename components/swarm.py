@@ -56,6 +56,7 @@ class SwarmCluster(pulumi.ComponentResource):
         plugins = self._weave(nodes, settings, joins) if settings.network.driver == "weave" else []
 
         self.formed: list[pulumi.Resource] = [labels, *members, *plugins]  # every node joined, labelled, networked
+        self.control: Node = control
         self.manager_address: pulumi.Output[str] = control.public_ip
         conn = control.connection
         self.docker_host: pulumi.Output[str] = pulumi.Output.format("ssh://{0}@{1}:{2}", conn.user, conn.host,

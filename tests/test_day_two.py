@@ -16,7 +16,7 @@ from tests.harness import BASE_CONFIG, ROOT, edit_script
 BLOG = yaml.safe_load((ROOT / "config/topologies/blog.yaml").read_text())["nodes"]
 WORKER = "azure-swarm-worker-2"
 NODE_STEPS = ("docker", "join", "weave", "pull", "member")
-RESOURCES = 77  # of the blog topology
+RESOURCES = 78  # of the blog topology
 
 
 @pytest.fixture

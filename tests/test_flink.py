@@ -186,8 +186,9 @@ def test_flink_nodes_pull_the_image_while_the_swarm_forms(program):
         assert words[5:] == ["image-pull", "flink:1.20.3-java17"]
         assert run.depends_on(pull, run.get(f"{row['name']}-docker"))
         assert not run.depends_on(pull, run.get(f"{row['name']}-join"))  # it overlaps the joins
-    # Only the services wait, for the jobmanager node's pull: it pins the image they run.
-    services = {r.name for r in run.of_type(SERVICE)}
+    # Only the services (and the step between ZooKeeper and the jobmanager) wait, for the jobmanager
+    # node's pull: it pins the image they run.
+    services = {r.name for r in run.of_type(SERVICE)} | {"azure-flink-jobmanager-flink-stopped"}
     jm_pull = pulls["azure-flink-jobmanager"]
     for res in run.resources:
         waits = {p.name for p in pulls.values() if res is not p and run.depends_on(res, p)}
@@ -266,6 +267,20 @@ def test_durable_jobs_state_on_the_jobmanager_node_and_zookeeper_beside_it(progr
     assert properties(jm)["high-availability.storageDir"] == "file:///flink-state/ha"
     # a taskmanager creates the HA directory but only reads from it: one in its own container
     assert properties(tm)["high-availability.storageDir"] == "file:///tmp/flink-swarm-ha"
+
+
+def test_zookeeper_is_created_before_the_jobmanager_and_removed_once_its_task_stopped(program):
+    run = program()
+    zk, jm, tm = (run.get(name, SERVICE) for name in ("zookeeper", "jobmanager", "taskmanager"))
+    stopped = run.get("azure-flink-jobmanager-flink-stopped", CMD)
+    manager = next(r for r in run.outputs["nodes"] if r["role"] == "manager")
+    assert stopped.inputs["connection"]["host"] == manager["publicIp"]  # the control manager sees every task
+    assert "create" not in stopped.inputs  # delete-only
+    words = shlex.split(stopped.inputs["delete"])
+    assert words[5:] == ["flink-stopped"] and "grep -c '^Remove$'" in words[4]  # tasks of removed services
+    # destroy goes dependents first: the jobmanager, then the wait for its task, then ZooKeeper
+    assert run.depends_on(jm, stopped) and run.depends_on(stopped, zk)
+    assert not run.depends_on(tm, zk)  # taskmanagers start beside ZooKeeper, and wait for a leader
 
 
 def test_python_off_builds_nothing_and_the_services_run_the_pinned_image(program):
