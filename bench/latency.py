@@ -11,15 +11,18 @@ MODEL_FILE = Path(__file__).resolve().parent / "latency.yaml"
 
 
 class LatencyModel:
-    """Seconds per custom resource: by type, or for remote commands by step (name suffix).
+    """Seconds per custom resource: by name where `named` has it, else by type, or for remote
+    commands by step (name suffix).
 
     A step may add `per_node` seconds for each of the cluster's `nodes` (a command that works on
     every node). A delete-only command (no `create`) does nothing on create: 0 s.
     """
 
     def __init__(self, resources: dict[str, Any], steps: dict[str, Any], per_node: dict[str, float],
-                 nodes: int, designs: dict | None = None, limit: list[str] | None = None):
+                 nodes: int, designs: dict | None = None, limit: list[str] | None = None,
+                 named: dict[str, float] | None = None):
         self.resources, self.steps, self.per_node, self.nodes = resources, steps, per_node, nodes
+        self.named = named or {}
         self.designs, self.limit_chain = designs or {}, limit or []
 
     @classmethod
@@ -30,7 +33,7 @@ class LatencyModel:
         return cls({t: e["seconds"] for t, e in doc["resources"].items()},
                    {s: e["seconds"] for s, e in steps.items()},
                    {s: e["per_node"] for s, e in steps.items() if "per_node" in e}, nodes, doc["designs"],
-                   doc["limit"]["chain"])
+                   doc["limit"]["chain"], {n: e["seconds"] for n, e in doc.get("named", {}).items()})
 
     @property
     def default_design(self) -> str:
@@ -48,7 +51,8 @@ class LatencyModel:
         steps = dict(self.steps)
         for step, value in change.get("steps", {}).items():
             steps[step] = {**steps[step], **value} if isinstance(value, dict) else value
-        return LatencyModel({**self.resources, **change.get("resources", {})}, steps, self.per_node, self.nodes)
+        return LatencyModel({**self.resources, **change.get("resources", {})}, steps, self.per_node, self.nodes,
+                            named=self.named)
 
     def step_of(self, name: str) -> str | None:
         """The step a command named `<node>-<step>` (or the swarm's `swarm-<step>`) runs: the longest match."""
@@ -57,6 +61,8 @@ class LatencyModel:
 
     def seconds(self, res) -> float:
         """Typical seconds to create `res`; KeyError names what latency.yaml lacks."""
+        if res.name in self.named:
+            return self.named[res.name]
         if res.type != COMMAND:
             if res.type not in self.resources:
                 raise KeyError(f"bench/latency.yaml has no figure for resource type {res.type}")
