@@ -5,6 +5,7 @@ commands run over real SSH and its docker network and services go through the ma
 Engine API. Then everything is read back from the hosts and Flink's REST API. Weave cannot be
 fetched here and the kernel has no ESP: the network is an unencrypted overlay.
 """
+import datetime
 import json
 import re
 import time
@@ -13,7 +14,7 @@ import pytest
 import yaml
 
 from tests.e2e import flink_rest, hosts
-from tests.e2e.proc import PLANS, TIMINGS
+from tests.e2e.proc import PLANS, TIMINGS, phase
 from tests.engine import Engine, UpFailed
 from tests.engine.registries import host_registry
 
@@ -52,7 +53,7 @@ def program_config(tmp_path, nodes: list[dict], key: str, ssh=None) -> dict:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, monkeypatch_module):
-    """Four hosts, the program applied to them; destroyed (and checked) by the last test."""
+    """Four hosts, the program applied to them; destroyed and brought up again (and checked) by tests."""
     monkeypatch_module.setenv("FLINK_SWARM_KEY_DIR", str(tmp_path_factory.mktemp("keys")))
     test_hosts = hosts.start_hosts(len(ROLES))
     try:
@@ -262,6 +263,58 @@ def test_every_host_script_run_again_changes_nothing(cluster):
     assert state() == before
 
 
+def test_destroy_leaves_no_node_in_the_swarm(cluster):
+    deletes = commands(cluster, "delete")
+    plan = cluster["engine"].destroy()
+    order = [s.name for s in plan.steps]
+    assert max(order.index("taskmanager"), order.index("jobmanager")) < order.index("flink-net")
+    # ZooKeeper goes once the jobmanager's task has stopped, having closed its session
+    assert order.index("jobmanager") < order.index("lab-jobmanager-flink-stopped") < order.index("zookeeper")
+    assert order.index("lab-worker-1-member") < order.index("lab-worker-1-join")  # removed, then it leaves
+    removals = [order.index(n) for n in order if n.endswith("-member")]
+    assert max(removals) < order.index("lab-manager-join")  # the manager removes every node, then leaves
+    assert cluster["engine"].snapshot == []
+    for name, host in cluster["hosts"].items():
+        rc, out, err = hosts.run_ssh(host, "docker info --format '{{.Swarm.LocalNodeState}}'")
+        assert (rc, out.strip()) == (0, "inactive"), f"{name}: {out} {err}"
+    for res in deletes:  # the delete scripts are idempotent too: a second run succeeds
+        cluster["commands"].run(res.name, "delete", res.inputs, res.inputs["delete"], {})
+    for host in cluster["hosts"].values():
+        assert hosts.run_ssh(host, "docker info --format '{{.Swarm.LocalNodeState}}'")[1].strip() == "inactive"
+
+
+def test_an_up_after_destroy_has_a_leader_at_once(cluster):
+    """The state directory outlives the stack, and ZooKeeper's sessions with it. The destroy removed
+    ZooKeeper only once the jobmanager had stopped and closed its session, so the next jobmanager, on
+    the same data, is leader as soon as it asks (an open old session would hold it back until it
+    expired: 20 s after ZooKeeper's start). Warm: the image is on the hosts already."""
+    engine = cluster["engine"]
+    # Docker's bug, not the program's (open, see bench/README "The up after a destroy"): a daemon whose
+    # leave broadcast timed out (all nodes leave at once) keeps its gossip listener on 7946 for good
+    # (libnetwork networkdb clusterLeave returns before memberlist.Shutdown), so its next join has no
+    # gossip and its overlay resolves no service of another node. Restart such a daemon, as its owner must.
+    stuck = [h for h in cluster["hosts"].values() if hosts.run_ssh(h, "ss -Hltn 'sport = :7946'")[1].strip()]
+    with phase(f"restart of the {len(stuck)} host(s) whose dockerd kept port 7946 after leaving"):
+        for host in stuck:
+            hosts.stop_host(host)
+            hosts.start_host(host)
+    started = time.monotonic()
+    engine.up(cluster["config"], secrets=["flink-swarm:sshPrivateKey"])
+    TIMINGS["up after destroy, warm (program start to the last step applied)"] = time.monotonic() - started
+    flink_rest.wait_taskmanagers(cluster["rest"], 2)
+    TIMINGS["up after destroy, warm (program start to 2 taskmanagers registered)"] = time.monotonic() - started
+    rc, out, err = hosts.run_ssh(cluster["hosts"]["lab-jobmanager"], "docker logs $(docker ps -q --filter "
+                                 "label=com.docker.swarm.service.name=jobmanager) 2>&1")
+    assert rc == 0, err
+
+    def at(text: str) -> datetime.datetime:  # the time of the jobmanager's first log line containing text
+        line = next(line for line in out.splitlines() if text in line)
+        return datetime.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+
+    asked = at("LeaderContender has been registered under component 'resource_manager'")
+    waited = (at("Resource manager service is granted leadership") - asked).total_seconds()
+    assert waited < 2, f"the jobmanager waited {waited:.1f}s for leadership"
+
 def test_a_stopped_worker_gets_its_taskmanager_back_and_jobs_still_run(cluster, wordcount_jar):
     worker = cluster["hosts"]["lab-worker-2"]
     hosts.stop_host(worker)
@@ -291,21 +344,3 @@ def test_a_host_that_is_down_fails_fast_naming_it(cluster, tmp_path):
     assert re.search(r"ghost-\w+-(firewall|state) ", str(err.value)), str(err.value)  # a host's first step
     assert "after 2 failed attempts" in str(err.value) and "10.77.0.9" in str(err.value)
     assert elapsed < 60, f"took {elapsed:.0f}s"
-
-
-def test_destroy_leaves_no_node_in_the_swarm(cluster):
-    deletes = commands(cluster, "delete")
-    plan = cluster["engine"].destroy()
-    order = [s.name for s in plan.steps]
-    assert max(order.index("taskmanager"), order.index("jobmanager")) < order.index("flink-net")
-    assert order.index("lab-worker-1-member") < order.index("lab-worker-1-join")  # removed, then it leaves
-    removals = [order.index(n) for n in order if n.endswith("-member")]
-    assert max(removals) < order.index("lab-manager-join")  # the manager removes every node, then leaves
-    assert cluster["engine"].snapshot == []
-    for name, host in cluster["hosts"].items():
-        rc, out, err = hosts.run_ssh(host, "docker info --format '{{.Swarm.LocalNodeState}}'")
-        assert (rc, out.strip()) == (0, "inactive"), f"{name}: {out} {err}"
-    for res in deletes:  # the delete scripts are idempotent too: a second run succeeds
-        cluster["commands"].run(res.name, "delete", res.inputs, res.inputs["delete"], {})
-    for host in cluster["hosts"].values():
-        assert hosts.run_ssh(host, "docker info --format '{{.Swarm.LocalNodeState}}'")[1].strip() == "inactive"
