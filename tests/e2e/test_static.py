@@ -289,10 +289,10 @@ def test_an_up_after_destroy_has_a_leader_at_once(cluster):
     the same data, is leader as soon as it asks (an open old session would hold it back until it
     expired: 20 s after ZooKeeper's start). Warm: the image is on the hosts already."""
     engine = cluster["engine"]
-    # Docker's bug, not the program's (open, see bench/README "The up after a destroy"): a daemon whose
-    # leave broadcast timed out (all nodes leave at once) keeps its gossip listener on 7946 for good
-    # (libnetwork networkdb clusterLeave returns before memberlist.Shutdown), so its next join has no
-    # gossip and its overlay resolves no service of another node. Restart such a daemon, as its owner must.
+    # Docker's bug (bench/README "The up after a destroy"): a daemon whose leave broadcast timed out (all
+    # nodes leave at once) keeps its gossip listener on 7946 until it restarts, and its next swarm has
+    # no gossip: its overlay resolves no service of another node. swarm-leave.sh restarts such a daemon
+    # on a systemd host and, elsewhere (these hosts), says to; the test does what it says.
     stuck = [h for h in cluster["hosts"].values() if hosts.run_ssh(h, "ss -Hltn 'sport = :7946'")[1].strip()]
     with phase(f"restart of the {len(stuck)} host(s) whose dockerd kept port 7946 after leaving"):
         for host in stuck:
