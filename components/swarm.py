@@ -98,7 +98,8 @@ class SwarmCluster(pulumi.ComponentResource):
         manager_token = pulumi.Output.secret(tokens.stdout.apply(lambda out: out.split()[1] + "\n"))
         return {n.name: node_command(
                     self, n, "join", script("swarm-join", n.public_ip, endpoints(n.name)),
-                    stdin=manager_token if n.role == "manager" else worker_token, delete=script("swarm-leave"),
+                    stdin=manager_token if n.role == "manager" else worker_token,
+                    delete=script("swarm-leave", ports.SWARM_GOSSIP),
                     depends_on=[self.installs[n.name]], triggers=[self.swarm_id], undoes_itself=True)
                 for n in nodes}
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from components import ports
 from components.steps import SCRIPTS
 
 FAKE_DOCKER = r'''#!/bin/bash
@@ -41,7 +42,8 @@ def leave(tmp_path):
         if not ss:
             (bin_dir / "ss").unlink()
         log.write_text("")
-        done = subprocess.run(["bash", str(SCRIPTS / "swarm-leave.sh")], capture_output=True, text=True,
+        done = subprocess.run(["bash", str(SCRIPTS / "swarm-leave.sh"), str(ports.SWARM_GOSSIP)],
+                              capture_output=True, text=True,
                               env={"PATH": f"{bin_dir}:/usr/bin:/bin", "LOG": str(log), "HELD": str(held)},
                               timeout=60)
         return done.returncode, done.stderr, log.read_text().splitlines()

@@ -2,7 +2,9 @@
 # Leave the swarm (a node removed, or destroy). A manager first hands over: it demotes itself while
 # other managers remain, so the swarm keeps its quorum; the last manager leaves, ending the swarm.
 # Idempotent: a host outside any swarm is left alone.
+# Usage: swarm-leave.sh <gossip port>
 set -euo pipefail
+gossip=$1
 log() { echo "[flink-swarm] swarm-leave: $*" >&2; }
 [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" != inactive ] || exit 0
 
@@ -24,17 +26,17 @@ log "left the swarm"
 # destroy), the daemon returns before it shuts its memberlist down (moby libnetwork networkdb/
 # cluster.go, clusterLeave: `if err := mlist.Leave(time.Second); err != nil { return err }` comes
 # before `mlist.Shutdown()`; the daemon logs "Could not close DB: timeout waiting for leave
-# broadcast"). It then keeps the gossip port, 7946, until it restarts, and its next swarm has no
+# broadcast"). It then keeps the gossip port (7946) until it restarts, and its next swarm has no
 # gossip: "error in agentInit ... bind: address already in use", and its overlay networks resolve no
-# service of another node. Seen on the end-to-end hosts in 3 of 4 destroys.
-gossip_held() { command -v ss >/dev/null && ss -Hltnp 'sport = :7946' | grep -q '"dockerd"'; }
+# service of another node. Seen on the end-to-end hosts in 7 of 8 destroys.
+gossip_held() { command -v ss >/dev/null && ss -Hltnp "sport = :$gossip" | grep -q '"dockerd"'; }
 for _ in $(seq 5); do
   gossip_held || exit 0
   sleep 1
 done
 if [ -d /run/systemd/system ]; then
   systemctl restart docker
-  log "restarted the Docker daemon: it kept the swarm's gossip port 7946 after leaving (a Docker bug)"
+  log "restarted the Docker daemon: it kept the swarm's gossip port $gossip after leaving (a Docker bug)"
 else
-  log "the Docker daemon kept the swarm's gossip port 7946 after leaving (a Docker bug): restart it before this host joins a swarm again, or its overlay networks will resolve no service of another node"
+  log "the Docker daemon kept the swarm's gossip port $gossip after leaving (a Docker bug): restart it before this host joins a swarm again, or its overlay networks will resolve no service of another node"
 fi

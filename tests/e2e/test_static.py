@@ -13,6 +13,7 @@ import time
 import pytest
 import yaml
 
+from components import ports
 from tests.e2e import flink_rest, hosts
 from tests.e2e.proc import PLANS, TIMINGS, phase
 from tests.engine import Engine, UpFailed
@@ -293,8 +294,9 @@ def test_an_up_after_destroy_has_a_leader_at_once(cluster):
     # nodes leave at once) keeps its gossip listener on 7946 until it restarts, and its next swarm has
     # no gossip: its overlay resolves no service of another node. swarm-leave.sh restarts such a daemon
     # on a systemd host and, elsewhere (these hosts), says to; the test does what it says.
-    stuck = [h for h in cluster["hosts"].values() if hosts.run_ssh(h, "ss -Hltn 'sport = :7946'")[1].strip()]
-    with phase(f"restart of the {len(stuck)} host(s) whose dockerd kept port 7946 after leaving"):
+    held = f"sudo -n ss -Hltnp 'sport = :{ports.SWARM_GOSSIP}' | grep -q '\"dockerd\"'"  # as swarm-leave.sh checks
+    stuck = [h for h in cluster["hosts"].values() if hosts.run_ssh(h, held)[0] == 0]
+    with phase(f"restart of the {len(stuck)} host(s) whose dockerd kept port {ports.SWARM_GOSSIP} after leaving"):
         for host in stuck:
             hosts.stop_host(host)
             hosts.start_host(host)
@@ -314,6 +316,7 @@ def test_an_up_after_destroy_has_a_leader_at_once(cluster):
     asked = at("LeaderContender has been registered under component 'resource_manager'")
     waited = (at("Resource manager service is granted leadership") - asked).total_seconds()
     assert waited < 2, f"the jobmanager waited {waited:.1f}s for leadership"
+
 
 def test_a_stopped_worker_gets_its_taskmanager_back_and_jobs_still_run(cluster, wordcount_jar):
     worker = cluster["hosts"]["lab-worker-2"]
