@@ -175,6 +175,9 @@ class FlinkCluster(pulumi.ComponentResource):
         # and before the jobmanager, so a destroy removes the jobmanager, waits for its task to stop (it
         # closes its ZooKeeper session as it stops) and only then removes ZooKeeper; the next `up`'s
         # jobmanager is leader at once instead of waiting out an old session (scripts/flink-stopped.sh).
+        # The provider's delete does not wait: it removes the service and returns (it waits for
+        # containers only with stop_grace_period, and only on the manager's own daemon: kreuzwerker
+        # v4.5.0 resource_docker_service_funcs.go:261-331), so the step waits for the swarm instead.
         stopped = node_command(self, jobmanager_node, "flink-stopped", None, on=swarm.control,
                                delete=script("flink-stopped"), depends_on=[self.zookeeper])
         self.jobmanager = self._service(JOBMANAGER, flink_image, pulumi.ResourceOptions.merge(

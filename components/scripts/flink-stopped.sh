@@ -7,7 +7,9 @@
 # open when ZooKeeper stops is restored from ZooKeeper's data when it starts again (the next `up`),
 # and the next jobmanager is not leader until that session expires: the session timeout, 20 s, which
 # the end-to-end hosts saw as 17 s of a warm up's 39 s. Removing a service returns at once; swarm
-# keeps its tasks (desired state Remove) until their nodes report them stopped (3.5-4 s there).
+# keeps its tasks, desired state Remove (moby/swarmkit manager/orchestrator/service.go,
+# SetServiceTasksRemove), until their nodes report them stopped and the task reaper deletes them
+# (3.5-4 s there).
 # Gives up after 60 s (a node that is down never reports): the jobmanager then waits out the session.
 # Idempotent: with nothing being removed, or no swarm, it returns at once.
 set -euo pipefail
