@@ -68,9 +68,11 @@ class FlinkCluster(pulumi.ComponentResource):
     """The Flink jobmanager (one replica on the `jobmanager` node, with Flink's own ZooKeeper server and
     a state directory beside it, for high availability) and one taskmanager per worker node.
 
-    Everything goes through a docker provider that reaches the first manager's Docker daemon over SSH
-    with the stack's ssh options (its key, the nodes' host keys); it is created only once the swarm
-    is formed (all nodes joined, labelled, plugins enabled).
+    Everything goes through a docker provider that reaches the control manager's Docker daemon over SSH
+    with the stack's ssh options (its key, the nodes' host keys). The provider, the network and
+    ZooKeeper need only the control manager in the swarm (with its plugin), so they are made while the
+    other nodes join; the jobmanager and taskmanagers wait until the swarm is formed (every node
+    joined, labelled, with its plugin), and on destroy are removed before any node leaves.
     """
 
     def __init__(self, name: str, swarm: SwarmCluster, nodes: Sequence[Node], ssh_opts: pulumi.Input[list[str]],
@@ -102,7 +104,7 @@ class FlinkCluster(pulumi.ComponentResource):
         self.provider = docker.Provider(
             "manager", host=swarm.docker_host,
             ssh_opts=ssh_opts,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=swarm.formed))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=swarm.control_ready))
         on_manager = pulumi.ResourceOptions(parent=self, provider=self.provider)
 
         options = {}
@@ -178,10 +180,13 @@ class FlinkCluster(pulumi.ComponentResource):
         # The provider's delete does not wait: it removes the service and returns (it waits for
         # containers only with stop_grace_period, and only on the manager's own daemon: kreuzwerker
         # v4.5.0 resource_docker_service_funcs.go:261-331), so the step waits for the swarm instead.
+        # It waits for the whole swarm too: no node leaves (or is drained, which would stop ZooKeeper) until
+        # the jobmanager has stopped.
         stopped = node_command(self, jobmanager_node, "flink-stopped", None, on=swarm.control,
-                               delete=script("flink-stopped"), depends_on=[self.zookeeper])
+                               delete=script("flink-stopped"), depends_on=[self.zookeeper, *swarm.formed])
         self.jobmanager = self._service(JOBMANAGER, flink_image, pulumi.ResourceOptions.merge(
-            after_state, pulumi.ResourceOptions(depends_on=[*built, stopped])), {"FLINK_PROPERTIES": flink_properties({
+            after_state, pulumi.ResourceOptions(depends_on=[*built, stopped, *swarm.formed])),
+            {"FLINK_PROPERTIES": flink_properties({
                 **common, "high-availability.storageDir": ha_dirs[JOBMANAGER], "rest.port": ports.FLINK_UI,
                 "jobmanager.memory.process.size": fl.jobmanager_memory, "parallelism.default": fl.parallelism,
                 **settings}), **flink_env},
@@ -193,7 +198,8 @@ class FlinkCluster(pulumi.ComponentResource):
                 name="ui", target_port=ports.FLINK_UI, published_port=ports.FLINK_UI, protocol="tcp",
                 publish_mode="host")])
         self.taskmanager = self._service(TASKMANAGER, flink_image, pulumi.ResourceOptions.merge(
-            on_manager, pulumi.ResourceOptions(depends_on=built)), {"FLINK_PROPERTIES": flink_properties({
+            on_manager, pulumi.ResourceOptions(depends_on=[*built, *swarm.formed])),
+            {"FLINK_PROPERTIES": flink_properties({
                 **common, "high-availability.storageDir": ha_dirs[TASKMANAGER],
                 "taskmanager.rpc.port": ports.TASKMANAGER_RPC,
                 "taskmanager.data.port": ports.TASKMANAGER_DATA, "taskmanager.numberOfTaskSlots": fl.task_slots,

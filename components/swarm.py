@@ -42,7 +42,7 @@ class SwarmCluster(pulumi.ComponentResource):
         self.installs: dict[str, remote.Command] = {  # Docker is running on the node
             n.name: self._install(n, settings, [*n.booted, *([firewalls[n.name]] if n.name in firewalls else [])])
             for n in nodes}
-        joins = self._form(control, nodes)
+        init, joins = self._form(control, nodes)
         # Labels for every node in one session on the manager (not one SSH session per node);
         # per node, a delete-only `<node>-member` drains, demotes and removes it when it goes.
         node_ids = {n.name: joins[n.name].stdout.apply(str.strip) for n in nodes}
@@ -53,9 +53,18 @@ class SwarmCluster(pulumi.ComponentResource):
         members = [node_command(self, n, "member", None, on=control, delete=script("node-remove", node_ids[n.name]),
                                 triggers=[node_ids[n.name]], depends_on=[joins[control.name]])  # gone before it leaves
                    for n in nodes]
-        plugins = self._weave(nodes, settings, joins) if settings.network.driver == "weave" else []
+        # A node is in the swarm once it has joined, the control manager once it has initialised it (its own
+        # `-join` only checks, after the tokens): the plugin and the docker provider need no more.
+        in_swarm = {**joins, control.name: init}
+        plugins = self._weave(nodes, settings, in_swarm) if settings.network.driver == "weave" else {}
 
-        self.formed: list[pulumi.Resource] = [labels, *members, *plugins]  # every node joined, labelled, networked
+        # every node joined, labelled, networked
+        self.formed: list[pulumi.Resource] = [labels, *members, *plugins.values()]
+        # The control manager in the swarm, with its plugin: what the docker provider and the container
+        # network need, long before the last node has joined; its `-join` (its leave) goes after them.
+        self.control_ready: list[pulumi.Resource] = [joins[control.name]]
+        if plugins:
+            self.control_ready.append(plugins[control.name])
         self.control: Node = control
         self.manager_address: pulumi.Output[str] = control.public_ip
         conn = control.connection
@@ -79,8 +88,9 @@ class SwarmCluster(pulumi.ComponentResource):
         return node_command(self, node, "docker", script(
             "docker-install", *docker_install_args(settings, node.connection.user)), depends_on=after)
 
-    def _form(self, control: Node, nodes: Sequence[Node]) -> dict[str, remote.Command]:
-        """`swarm init` on the control manager, then every node joins: node name -> its join (stdout: node id)."""
+    def _form(self, control: Node, nodes: Sequence[Node]) -> tuple[remote.Command, dict[str, remote.Command]]:
+        """`swarm init` on the control manager, then every node joins: the init, and node name -> its join
+        (stdout: node id)."""
         managers = {n.name: pulumi.Output.concat(n.public_ip, ":", str(ports.SWARM_MANAGEMENT))
                     for n in nodes if n.role == "manager"}
 
@@ -96,22 +106,26 @@ class SwarmCluster(pulumi.ComponentResource):
                                  triggers=[self.swarm_id], secret_stdout=True)
         worker_token = pulumi.Output.secret(tokens.stdout.apply(lambda out: out.split()[0] + "\n"))
         manager_token = pulumi.Output.secret(tokens.stdout.apply(lambda out: out.split()[1] + "\n"))
-        return {n.name: node_command(
-                    self, n, "join", script("swarm-join", n.public_ip, endpoints(n.name)),
-                    stdin=manager_token if n.role == "manager" else worker_token,
-                    delete=script("swarm-leave", ports.SWARM_GOSSIP),
-                    depends_on=[self.installs[n.name]], triggers=[self.swarm_id], undoes_itself=True)
-                for n in nodes}
+        joins = {n.name: node_command(
+                     self, n, "join", script("swarm-join", n.public_ip, endpoints(n.name)),
+                     stdin=manager_token if n.role == "manager" else worker_token,
+                     delete=script("swarm-leave", ports.SWARM_GOSSIP),
+                     depends_on=[self.installs[n.name]], triggers=[self.swarm_id], undoes_itself=True)
+                 for n in nodes}
+        return init, joins
 
     def _weave(self, nodes: Sequence[Node], settings: Settings,
-               joins: dict[str, remote.Command]) -> list[remote.Command]:
-        """The Weave Net plugin on every node once it is in the swarm; the password on stdin."""
+               in_swarm: dict[str, remote.Command]) -> dict[str, remote.Command]:
+        """The Weave Net plugin on every node once it is in the swarm (node name -> its step); the password
+        on stdin. The plugin finds its peers from the swarm's managers as it starts (weaveworks/weave
+        prog/net-plugin/launch.sh, `weaveutil swarm-manager-peers`), so it starts only once its node is in the swarm."""
         password = settings.weave_password
         if password is None:
             password = random.RandomPassword("weave-password", length=32, special=False,
                                              opts=pulumi.ResourceOptions(parent=self)).result
         net = settings.network
-        return [node_command(self, n, "weave", script("weave-plugin", net.weave_plugin, net.subnet, net.weave_mtu),
-                             stdin=pulumi.Output.secret(pulumi.Output.concat(password, "\n")),
-                             depends_on=[joins[n.name]])
-                for n in nodes]
+        return {n.name: node_command(self, n, "weave", script("weave-plugin", net.weave_plugin, net.subnet,
+                                                             net.weave_mtu),
+                                     stdin=pulumi.Output.secret(pulumi.Output.concat(password, "\n")),
+                                     depends_on=[in_swarm[n.name]])
+                for n in nodes}

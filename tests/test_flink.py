@@ -80,14 +80,28 @@ def test_provider_reaches_the_manager_over_ssh_with_the_key_file(driver_run, tmp
         assert res.provider.startswith(provider.urn + "::")
 
 
-def test_provider_waits_for_the_whole_swarm(driver_run):
+def test_the_network_follows_the_control_manager_and_the_flink_services_the_whole_swarm(driver_run):
     run, driver, _ = driver_run
-    (provider,) = run.of_type(PROVIDER)
-    ready = [c for c in run.of_type("command:remote:Command") if c.name.endswith(("-labels", "-member", "-weave"))]
-    assert len(ready) == (1 + 5 + 5 if driver != "overlay" else 1 + 5)  # labels, members, plugins
-    assert all(run.depends_on(provider, c) for c in ready)
+    (provider,), (net,) = run.of_type(PROVIDER), run.of_type(NETWORK)
+    control = next(r["name"] for r in run.outputs["nodes"] if r["role"] == "manager")
+    formed = [c for c in run.of_type(CMD) if c.name.endswith(("-labels", "-member", "-weave"))]
+    assert len(formed) == (1 + 5 + 5 if driver != "overlay" else 1 + 5)  # labels, members, plugins
+    joins = [c for c in run.of_type(CMD) if c.name.endswith("-join")]
+    # The provider, the network and ZooKeeper need the control manager in the swarm, with its plugin ...
+    own = [run.get(f"{control}-join", CMD), *([run.get(f"{control}-weave", CMD)] if driver != "overlay" else [])]
+    zk = run.get("zookeeper", SERVICE)
+    for res in (provider, net, zk):
+        assert all(run.depends_on(res, c) for c in own), res.name
+        others = [c for c in formed + joins if c not in own and run.depends_on(res, c)]
+        assert others == [], (res.name, [c.name for c in others])  # not the other nodes: they join meanwhile
+    # ... the jobmanager and taskmanagers wait for every node (joined, labelled, with its plugin), and so
+    # does the delete-only wait for the jobmanager's stop: on destroy no node leaves or is drained before
+    stopped = run.get(f"{next(r['name'] for r in run.outputs['nodes'] if r['role'] == 'jobmanager')}-flink-stopped",
+                      CMD)
+    for res in (run.get("jobmanager", SERVICE), run.get("taskmanager", SERVICE), stopped):
+        assert all(run.depends_on(res, c) for c in formed + joins), res.name
     for service in run.of_type(SERVICE):
-        assert run.depends_on(service, run.of_type(NETWORK)[0]) and run.depends_on(service, provider)
+        assert run.depends_on(service, net) and run.depends_on(service, provider)
 
 
 def test_jobmanager_service(driver_run):

@@ -116,12 +116,17 @@ def test_docker_is_pinned_and_speaks_to_the_weave_plugin(program):
     assert overlay[2] == ["docker.io", "-", "ubuntu", "-"]
 
 
-def test_weave_plugin_on_every_node_after_it_joined(program):
+def test_weave_plugin_on_every_node_once_it_is_in_the_swarm(program):
     run = program()
     plugins = {c.name.removesuffix("-weave"): c for c in run.of_type(CMD) if c.name.endswith("-weave")}
     assert sorted(plugins) == sorted(r["name"] for r in run.outputs["nodes"])
+    control = "azure-swarm-manager"
     for node, plugin in plugins.items():
-        assert run.depends_on(plugin, run.get(f"{node}-join"))
+        # after its join; the control manager's after swarm-init put it in the swarm, not after its own
+        # `-join` (a check that waits for the tokens): the network on it is made while the others join
+        assert run.depends_on(plugin, run.get("swarm-init"))
+        assert run.depends_on(plugin, run.get(f"{node}-join")) == (node != control)
+        assert run.depends_on(plugin, run.get("swarm-tokens")) == (node != control)
         _, text, args = parsed(plugin.inputs["create"])
         assert args == ["weaveworks/net-plugin:latest_release", "172.30.0.0/16", "1376"]
         assert plugin.inputs["connection"]["host"] == public_ip(run, node)

@@ -271,6 +271,10 @@ def test_destroy_leaves_no_node_in_the_swarm(cluster):
     assert max(order.index("taskmanager"), order.index("jobmanager")) < order.index("flink-net")
     # ZooKeeper goes once the jobmanager's task has stopped, having closed its session
     assert order.index("jobmanager") < order.index("lab-jobmanager-flink-stopped") < order.index("zookeeper")
+    # ... and before any node is drained (which would stop ZooKeeper early) or leaves
+    assert order.index("lab-jobmanager-flink-stopped") < min(
+        order.index(n) for n in order if n.endswith(("-member", "-join")))
+    assert order.index("flink-net") < order.index("lab-manager-join")  # the control manager leaves last
     assert order.index("lab-worker-1-member") < order.index("lab-worker-1-join")  # removed, then it leaves
     removals = [order.index(n) for n in order if n.endswith("-member")]
     assert max(removals) < order.index("lab-manager-join")  # the manager removes every node, then leaves
