@@ -15,25 +15,29 @@ class LatencyModel:
     commands by step (name suffix).
 
     A step may add `per_node` seconds for each of the cluster's `nodes` (a command that works on
-    every node). A delete-only command (no `create`) does nothing on create: 0 s.
+    every node), and may take `on_control` seconds instead on the control manager's own node, the
+    host that runs `swarm-init` (`control_host`), where it only checks. A delete-only command (no
+    `create`) does nothing on create: 0 s.
     """
 
     def __init__(self, resources: dict[str, Any], steps: dict[str, Any], per_node: dict[str, float],
                  nodes: int, designs: dict | None = None, limit: list[str] | None = None,
-                 named: dict[str, float] | None = None):
+                 named: dict[str, float] | None = None, on_control: dict[str, float] | None = None,
+                 control_host: str | None = None):
         self.resources, self.steps, self.per_node, self.nodes = resources, steps, per_node, nodes
-        self.named = named or {}
+        self.named, self.on_control, self.control_host = named or {}, on_control or {}, control_host
         self.designs, self.limit_chain = designs or {}, limit or []
 
     @classmethod
-    def load(cls, nodes: int, path: Path = MODEL_FILE) -> LatencyModel:
-        """The model for a cluster of `nodes` nodes."""
+    def load(cls, nodes: int, path: Path = MODEL_FILE, control_host: str | None = None) -> LatencyModel:
+        """The model for a cluster of `nodes` nodes whose control manager is reached at `control_host`."""
         doc = yaml.safe_load(path.read_text())
         steps = doc["steps"]
         return cls({t: e["seconds"] for t, e in doc["resources"].items()},
                    {s: e["seconds"] for s, e in steps.items()},
                    {s: e["per_node"] for s, e in steps.items() if "per_node" in e}, nodes, doc["designs"],
-                   doc["limit"]["chain"], {n: e["seconds"] for n, e in doc.get("named", {}).items()})
+                   doc["limit"]["chain"], {n: e["seconds"] for n, e in doc.get("named", {}).items()},
+                   {s: e["on_control"] for s, e in steps.items() if "on_control" in e}, control_host)
 
     @property
     def default_design(self) -> str:
@@ -52,7 +56,7 @@ class LatencyModel:
         for step, value in change.get("steps", {}).items():
             steps[step] = {**steps[step], **value} if isinstance(value, dict) else value
         return LatencyModel({**self.resources, **change.get("resources", {})}, steps, self.per_node, self.nodes,
-                            named=self.named)
+                            named=self.named, on_control=self.on_control, control_host=self.control_host)
 
     def step_of(self, name: str) -> str | None:
         """The step a command named `<node>-<step>` (or the swarm's `swarm-<step>`) runs: the longest match."""
@@ -72,6 +76,8 @@ class LatencyModel:
         step = self.step_of(res.name)
         if step is None:
             raise KeyError(f"bench/latency.yaml has no step matching command {res.name}")
+        if step in self.on_control and res.inputs["connection"]["host"] == self.control_host:
+            return self.on_control[step]
         value = self.steps[step]
         fixed = sum(value.values()) if isinstance(value, dict) else value
         return fixed + self.per_node.get(step, 0.0) * self.nodes
