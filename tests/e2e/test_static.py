@@ -52,6 +52,12 @@ def program_config(tmp_path, nodes: list[dict], key: str, ssh=None) -> dict:
     }
 
 
+def record_phases(engine, run: str) -> None:
+    """Where the last run's time went: each step kind's first start and last end (Plan.phases)."""
+    for name, start, end in engine.last_plan.phases():
+        TIMINGS[f"{run} phase {name} (from {start:.1f}s)"] = end - start
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, monkeypatch_module):
     """Four hosts, the program applied to them; destroyed and brought up again (and checked) by tests."""
@@ -67,8 +73,7 @@ def cluster(tmp_path_factory, monkeypatch_module):
             engine.up(config, secrets=["flink-swarm:sshPrivateKey"])
         applied = time.monotonic()
         TIMINGS["up (program start to the last step applied)"] = applied - started
-        for phase, start, end in engine.last_plan.phases():  # where the time goes
-            TIMINGS[f"up phase {phase} (from {start:.1f}s)"] = end - start
+        record_phases(engine, "up")
         rest = engine.last_run.outputs["flinkUiUrl"]
         flink_rest.wait_taskmanagers(rest, 2)
         TIMINGS["services (after the last step, until 2 taskmanagers)"] = time.monotonic() - applied
@@ -307,6 +312,7 @@ def test_an_up_after_destroy_has_a_leader_at_once(cluster):
     started = time.monotonic()
     engine.up(cluster["config"], secrets=["flink-swarm:sshPrivateKey"])
     TIMINGS["up after destroy, warm (program start to the last step applied)"] = time.monotonic() - started
+    record_phases(engine, "up after destroy, warm:")
     flink_rest.wait_taskmanagers(cluster["rest"], 2)
     TIMINGS["up after destroy, warm (program start to 2 taskmanagers registered)"] = time.monotonic() - started
     rc, out, err = hosts.run_ssh(cluster["hosts"]["lab-jobmanager"], "docker logs $(docker ps -q --filter "
