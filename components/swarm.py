@@ -54,7 +54,7 @@ class SwarmCluster(pulumi.ComponentResource):
                                 triggers=[node_ids[n.name]], depends_on=[joins[control.name]])  # gone before it leaves
                    for n in nodes]
         # A node is in the swarm once it has joined, the control manager once it has initialised it (its own
-        # `-join` only checks, after the tokens): the plugin and the docker provider need no more.
+        # `-join` only checks, after the tokens): its plugin needs no more.
         in_swarm = {**joins, control.name: init}
         plugins = self._weave(nodes, settings, in_swarm) if settings.network.driver == "weave" else {}
 
@@ -106,19 +106,18 @@ class SwarmCluster(pulumi.ComponentResource):
                                  triggers=[self.swarm_id], secret_stdout=True)
         worker_token = pulumi.Output.secret(tokens.stdout.apply(lambda out: out.split()[0] + "\n"))
         manager_token = pulumi.Output.secret(tokens.stdout.apply(lambda out: out.split()[1] + "\n"))
-        joins = {n.name: node_command(
-                     self, n, "join", script("swarm-join", n.public_ip, endpoints(n.name)),
-                     stdin=manager_token if n.role == "manager" else worker_token,
-                     delete=script("swarm-leave", ports.SWARM_GOSSIP),
-                     depends_on=[self.installs[n.name]], triggers=[self.swarm_id], undoes_itself=True)
-                 for n in nodes}
-        return init, joins
+        return init, {n.name: node_command(self, n, "join", script("swarm-join", n.public_ip, endpoints(n.name)),
+                                           stdin=manager_token if n.role == "manager" else worker_token,
+                                           delete=script("swarm-leave", ports.SWARM_GOSSIP),
+                                           depends_on=[self.installs[n.name]], triggers=[self.swarm_id],
+                                           undoes_itself=True)
+                      for n in nodes}
 
     def _weave(self, nodes: Sequence[Node], settings: Settings,
                in_swarm: dict[str, remote.Command]) -> dict[str, remote.Command]:
         """The Weave Net plugin on every node once it is in the swarm (node name -> its step); the password
-        on stdin. The plugin finds its peers from the swarm's managers as it starts (weaveworks/weave
-        prog/net-plugin/launch.sh, `weaveutil swarm-manager-peers`), so it starts only once its node is in the swarm."""
+        on stdin. The plugin reads its peers, the swarm's managers, once as it starts (weaveworks/weave
+        prog/net-plugin/launch.sh:25-28, `weaveutil swarm-manager-peers`), so not before."""
         password = settings.weave_password
         if password is None:
             password = random.RandomPassword("weave-password", length=32, special=False,
