@@ -101,6 +101,11 @@ class FlinkCluster(pulumi.ComponentResource):
             built = [node_command(self, n, "python", script("flink-python", image, flink_image),
                                   depends_on=[pulls[n.name]]) for n in nodes if n.name in pulls]
 
+        # A swarm network is allocated on the manager, through the manager's own plugin (moby/swarmkit
+        # manager/allocator/cnmallocator/networkallocator.go resolveDriver, loadDriver), and made on another
+        # node only as a task of it is prepared there (moby daemon/cluster/executor/container/adapter.go
+        # createNetworks): the network needs the control manager's plugin alone; the services, which wait
+        # for every node's, bring it to the others.
         self.provider = docker.Provider(
             "manager", host=swarm.docker_host,
             ssh_opts=ssh_opts,
