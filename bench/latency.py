@@ -39,6 +39,11 @@ class LatencyModel:
                    doc["limit"]["chain"], {n: e["seconds"] for n, e in doc.get("named", {}).items()},
                    {s: e["on_control"] for s, e in steps.items() if "on_control" in e}, control_host)
 
+    @classmethod
+    def of_run(cls, run, nodes: int) -> LatencyModel:
+        """The model for a captured run of `nodes` nodes: its control manager is the host of `swarm-init`."""
+        return cls.load(nodes, control_host=run.get("swarm-init").inputs["connection"]["host"])
+
     @property
     def default_design(self) -> str:
         """The design the figures describe as they are (no overrides): the program as it is."""

@@ -68,7 +68,7 @@ def measure(n: int) -> dict:
 def analyse(run, n: int) -> dict:
     """Resources by layer, the critical path (in resources and in modelled seconds), commands per host
     (those that run something on create; the manager's delete-only ones apart)."""
-    model = LatencyModel.load(n, control_host=run.get("swarm-init").inputs["connection"]["host"])
+    model = LatencyModel.of_run(run, n)
     layers = count_layers(run)
     length, _ = critical_path(run, lambda res: 1)
     ready, path = critical_path(run, model.seconds)

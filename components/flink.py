@@ -185,12 +185,12 @@ class FlinkCluster(pulumi.ComponentResource):
         # The provider's delete does not wait: it removes the service and returns (it waits for
         # containers only with stop_grace_period, and only on the manager's own daemon: kreuzwerker
         # v4.5.0 resource_docker_service_funcs.go:261-331), so the step waits for the swarm instead.
-        # It waits for the whole swarm too: no node leaves (or is drained, which would stop ZooKeeper) until
-        # the jobmanager has stopped.
+        # It waits for the whole swarm too, and the jobmanager through it: no node leaves (or is drained,
+        # which would stop ZooKeeper) until the jobmanager has stopped.
         stopped = node_command(self, jobmanager_node, "flink-stopped", None, on=swarm.control,
                                delete=script("flink-stopped"), depends_on=[self.zookeeper, *swarm.formed])
         self.jobmanager = self._service(JOBMANAGER, flink_image, pulumi.ResourceOptions.merge(
-            after_state, pulumi.ResourceOptions(depends_on=[*built, stopped, *swarm.formed])),
+            after_state, pulumi.ResourceOptions(depends_on=[*built, stopped])),
             {"FLINK_PROPERTIES": flink_properties({
                 **common, "high-availability.storageDir": ha_dirs[JOBMANAGER], "rest.port": ports.FLINK_UI,
                 "jobmanager.memory.process.size": fl.jobmanager_memory, "parallelism.default": fl.parallelism,

@@ -11,13 +11,9 @@ from latency import LatencyModel  # noqa: E402
 CMD = "command:remote:Command"
 
 
-def model_of(run) -> LatencyModel:
-    return LatencyModel.load(5, control_host=run.get("swarm-init").inputs["connection"]["host"])
-
-
 def test_the_control_managers_own_join_is_a_check(program):
     run = program()
-    model = model_of(run)
+    model = LatencyModel.of_run(run, 5)
     joins = {c.name: model.seconds(c) for c in run.of_type(CMD) if c.name.endswith("-join")}
     # it made the swarm: swarm-join.sh only reads `docker info` (join.on_control); every other node joins
     assert joins.pop("azure-swarm-manager-join") == model.on_control["join"] == 2
@@ -28,7 +24,7 @@ def test_the_control_managers_own_join_is_a_check(program):
 
 def test_every_design_waits_for_cloud_inits_final_stage_and_the_default_is_the_program(program):
     run = program()
-    model = model_of(run)
+    model = LatencyModel.of_run(run, 5)
     docker = run.get("azure-swarm-manager-docker")
     for name in model.designs:  # runcmd runs after multi-user.target, and the steps wait for all of cloud-init
         design = model.scenario(name)
