@@ -1,5 +1,7 @@
-"""Shared fixtures: the program's base config and a runner that gives each test a fresh mock run."""
+"""Shared fixtures: the program's base config and a runner that gives each test a fresh mock run;
+each suite's (test file's) time, setup and teardown included, printed at the end."""
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -7,6 +9,18 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.harness import BASE_CONFIG, run_program  # noqa: E402
+
+SUITE_SECONDS: dict[str, float] = defaultdict(float)
+
+
+def pytest_runtest_logreport(report):
+    SUITE_SECONDS[report.nodeid.split("::")[0]] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.section("time per suite")
+    for suite, seconds in sorted(SUITE_SECONDS.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(f"{seconds:7.1f} s  {suite}")
 
 
 @pytest.fixture

@@ -1,0 +1,97 @@
+"""The README's own commands through the real `pulumi` CLI (tests/cli.py), with stand-in providers
+that reach nothing: "First `pulumi up`", the config reference's `--path` and `--secret` settings and
+"The policy pack"'s preview, on the dev stack (Pulumi.dev.yaml, the blog topology)."""
+import json
+import re
+import subprocess
+
+import pytest
+
+from tests.cli import Project, toolchain
+from tests.harness import BASE_CONFIG, ROOT, run_program
+
+ADMIN = "198.51.100.7/32"
+BLOG_NODES = ("azure-swarm-manager", "azure-flink-jobmanager", "azure-swarm-worker-1", "azure-swarm-worker-2",
+              "google-cloud-worker-1")
+
+
+@pytest.fixture
+def dev(tmp_path):
+    """The dev stack as "First `pulumi up`" makes it (before its preview)."""
+    project = Project(tmp_path)
+    project.pulumi("stack", "init", "dev")  # reads Pulumi.dev.yaml
+    project.pulumi("config", "set", "gcp:project", "test-project")
+    project.pulumi("config", "set", "--path", "flink-swarm:adminCidrs[0]", ADMIN)
+    return project
+
+
+def test_pulumi_is_the_release_the_toolchain_pins():
+    pinned = re.search(r"github.com/pulumi/pulumi/pkg/v3 (v[\d.]+)", (ROOT / "tests/toolchain/go.mod").read_text())
+    done = subprocess.run([str(toolchain() / "pulumi"), "version"], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == pinned.group(1)
+
+
+def test_first_pulumi_up_as_the_readme_says(dev):
+    mocks = run_program({**BASE_CONFIG, "flink-swarm:adminCidrs": [ADMIN]})
+    preview = dev.run("preview")
+    assert set(preview.counts()) == {"same", "create", "update", "delete", "replace"}
+    assert preview.changed() == {"flink-swarm-dev": "create",  # the stack, and what the mocks register: all new
+                                 **{r.name: "create" for r in mocks.resources}}
+
+    up = dev.run("up")
+    assert up.changed() == preview.changed()
+    nodes = dev.outputs("nodes")
+    assert sorted(n["name"] for n in nodes) == sorted(BLOG_NODES)
+    ssh = dev.outputs("sshCommands")
+    assert set(ssh) == set(BLOG_NODES) and all(" -p 22 ubuntu@" in c for c in ssh.values())
+    hidden = dev.pulumi("stack", "output", "sshPrivateKey").stdout.strip()
+    assert hidden == "[secret]"  # shown only with --show-secrets
+    assert dev.outputs("sshPrivateKey").startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+
+    again = dev.run("preview")
+    assert again.changed() == {} and again.counts()["same"] == len(mocks.resources) + 1
+    gone = dev.run("destroy")
+    assert gone.names("delete") == set(up.changed()) and dev.resources() == {}
+
+
+def test_the_config_references_settings_reach_the_services_and_secrets_stay_secret(dev):
+    dev.pulumi("config", "set", "--path", 'flink-swarm:flink.settings["state.backend.type"]', "rocksdb")
+    dev.pulumi("config", "set", "--secret", "flink-swarm:weavePassword", "correct-horse-battery-staple")
+    dev.run("up")
+    state = dev.resources()
+    jobmanager = state["jobmanager"]["inputs"]["taskSpec"]["containerSpec"]["env"]["FLINK_PROPERTIES"]
+    assert "state.backend.type: rocksdb" in jobmanager.splitlines()
+    weave = state["azure-swarm-worker-1-weave"]["inputs"]["stdin"]
+    assert "correct-horse-battery-staple" in json.dumps(weave)  # --show-secrets: the plaintext
+    stored = dev.pulumi("stack", "export").stdout  # the state as it is kept: secrets encrypted
+    assert "correct-horse-battery-staple" not in stored
+    kept = next(r for r in json.loads(stored)["deployment"]["resources"] if r["urn"].endswith("::azure-swarm-worker-1-weave"))
+    assert "ciphertext" in kept["inputs"]["stdin"]
+
+
+def violations(plan) -> set[tuple[str, str]]:
+    """(policy, level) of each violation reported; not the notes that a policy could not run on values a
+    preview does not know yet (README "The policy pack")."""
+    return {(e["policyName"], e["enforcementLevel"]) for e in plan.policy if "can't run policy" not in e["message"]}
+
+
+def test_the_policy_pack_passes_the_dev_stack_and_warns_of_what_it_allows(dev):
+    first = dev.run("preview", "--policy-pack", "policy")
+    assert violations(first) == set() and first.policy  # notes on unknown addresses, nothing else
+    up = dev.run("up", "--policy-pack", "policy")  # every value known: each policy runs for real
+    assert up.policy == [] and up.error == ""
+
+    dev.pulumi("config", "set", "--path", "flink-swarm:network.driver", "overlay")
+    dev.pulumi("config", "set", "--path", "flink-swarm:network.encrypted", "false")
+    warned = dev.run("preview", "--policy-pack", "policy")
+    assert violations(warned) == {("overlay-network-encrypted", "advisory")}
+
+    exception = dev.dir / "exception.json"
+    exception.write_text('{"overlay-network-encrypted": "disabled"}')
+    excepted = dev.run("preview", "--policy-pack", "policy", "--policy-pack-config", str(exception))
+    assert violations(excepted) == set() and excepted.error == ""
+
+    exception.write_text('{"overlay-network-encrypted": "mandatory"}')  # a team that requires it
+    refused = dev.run("up", "--policy-pack", "policy", "--policy-pack-config", str(exception), check=False)
+    assert violations(refused) == {("overlay-network-encrypted", "mandatory")} and refused.error
+    assert dev.resources()["flink-net"]["inputs"]["driver"].startswith("weaveworks/")  # nothing changed
