@@ -110,8 +110,9 @@ class AzureNodes(pulumi.ComponentResource):
                 # (409 PropertyChangeNotAllowed: pulumi-azure-native#1117, #577): replace the VM instead,
                 # the old one first (its name, NIC and disk are the new one's; azure-native asks the same).
                 # The user data is read at first boot only: a change of it (a new Docker version, Flink
-                # image) leaves the VM alone, its steps do the work. The engine keeps the old value, for a
-                # replacement too (pulumi/pulumi pkg/resource/deploy/step_generator.go processIgnoreChanges).
+                # image) leaves the VM alone, its steps do the work. A replacement boots with the current
+                # value: the engine checks the program's own inputs again for one (pulumi/pulumi v3.276.0
+                # pkg/resource/deploy/step_generator.go:1416-1431 for --replace, 2101-2122 for a diff's).
                 opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
                     replace_on_changes=["storageProfile.imageReference", "osProfile"], delete_before_replace=True,
                     ignore_changes=["osProfile.customData"])))

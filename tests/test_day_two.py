@@ -1,17 +1,19 @@
-"""Day two under the stateful engine with providers that reach nothing: every later `up` does the least.
+"""Day two through the real `pulumi` CLI with stand-in providers that reach nothing: every later `up`
+does the least.
 
-The engine (tests/engine) plans each run as Pulumi's does; here commands and Docker are fakes that
-record what would run, so the plans of each kind of change are checked in seconds. The end-to-end
-tests (tests/e2e/test_day_two.py) run the same scenarios on real hosts, where Docker reads back what
-it stores.
+Each plan is the real engine's (its event log: tests/cli.py Plan); the stand-ins (tests/plugins) answer
+with their providers' diff rules and run nothing (a log says what they would have run). The end-to-end tests
+(tests/e2e/test_day_two.py) run the same scenarios on real hosts, where Docker reads back what it
+stores.
 """
+import base64
+import json
+
 import pytest
 import yaml
 
-from components import config
-from tests.engine import Engine
-from tests.engine.registries import fake_registry
-from tests.harness import BASE_CONFIG, ROOT, edit_script
+from tests.cli import Project
+from tests.harness import BASE_CONFIG, ROOT
 
 BLOG = yaml.safe_load((ROOT / "config/topologies/blog.yaml").read_text())["nodes"]
 WORKER = "azure-swarm-worker-2"
@@ -19,26 +21,40 @@ NODE_STEPS = ("docker", "join", "weave", "pull", "member")
 RESOURCES = 78  # of the blog topology
 
 
-@pytest.fixture
-def stack(tmp_path, monkeypatch):
-    """An engine with fake providers, and `up(workers=2, **config)` on the blog topology."""
-    monkeypatch.setenv("FLINK_SWARM_KEY_DIR", str(tmp_path / "keys"))
-    registry, commands, clouds = fake_registry()
-    engine = Engine(registry, stack="test", log=lambda text: None)
+def day_two(project: Project, nodes, **first):
+    """`up(replace=(), **settings)`: the stack's config is BASE_CONFIG, the topology `nodes(**settings)`
+    and the other settings (flink-swarm keys) exactly, set with `pulumi config`; then `pulumi up` (its
+    preview skipped: the plan is the update's own)."""
+    project.pulumi("stack", "init", "test")
+    project.set_config(BASE_CONFIG)
+    current: set[str] = set()
 
-    def up(workers=2, replace=(), **settings):
-        nodes = [dict(n) for n in BLOG]
-        nodes[2]["count"] = workers
-        path = tmp_path / f"topology-{workers}.yaml"
-        path.write_text(yaml.safe_dump({"nodes": nodes}))
-        cfg = {**BASE_CONFIG, "flink-swarm:topology": str(path),
-               **{f"flink-swarm:{k}": v for k, v in settings.items()}}
-        commands.ops.clear()
-        return engine.up(cfg, replace=replace)
+    def up(replace=(), **settings):
+        path = project.dir / "topology.yaml"
+        path.write_text(yaml.safe_dump({"nodes": nodes(settings)}))
+        config = {"flink-swarm:topology": str(path), **{f"flink-swarm:{k}": v for k, v in settings.items()}}
+        for key in sorted(current):
+            project.pulumi("config", "rm", key)
+        project.set_config(config)
+        current.clear()
+        current.update(config)
+        urns = {name: r["urn"] for name, r in project.resources().items()}
+        return project.run("up", "--skip-preview", *(a for name in replace for a in ("--replace", urns[name])))
 
-    up.engine, up.commands = engine, commands
-    up()
+    up.project = project
+    up(**first)
     return up
+
+
+@pytest.fixture
+def stack(tmp_path):
+    """`up(workers=2, replace=(), **config)` on the blog topology, after a first `up()`."""
+    def nodes(settings):
+        found = [dict(n) for n in BLOG]
+        found[2]["count"] = settings.pop("workers", 2)
+        return found
+
+    return day_two(Project(tmp_path), nodes)
 
 
 def node_steps(node):
@@ -48,7 +64,7 @@ def node_steps(node):
 def test_a_second_up_changes_nothing(stack):
     plan = stack()
     assert plan.changed() == {} and plan.counts()["same"] == RESOURCES
-    assert stack.commands.ops == []
+    assert plan.ran() == []
 
 
 def test_a_worker_added_creates_its_machine_and_steps_and_relabels(stack):
@@ -61,7 +77,7 @@ def test_a_worker_added_creates_its_machine_and_steps_and_relabels(stack):
         **{name: "create" for name in node_steps(new) | {f"{new}-ip", f"{new}-nic", f"{new}-vm", f"{new}-host-key"}},
         **{name: "update" for name in firewall},  # every firewall admits the new node's address
         "swarm-labels": "update"}
-    assert ("swarm-labels", "update") in stack.commands.ops  # runs again, with the new node
+    assert ("swarm-labels", "update") in plan.ran()  # runs again, with the new node
 
 
 def test_a_worker_removed_is_removed_from_the_swarm_before_it_leaves(stack):
@@ -70,7 +86,7 @@ def test_a_worker_removed_is_removed_from_the_swarm_before_it_leaves(stack):
     gone = "azure-swarm-worker-3"
     assert plan.names("delete") == node_steps(gone) | {f"{gone}-ip", f"{gone}-nic", f"{gone}-vm", f"{gone}-host-key"}
     assert plan.names("create", "replace") == set()
-    ran = stack.commands.ops
+    ran = plan.ran()
     assert ran.index((f"{gone}-member", "delete")) < ran.index((f"{gone}-join", "delete"))  # drained, removed, leaves
     order = [s.name for s in plan.steps]
     assert order.index(f"{gone}-join") < order.index(f"{gone}-vm")  # leaves while its machine still runs
@@ -81,7 +97,7 @@ def test_a_replaced_vm_leaves_then_is_bootstrapped_again(stack):
     plan = stack(replace=[f"{WORKER}-vm"])
     assert plan.changed() == {**{name: "replace" for name in node_steps(WORKER) | {f"{WORKER}-vm"}},
                               "swarm-labels": "update"}  # labels the new node id
-    ran = stack.commands.ops
+    ran = plan.ran()
     # delete-first, dependents before the VM: the old node is removed on the manager, leaves, then the new
     # machine gets Docker, joins, and its new node id is followed by -member
     assert ran[:2] == [(f"{WORKER}-member", "delete"), (f"{WORKER}-join", "delete")]
@@ -90,34 +106,26 @@ def test_a_replaced_vm_leaves_then_is_bootstrapped_again(stack):
     assert order.index(f"{WORKER}-join") < order.index(f"{WORKER}-vm")  # (the first entries are the deletes)
 
 
-def test_a_gcp_image_change_replaces_the_gcp_vms_and_reruns_their_steps(stack, monkeypatch):
-    real = config.read_yaml
+def edit_defaults(project: Project, edit) -> None:
+    """config/defaults.yaml of the project's copy, changed by `edit(doc)` (a new release's defaults)."""
+    path = project.dir / "config" / "defaults.yaml"
+    doc = yaml.safe_load(path.read_text())
+    edit(doc)
+    path.write_text(yaml.safe_dump(doc))
 
-    def other_image(path, field):
-        doc = real(path, field)
-        if path == config.DEFAULTS_FILE:
-            return dict(doc, gcp=dict(doc["gcp"], image="ubuntu-os-cloud/ubuntu-2204-lts"))
-        return doc
 
-    monkeypatch.setattr(config, "read_yaml", other_image)
+def test_a_gcp_image_change_replaces_the_gcp_vms_and_reruns_their_steps(stack):
+    edit_defaults(stack.project, lambda doc: doc["gcp"].update(image="ubuntu-os-cloud/ubuntu-2204-lts"))
     plan = stack()
     node = "google-cloud-worker-1"
     assert plan.changed() == {**{name: "replace" for name in node_steps(node) | {f"{node}-vm"}},
                               "swarm-labels": "update"}
 
 
-def test_an_azure_image_change_replaces_the_azure_vms_which_azure_cannot_update(stack, monkeypatch):
-    """azure-native plans a new image as an in-place update that Azure refuses (409, the fake refuses
+def test_an_azure_image_change_replaces_the_azure_vms_which_azure_cannot_update(stack):
+    """azure-native plans a new image as an in-place update that Azure refuses (409, the stand-in refuses
     too); the program's replace_on_changes makes it a replacement."""
-    real = config.read_yaml
-
-    def other_image(path, field):
-        doc = real(path, field)
-        if path == config.DEFAULTS_FILE:
-            return dict(doc, azure=dict(doc["azure"], image=dict(doc["azure"]["image"], sku="minimal")))
-        return doc
-
-    monkeypatch.setattr(config, "read_yaml", other_image)
+    edit_defaults(stack.project, lambda doc: doc["azure"]["image"].update(sku="minimal"))
     plan = stack()
     azure = ("azure-swarm-manager", "azure-flink-jobmanager", "azure-swarm-worker-1", WORKER)
     assert {f"{n}-vm" for n in azure} <= plan.names("replace") and plan.error == ""
@@ -136,7 +144,7 @@ def test_the_only_manager_replaced_rebuilds_the_swarm_and_flink(stack):
         "swarm-init", "swarm-tokens"}
     assert plan.changed() == {**{name: "replace" for name in joins | members | leader | {
         "flink-net", "zookeeper", "jobmanager", "taskmanager"}}, "swarm-labels": "update"}
-    ran = stack.commands.ops
+    ran = plan.ran()
     for join in joins:  # each node is removed (a manager demoted) on the manager before it leaves
         assert ran.index((join.replace("-join", "-member"), "delete")) < ran.index((join, "delete"))
     removals = [ran.index((m, "delete")) for m in members]
@@ -150,70 +158,66 @@ def test_a_flink_change_updates_only_the_services_and_pulls(stack):
     assert stack(flink={"image": "flink:1.20.2-java17", "taskSlots": 4}).changed() == {}
 
 
-def test_a_new_docker_version_updates_the_docker_steps_and_no_machine_whose_boot_data_is_kept(stack):
+def test_a_new_docker_version_updates_the_docker_steps_and_no_machine_and_a_replacement_boots_it(stack):
     """The user data is read at first boot only (Azure cannot change it: a 409): a change of it updates
-    no machine, and the engine keeps the old value, for a replacement too; its steps do the rest."""
+    no machine, and the engine keeps the old value; its steps do the rest. A replaced machine boots with
+    the new value: the real engine checks the program's inputs again for a replacement, ignoreChanges
+    left out (pulumi/pulumi v3.276.0 pkg/resource/deploy/step_generator.go:1416-1431)."""
     def boot_data():
-        return stack.engine.resource(f"{WORKER}-vm").inputs["osProfile"]["customData"]
+        value = stack.project.resources()[f"{WORKER}-vm"]["inputs"]["osProfile"]["customData"]
+        return base64.b64decode(json.loads(value["plaintext"])).decode()
 
     first = boot_data()
     plan = stack(dockerVersion="28.5.1")
     nodes = ("azure-swarm-manager", "azure-flink-jobmanager", "azure-swarm-worker-1", WORKER, "google-cloud-worker-1")
     assert plan.changed() == {f"{n}-docker": "update" for n in nodes} and plan.error == ""
-    assert boot_data() == first
+    assert boot_data() == first and "- 28.5.2\n" in first
     plan = stack(dockerVersion="28.5.1", replace=[f"{WORKER}-vm"])
-    assert f"{WORKER}-vm" in plan.names("replace") and boot_data() == first
+    assert f"{WORKER}-vm" in plan.names("replace") and boot_data() == first.replace("- 28.5.2\n", "- 28.5.1\n")
 
 
-def test_an_edited_script_updates_exactly_its_commands_in_place(stack, tmp_path, monkeypatch):
-    edit_script(monkeypatch, tmp_path / "scripts", "swarm-join.sh")
+def test_an_edited_script_updates_exactly_its_commands_in_place(stack):
+    script = stack.project.dir / "components" / "scripts" / "swarm-join.sh"
+    script.write_text(script.read_text() + "# edited\n")
     plan = stack()
     joins = {f"{n}-join" for n in ("azure-swarm-manager", "azure-flink-jobmanager", "azure-swarm-worker-1", WORKER,
                                    "google-cloud-worker-1")}
     assert plan.changed() == {name: "update" for name in joins}
-    assert sorted(stack.commands.ops) == sorted((name, "update") for name in joins)  # create runs again, in place
+    assert sorted(plan.ran()) == sorted((name, "update") for name in joins)  # create runs again, in place
 
 
 def test_no_previous_output_is_sent_as_ssh_environment(stack):
     stack(workers=3)
-    stack(workers=2, replace=[f"{WORKER}-vm"])
-    assert stack.commands.ops and stack.commands.env_sent == []  # addPreviousOutputInEnv is off everywhere
+    plan = stack(workers=2, replace=[f"{WORKER}-vm"])
+    sent = [op for op in stack.project.standin_log() if op.get("env")]
+    assert plan.ran() and sent == []  # addPreviousOutputInEnv is off everywhere
 
 
 def test_destroy_deletes_in_waves_dependents_first(stack):
-    before = {r.urn: r for r in stack.engine.snapshot}
-    plan = stack.engine.destroy()
-    assert plan.counts()["delete"] == RESOURCES and stack.engine.snapshot == []
-    position = {(s.type, s.name): i for i, s in enumerate(plan.steps)}
+    before = {r["urn"]: r for r in stack.project.resources().values()}
+    plan = stack.project.run("destroy")
+    assert plan.counts()["delete"] == RESOURCES and stack.project.resources() == {}
+    position = {s.urn: i for i, s in enumerate(plan.steps)}
     for res in before.values():  # every resource goes after everything that depends on it
-        for dep in map(before.get, res.dependencies()):
-            if dep is not None:
-                assert position[res.type, res.name] < position[dep.type, dep.name], (res.name, dep.name)
+        deps = {*res.get("dependencies", ()), *(u for us in res.get("propertyDependencies", {}).values() for u in us),
+                res.get("parent"), res.get("provider", "").rsplit("::", 1)[0]}
+        for dep in deps & set(position):
+            assert position[res["urn"]] < position[dep], (res["urn"], dep)
 
 
 # --- managers -------------------------------------------------------------------------------------
 
 @pytest.fixture
-def ha(tmp_path, monkeypatch):
-    """An engine with fake providers, and `up(managers=3, **config)` on a topology of `mgr-N` managers."""
-    monkeypatch.setenv("FLINK_SWARM_KEY_DIR", str(tmp_path / "keys"))
-    registry, commands, _ = fake_registry()
-    engine = Engine(registry, stack="test", log=lambda text: None)
-
-    def up(managers=3, order=None, workers=2, **settings):
-        names = order or [f"mgr-{i}" for i in range(1, managers + 1)]
-        nodes = [{"name": n, "cloud": "azure", "role": "manager"} for n in names] + [
+def ha(tmp_path):
+    """`up(managers=3, order=None, workers=2, **config)` on a topology of `mgr-N` managers, after a first `up()`."""
+    def nodes(settings):
+        names = settings.pop("order", None) or [f"mgr-{i}" for i in range(1, settings.pop("managers", 3) + 1)]
+        settings.pop("managers", None)
+        return [{"name": n, "cloud": "azure", "role": "manager"} for n in names] + [
             {"name": "jm", "cloud": "gcp", "role": "jobmanager"},
-            {"name": "w", "cloud": "gcp", "role": "worker", "count": workers}]
-        path = tmp_path / "topology.yaml"
-        path.write_text(yaml.safe_dump({"nodes": nodes}))
-        commands.ops.clear()
-        return engine.up({**BASE_CONFIG, "flink-swarm:topology": str(path),
-                          **{f"flink-swarm:{k}": v for k, v in settings.items()}})
+            {"name": "w", "cloud": "gcp", "role": "worker", "count": settings.pop("workers", 2)}]
 
-    up.commands = commands
-    up()
-    return up
+    return day_two(Project(tmp_path), nodes)
 
 
 NODE_STEP = ("-join", "-docker", "-pull", "-weave", "-vm", "-ip", "-nic")
@@ -228,19 +232,19 @@ def test_moving_control_changes_no_node_step_network_or_service(ha):
     assert {"swarm-init", "swarm-tokens", "swarm-labels"} <= set(changed)  # run again, there
     members = {n: op for n, op in changed.items() if n.endswith("-member")}
     assert set(members.values()) == {"update"} and len(members) == 6  # where they would run, in place
-    assert not [n for n, op in ha.commands.ops if op == "delete"]  # nothing removed, nobody leaves
+    assert not [n for n, op in plan.ran() if op == "delete"]  # nothing removed, nobody leaves
 
 
 def test_reordering_the_managers_only_moves_control(ha):
     plan = ha(order=["mgr-2", "mgr-1", "mgr-3"])
     assert not [n for n in plan.changed() if n.endswith(NODE_STEP) or n in FLINK]
-    assert not [n for n, op in ha.commands.ops if op == "delete"]
+    assert not [n for n, op in plan.ran() if op == "delete"]
 
 
 def test_a_manager_removed_is_demoted_and_removed_before_it_leaves(ha):
     plan = ha(managers=2)  # a step from 3 to 1 (warned, not refused)
     assert {"mgr-3-member", "mgr-3-join"} <= plan.names("delete")
-    ran = ha.commands.ops
+    ran = plan.ran()
     assert ran.index(("mgr-3-member", "delete")) < ran.index(("mgr-3-join", "delete"))
     assert not [n for n in plan.changed() if n in FLINK]
 
@@ -252,7 +256,7 @@ def test_one_to_three_managers_and_back(ha):
     assert not grown.names("replace") and not grown.names("delete")  # others' joins only learn of the managers
     back = ha(managers=1)
     assert {"mgr-2-join", "mgr-3-join", "mgr-2-member", "mgr-3-member"} <= back.names("delete")
-    ran = ha.commands.ops
+    ran = back.ran()
     for m in ("mgr-2", "mgr-3"):
         assert ran.index((f"{m}-member", "delete")) < ran.index((f"{m}-join", "delete"))
 

@@ -7,8 +7,7 @@ import yaml
 
 from components import local
 from components.config import ConfigError
-from tests.engine import Engine
-from tests.engine.registries import fake_registry
+from tests.cli import Project
 from tests.harness import ROOT, is_secret
 
 LOCAL = yaml.safe_load((ROOT / "Pulumi.local.yaml").read_text())["config"]
@@ -160,17 +159,17 @@ def test_the_network_holds_every_node_address_and_docker_keeps_the_gateway(local
 
 
 @pytest.fixture
-def local_engine(tmp_path, monkeypatch):
-    """The local stack under the stateful engine with providers that reach nothing."""
-    monkeypatch.setenv("FLINK_SWARM_KEY_DIR", str(tmp_path / "keys"))
-    registry, commands, _ = fake_registry()
-    engine = Engine(registry, stack="local", log=lambda text: None)
+def local_engine(tmp_path):
+    """The local stack as "Try it locally" makes it (`pulumi stack init local`, `pulumi up`), through the
+    real CLI with stand-ins that reach nothing; `up(**settings)` sets flink-swarm settings and runs again."""
+    project = Project(tmp_path)
+    project.pulumi("stack", "init", "local")  # reads Pulumi.local.yaml
 
     def up(**settings):
-        commands.ops.clear()
-        return engine.up({**LOCAL, **{f"flink-swarm:{k}": v for k, v in settings.items()}})
+        project.set_config({f"flink-swarm:{k}": v for k, v in settings.items()})
+        return project.run("up", "--skip-preview")
 
-    up.engine = engine
+    up.project = project
     up()
     return up
 
@@ -190,5 +189,5 @@ def test_a_new_base_image_makes_new_blank_nodes_whose_steps_run_again(local_engi
 
 
 def test_a_local_destroy_removes_everything(local_engine):
-    local_engine.engine.destroy()
-    assert local_engine.engine.snapshot == []
+    local_engine.project.run("destroy")
+    assert local_engine.project.resources() == {}
