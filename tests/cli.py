@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -127,7 +128,8 @@ class Plan:
         its step (the name's last part: `-docker`, `-join`), any other resource's its name."""
         spans: dict[str, list[int]] = {}
         for s in self.steps:
-            if s.op not in ("same", "replace") and not s.type.startswith(("pulumi:pulumi:", "flink-swarm:")):
+            if s.op not in ("same", "replace") and not s.type.startswith(("pulumi:pulumi:", "flink-swarm:")) \
+                    and not _default_provider(s):
                 phase = s.name.rsplit("-", 1)[-1] if s.type == "command:remote:Command" else s.name
                 start, end = spans.setdefault(phase, [s.at, s.at + s.seconds])
                 spans[phase] = [min(start, s.at), max(end, s.at + s.seconds)]
@@ -195,9 +197,10 @@ class Project:
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
     def resources(self) -> dict[str, dict]:
-        """The stack's state by resource name: `pulumi stack export` (inputs, outputs, dependencies)."""
+        """The stack's state by resource name: `pulumi stack export` (inputs, outputs, dependencies), its
+        secrets revealed (as plain values)."""
         deployment = json.loads(self.pulumi("stack", "export", "--show-secrets").stdout)["deployment"]
-        return {r["urn"].rsplit("::", 1)[1]: r for r in deployment.get("resources", [])}
+        return {r["urn"].rsplit("::", 1)[1]: _revealed(r) for r in deployment.get("resources", [])}
 
     def preview(self, *args: str) -> dict:
         """`pulumi preview --json`: its steps, diagnostics and change summary."""
@@ -219,6 +222,20 @@ def ops(preview: dict) -> dict[str, list[str]]:
     return out
 
 
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # a secret in a checkpoint (sdk/go/common/resource/sig)
+
+
+def _revealed(value: Any) -> Any:
+    """A checkpoint's value with each `--show-secrets` secret ({sig, "plaintext": JSON}) as its value."""
+    if isinstance(value, dict):
+        if SECRET_SIG in value and "plaintext" in value:
+            return _revealed(json.loads(value["plaintext"]))
+        return {k: _revealed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_revealed(v) for v in value]
+    return value
+
+
 def _default_provider(step: Step) -> bool:
     """A provider the engine made for resources that name none (pkg/resource/deploy/providers/registry.go)."""
     return step.type.startswith("pulumi:providers:") and step.name.startswith("default")
@@ -227,8 +244,9 @@ def _default_provider(step: Step) -> bool:
 def _paths(key: str, value: Any, path: Optional[str] = None) -> list[tuple[str, Any]]:
     """(path, leaf value) pairs that set `value` at `key` with `pulumi config set --path`."""
     path = path or key
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in _paths(key, v, f"{path}.{k}")]
+    if isinstance(value, dict):  # a key with dots (Flink's) in quotes: settings["state.backend.type"]
+        return [p for k, v in value.items()
+                for p in _paths(key, v, f"{path}.{k}" if re.fullmatch(r"[\w-]+", k) else f'{path}["{k}"]')]
     if isinstance(value, list):
         return [p for i, v in enumerate(value) for p in _paths(key, v, f"{path}[{i}]")]
     return [(path, value)]

@@ -7,7 +7,6 @@ with their providers' diff rules and run nothing (a log says what they would hav
 stores.
 """
 import base64
-import json
 
 import pytest
 import yaml
@@ -165,7 +164,7 @@ def test_a_new_docker_version_updates_the_docker_steps_and_no_machine_and_a_repl
     left out (pulumi/pulumi v3.276.0 pkg/resource/deploy/step_generator.go:1416-1431)."""
     def boot_data():
         value = stack.project.resources()[f"{WORKER}-vm"]["inputs"]["osProfile"]["customData"]
-        return base64.b64decode(json.loads(value["plaintext"])).decode()
+        return base64.b64decode(value).decode()
 
     first = boot_data()
     plan = stack(dockerVersion="28.5.1")

@@ -1,25 +1,24 @@
 """End to end from nothing with `cloud: local`: the program makes its own nodes on this machine's Docker.
 
-Pulumi.local.yaml's stack under the stateful engine: the engine builds the host image from
-components/local-host, makes the network and the four containers through this machine's Engine API
-(reading back what Docker stores, as the real provider does), then the same steps and services as on
-any cloud run on them over SSH to 127.0.0.1. A job runs, a second `up` changes nothing, and the
-destroy leaves no container, volume, network or image behind. The test gives only what this
-machine differs in: its base image (the test hosts' Debian, which trusts the test registry) and
-ports that nothing else here uses.
+"Try it locally" through the real `pulumi` CLI: Pulumi.local.yaml's stack (under the test's own stack
+name, so that a local stack of this machine's user is left alone), `pulumi up`; the docker stand-in
+(tests/plugins, mode `hosts`) builds the host image from components/local-host and makes the network and
+the four containers through this machine's Engine API (reading back what Docker stores, as the real
+provider does), then the same steps and services as on any cloud run on them over SSH to 127.0.0.1. A
+job runs, a second `up` changes nothing, and `pulumi destroy` leaves no container, volume, network or
+image behind. The test gives only what this machine differs in: its base image (the test hosts'
+Debian, which trusts the test registry) and ports that nothing else here uses.
 """
 import json
 import time
 
 import pytest
-import yaml
 
 from components import local
+from tests.cli import Project
 from tests.e2e import flink_rest, hosts
 from tests.e2e.build import FLINK_VERSION
 from tests.e2e.proc import PLANS, TIMINGS, run
-from tests.engine import Engine
-from tests.engine.registries import host_registry
 from tests.harness import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +26,6 @@ pytestmark = pytest.mark.e2e
 STACK = "e2e-local"
 NAMES = ["local-manager", "local-jobmanager", "local-worker-1", "local-worker-2"]
 SSH_PORT, UI_PORT = 22022, 18081  # off the defaults, so that a local stack of this machine's user is left alone
-LOCAL = yaml.safe_load((ROOT / "Pulumi.local.yaml").read_text())["config"]
 
 
 def engine_objects() -> dict[str, set[str]]:
@@ -48,34 +46,33 @@ def remove_stack_leftovers() -> None:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FLINK_SWARM_KEY_DIR", str(tmp_path_factory.mktemp("keys")))
-        hosts.start_lab()
-        try:
-            hosts.start_local_registry()
-            remove_stack_leftovers()
-            base = hosts.local_base_image()
-            before = engine_objects()
-            registry, commands, _ = host_registry()
-            engine = Engine(registry, stack=STACK, log=PLANS.append)
-            config = {**LOCAL,
-                      "flink-swarm:local": {"baseImage": base, "sshPort": SSH_PORT, "uiPort": UI_PORT},
-                      "flink-swarm:flink": {**LOCAL["flink-swarm:flink"], "taskSlots": 2,
-                                            "image": f"{hosts.LOCAL_REGISTRY}/flink-swarm-e2e/flink:{FLINK_VERSION}"},
-                      "flink-swarm:ssh": {"dialAttempts": 30, "dialTimeoutSeconds": 5}}
-            started = time.monotonic()
-            plan = engine.up(config)
-            applied = time.monotonic()
-            TIMINGS["local: up (program start to the last step applied)"] = applied - started
-            for phase, start, end in plan.phases():
-                TIMINGS[f"local: up phase {phase} (from {start:.1f}s)"] = end - start
-            rest = engine.last_run.outputs["flinkUiUrl"]
-            flink_rest.wait_taskmanagers(rest, 2)
-            TIMINGS["local: up (program start to 2 taskmanagers registered)"] = time.monotonic() - started
-            yield {"engine": engine, "config": config, "rest": rest, "before": before, "plan": plan}
-        finally:
-            remove_stack_leftovers()
-            hosts.teardown()
+    hosts.start_lab()
+    try:
+        hosts.start_local_registry()
+        remove_stack_leftovers()
+        base = hosts.local_base_image()
+        before = engine_objects()
+        project = Project(tmp_path_factory.mktemp("local"), mode="hosts")
+        (project.dir / f"Pulumi.{STACK}.yaml").write_text((ROOT / "Pulumi.local.yaml").read_text())
+        project.pulumi("stack", "init", STACK)  # reads Pulumi.local.yaml's settings
+        project.set_config({
+            "flink-swarm:local": {"baseImage": base, "sshPort": SSH_PORT, "uiPort": UI_PORT},
+            "flink-swarm:flink": {"taskSlots": 2,
+                                  "image": f"{hosts.LOCAL_REGISTRY}/flink-swarm-e2e/flink:{FLINK_VERSION}"},
+            "flink-swarm:ssh": {"dialAttempts": 30, "dialTimeoutSeconds": 5}})
+        started = time.monotonic()
+        plan = project.run("up")  # its preview, then the update
+        applied = time.monotonic()
+        TIMINGS["local: up (CLI start to the last step applied)"] = applied - started
+        for phase, start, end in plan.phases():
+            TIMINGS[f"local: up phase {phase} (from {start}s)"] = end - start
+        rest = project.outputs()["flinkUiUrl"]
+        flink_rest.wait_taskmanagers(rest, 2)
+        TIMINGS["local: up (CLI start to 2 taskmanagers registered)"] = time.monotonic() - started
+        yield {"project": project, "rest": rest, "before": before, "plan": plan}
+    finally:
+        remove_stack_leftovers()
+        hosts.teardown()
 
 
 def container(name: str) -> dict:
@@ -117,12 +114,13 @@ def test_a_job_runs_with_the_right_counts(cluster, wordcount_jar):
 
 def test_a_second_up_changes_nothing(cluster):
     started = time.monotonic()
-    plan = cluster["engine"].up(cluster["config"])
+    plan = cluster["project"].run("up")
     TIMINGS["local: second up"] = time.monotonic() - started
     assert plan.changed() == {}
+    PLANS.append(f"local: second up: {plan.counts()}")
 
 
 def test_destroy_leaves_nothing_behind(cluster):
-    plan = cluster["engine"].destroy()
-    assert cluster["engine"].snapshot == [] and plan.counts()["delete"] > 0
+    plan = cluster["project"].run("destroy")
+    assert cluster["project"].resources() == {} and plan.counts()["delete"] > 0
     assert engine_objects() == cluster["before"]  # no container, volume, network or image is left

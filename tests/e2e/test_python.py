@@ -6,8 +6,6 @@ the lab's mirror (images/mirror), as the official image would from Ubuntu's arch
 """
 import collections
 import csv
-import json
-import os
 import re
 import subprocess
 import sys
@@ -17,9 +15,7 @@ import pytest
 
 from tests.e2e import flink_rest, hosts
 from tests.e2e.proc import PLANS, TIMINGS
-from tests.e2e.test_static import program_config
-from tests.engine import Engine
-from tests.engine.registries import host_registry
+from tests.e2e.test_static import program_config, run_again, stack
 
 pytestmark = pytest.mark.e2e
 
@@ -30,28 +26,25 @@ LINES = ["to be or not to be", "that is the question", "flink on swarm with pyth
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """Three hosts and the program applied with flink.python on; torn down at the end."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FLINK_SWARM_KEY_DIR", str(tmp_path_factory.mktemp("keys")))
-        test_hosts = hosts.start_hosts(len(NODES))
-        try:
-            hosts.start_mirror()
-            nodes = [{"name": name, "cloud": "static", "role": role, "publicIp": h.ip, "user": h.user,
-                      "hostKey": h.host_key} for (name, role), h in zip(NODES, test_hosts)]
-            config = program_config(tmp_path_factory.mktemp("program"), nodes, test_hosts[0].private_key)
-            config["flink-swarm:flink"]["python"] = True
-            registry, commands, _ = host_registry()
-            engine = Engine(registry, stack="e2e-python", log=PLANS.append)
-            started = time.monotonic()
-            engine.up(config, secrets=["flink-swarm:sshPrivateKey"])
-            rest = engine.last_run.outputs["flinkUiUrl"]
-            flink_rest.wait_taskmanagers(rest, 1)
-            TIMINGS["python: up with flink.python (program start to the taskmanager registered)"] = \
-                time.monotonic() - started
-            yield {"hosts": {name: h for (name, _), h in zip(NODES, test_hosts)}, "engine": engine,
-                   "commands": commands, "rest": rest, "tmp": tmp_path_factory.mktemp("tool")}
-        finally:
-            hosts.teardown()
+    """Three hosts and the program applied with flink.python on (the real CLI); torn down at the end."""
+    test_hosts = hosts.start_hosts(len(NODES))
+    try:
+        hosts.start_mirror()
+        nodes = [{"name": name, "cloud": "static", "role": role, "publicIp": h.ip, "user": h.user,
+                  "hostKey": h.host_key} for (name, role), h in zip(NODES, test_hosts)]
+        config = program_config(tmp_path_factory.mktemp("program"), nodes, test_hosts[0].private_key)
+        config["flink-swarm:flink"]["python"] = True
+        project = stack(tmp_path_factory.mktemp("e2e-python"), "e2e-python", config)
+        started = time.monotonic()
+        plan = project.run("up", "--skip-preview")
+        PLANS.append(f"python: up: {plan.counts()}")
+        rest = project.outputs()["flinkUiUrl"]
+        flink_rest.wait_taskmanagers(rest, 1)
+        TIMINGS["python: up with flink.python (CLI start to the taskmanager registered)"] = \
+            time.monotonic() - started
+        yield {"hosts": {name: h for (name, _), h in zip(NODES, test_hosts)}, "project": project, "rest": rest}
+    finally:
+        hosts.teardown()
 
 
 def in_service(cluster, node: str, service: str, command: str) -> str:
@@ -75,25 +68,20 @@ def test_the_flink_nodes_run_their_own_image_with_pyflink_of_the_clusters_flink_
 
 
 def test_the_build_run_again_changes_nothing(cluster):
-    for res in cluster["engine"].snapshot:
-        if res.type == "command:remote:Command" and res.name.endswith("-python"):
-            _, log = cluster["commands"].run(res.name, "create", res.inputs, res.inputs["create"], {})
-            assert "is here already" in log, (res.name, log)
+    builds = {name: r["inputs"] for name, r in cluster["project"].resources().items()
+              if r["type"] == "command:remote:Command" and name.endswith("-python")}
+    assert len(builds) == 2  # the jobmanager's node and the worker
+    for name, inputs in builds.items():
+        _, log = run_again(name, "create", inputs)
+        assert "is here already" in log, (name, log)
 
 
 def submit_python(cluster, job: str, *args: str) -> str:
-    """tools/flink submit-python, as a user runs it; `pulumi stack output --json` answers with the
-    engine's outputs. Returns the job id it prints."""
-    bin_dir = cluster["tmp"] / "bin"
-    bin_dir.mkdir(exist_ok=True)
-    outputs = {key: cluster["engine"].last_run.outputs[key] for key in ("nodes", "sshCommands", "flinkUiUrl")}
-    (cluster["tmp"] / "outputs.json").write_text(json.dumps(outputs))
-    fake = bin_dir / "pulumi"
-    fake.write_text(f"#!/bin/sh\nexec cat {cluster['tmp'] / 'outputs.json'}\n")
-    fake.chmod(0o755)
-    proc = subprocess.run([sys.executable, str(flink_rest.TOOL), "submit-python", str(JOBS / job), "--", *args],
-                          capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    """tools/flink submit-python, as a user runs it in the project: it reads the stack's outputs with
+    the real `pulumi stack output --json`. Returns the job id it prints."""
+    project = cluster["project"]
+    proc = subprocess.run([sys.executable, "tools/flink", "submit-python", str(JOBS / job), "--", *args],
+                          capture_output=True, text=True, timeout=300, cwd=project.dir, env=project.env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (job_id,) = set(re.findall(r"\b[0-9a-f]{32}\b", proc.stdout))
     assert f"{cluster['rest']}/#/job/running/{job_id}/overview" in proc.stdout  # its page in the UI

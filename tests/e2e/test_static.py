@@ -1,9 +1,10 @@
 """End to end with hosts you own: the program forms a swarm on `static` test hosts and runs Flink.
 
-The hosts have Docker already. The program runs under the stateful engine (tests/engine): its remote
-commands run over real SSH and its docker network and services go through the manager's Docker
-Engine API. Then everything is read back from the hosts and Flink's REST API. Weave cannot be
-fetched here and the kernel has no ESP: the network is an unencrypted overlay.
+The hosts have Docker already. The real `pulumi` CLI runs the program (tests/cli.py) with stand-ins that
+reach the hosts (tests/plugins, mode `hosts`): its remote commands run over real SSH and its docker
+network and services go through the manager's Docker Engine API. Then everything is read back from the
+hosts and Flink's REST API. Weave cannot be fetched here and the kernel has no ESP: the network is an
+unencrypted overlay.
 """
 import datetime
 import json
@@ -14,10 +15,10 @@ import pytest
 import yaml
 
 from components import ports
+from tests.cli import Project
 from tests.e2e import flink_rest, hosts
 from tests.e2e.proc import PLANS, TIMINGS, phase
-from tests.engine import Engine, UpFailed
-from tests.engine.registries import host_registry
+from tests.engine.providers.command import RemoteCommand
 
 pytestmark = pytest.mark.e2e
 
@@ -52,42 +53,45 @@ def program_config(tmp_path, nodes: list[dict], key: str, ssh=None) -> dict:
     }
 
 
-def record_phases(engine, run: str) -> None:
-    """Where the last run's time went: each step kind's first start and last end (Plan.phases)."""
-    for name, start, end in engine.last_plan.phases():
-        TIMINGS[f"{run} phase {name} (from {start:.1f}s)"] = end - start
+def record_phases(plan, run: str) -> None:
+    """Where a run's time went: each step kind's first start and last end (Plan.phases)."""
+    PLANS.append(f"{run}: " + ", ".join(f"{op} {n}" for op, n in plan.counts().items() if n))
+    for name, start, end in plan.phases():
+        TIMINGS[f"{run} phase {name} (from {start}s)"] = end - start
+
+
+def stack(folder, name: str, config: dict) -> Project:
+    """A stack of the program on the test hosts: `pulumi stack init`, its config set with `pulumi config`
+    (the private key as a secret)."""
+    project = Project(folder, mode="hosts")
+    project.pulumi("stack", "init", name)
+    key = "flink-swarm:sshPrivateKey"
+    project.set_config({k: v for k, v in config.items() if k != key})
+    project.set_config({key: config[key]}, secret=True)
+    return project
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory, monkeypatch_module):
+def cluster(tmp_path_factory):
     """Four hosts, the program applied to them; destroyed and brought up again (and checked) by tests."""
-    monkeypatch_module.setenv("FLINK_SWARM_KEY_DIR", str(tmp_path_factory.mktemp("keys")))
     test_hosts = hosts.start_hosts(len(ROLES))
     try:
-        registry, commands, _ = host_registry()
-        engine = Engine(registry, stack="e2e", log=PLANS.append)
         config = program_config(tmp_path_factory.mktemp("program"), static_nodes(test_hosts),
                                 test_hosts[0].private_key)
+        project = stack(tmp_path_factory.mktemp("e2e"), "e2e", config)
         started = time.monotonic()
         with hosts.ProcessWatch() as watch:  # what any user of a host could see with `ps` meanwhile
-            engine.up(config, secrets=["flink-swarm:sshPrivateKey"])
+            plan = project.run("up", "--skip-preview")
         applied = time.monotonic()
-        TIMINGS["up (program start to the last step applied)"] = applied - started
-        record_phases(engine, "up")
-        rest = engine.last_run.outputs["flinkUiUrl"]
+        TIMINGS["up (CLI start to the last step applied)"] = applied - started
+        record_phases(plan, "up")
+        rest = project.outputs()["flinkUiUrl"]
         flink_rest.wait_taskmanagers(rest, 2)
         TIMINGS["services (after the last step, until 2 taskmanagers)"] = time.monotonic() - applied
-        TIMINGS["up (program start to 2 taskmanagers registered)"] = time.monotonic() - started
-        yield {"hosts": dict(zip(NAMES, test_hosts)), "engine": engine, "commands": commands, "rest": rest,
-               "ps": watch, "config": config}
+        TIMINGS["up (CLI start to 2 taskmanagers registered)"] = time.monotonic() - started
+        yield {"hosts": dict(zip(NAMES, test_hosts)), "project": project, "rest": rest, "ps": watch}
     finally:
         hosts.teardown()
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
 
 
 def manager_ssh(cluster, command: str) -> str:
@@ -147,10 +151,8 @@ def test_a_wrong_host_key_fails_the_step_naming_the_node(cluster, tmp_path):
     nodes[2]["hostKey"] = nodes[3]["hostKey"]  # lab-worker-1 with lab-worker-2's key
     config = program_config(tmp_path, nodes, cluster["hosts"]["lab-manager"].private_key,
                             ssh={"dialAttempts": 1, "dialTimeoutSeconds": 3})
-    with pytest.raises(UpFailed) as failed:
-        Engine(host_registry()[0], stack="e2e-wrong-key", log=PLANS.append).up(
-            config, secrets=["flink-swarm:sshPrivateKey"])
-    assert "lab-worker-1-" in str(failed.value) and "host key mismatch" in str(failed.value)
+    failed = stack(tmp_path, "e2e-wrong-key", config).run("up", "--skip-preview", check=False)
+    assert "lab-worker-1-" in failed.error and "host key mismatch" in failed.error, failed.error
 
 
 def test_the_network(cluster):
@@ -247,9 +249,15 @@ def test_a_job_survives_a_jobmanager_kill_and_a_taskmanager_loss(cluster, ticker
         time.sleep(1)
 
 
-def commands(cluster, key: str) -> list:
-    """The remote commands in the engine's snapshot that have `key` (create or delete)."""
-    return [r for r in cluster["engine"].snapshot if r.type == "command:remote:Command" and r.inputs.get(key)]
+def commands(cluster, key: str) -> list[tuple[str, dict, dict]]:
+    """(name, inputs, outputs) of the remote commands in the stack's state that have `key` (create or delete)."""
+    return [(name, r["inputs"], r["outputs"]) for name, r in cluster["project"].resources().items()
+            if r["type"] == "command:remote:Command" and r["inputs"].get(key)]
+
+
+def run_again(name: str, operation: str, inputs: dict) -> tuple[str, str]:
+    """A command's script run once more over SSH, as pulumi-command runs it: (stdout, stderr)."""
+    return RemoteCommand().run(name, operation, inputs, inputs[operation], {})
 
 
 def test_every_host_script_run_again_changes_nothing(cluster):
@@ -261,17 +269,16 @@ def test_every_host_script_run_again_changes_nothing(cluster):
     reruns = commands(cluster, "create")
     assert len(reruns) == 4 + 4 + 1 + 1 + 4 + 1 + 3 + 1  # firewall x4, docker x4, init, tokens, joins x4, labels,
     #                                                 pulls x3, the jobmanager's state
-    for res in reruns:
-        inputs = res.inputs
-        again, _ = cluster["commands"].run(res.name, "create", inputs, inputs["create"], {})
-        if res.name.endswith(("swarm-init", "-join", "swarm-tokens", "-pull")):
-            assert again == res.outputs_plain()["stdout"], res.name  # the same node IDs, tokens, image digest
+    for name, inputs, outputs in reruns:
+        again, _ = run_again(name, "create", inputs)
+        if name.endswith(("swarm-init", "-join", "swarm-tokens", "-pull")):
+            assert again == outputs["stdout"], name  # the same node IDs, tokens, image digest
     assert state() == before
 
 
 def test_destroy_leaves_no_node_in_the_swarm(cluster):
     deletes = commands(cluster, "delete")
-    plan = cluster["engine"].destroy()
+    plan = cluster["project"].run("destroy")
     order = [s.name for s in plan.steps]
     assert max(order.index("taskmanager"), order.index("jobmanager")) < order.index("flink-net")
     # ZooKeeper goes once the jobmanager's task has stopped, having closed its session
@@ -283,12 +290,12 @@ def test_destroy_leaves_no_node_in_the_swarm(cluster):
     assert order.index("lab-worker-1-member") < order.index("lab-worker-1-join")  # removed, then it leaves
     removals = [order.index(n) for n in order if n.endswith("-member")]
     assert max(removals) < order.index("lab-manager-join")  # the manager removes every node, then leaves
-    assert cluster["engine"].snapshot == []
+    assert cluster["project"].resources() == {}
     for name, host in cluster["hosts"].items():
         rc, out, err = hosts.run_ssh(host, "docker info --format '{{.Swarm.LocalNodeState}}'")
         assert (rc, out.strip()) == (0, "inactive"), f"{name}: {out} {err}"
-    for res in deletes:  # the delete scripts are idempotent too: a second run succeeds
-        cluster["commands"].run(res.name, "delete", res.inputs, res.inputs["delete"], {})
+    for name, inputs, _ in deletes:  # the delete scripts are idempotent too: a second run succeeds
+        run_again(name, "delete", inputs)
     for host in cluster["hosts"].values():
         assert hosts.run_ssh(host, "docker info --format '{{.Swarm.LocalNodeState}}'")[1].strip() == "inactive"
 
@@ -298,7 +305,6 @@ def test_an_up_after_destroy_has_a_leader_at_once(cluster):
     ZooKeeper only once the jobmanager had stopped and closed its session, so the next jobmanager, on
     the same data, is leader as soon as it asks (an open old session would hold it back until it
     expired: 20 s after ZooKeeper's start). Warm: the image is on the hosts already."""
-    engine = cluster["engine"]
     # Docker's bug (bench/README "The up after a destroy"): a daemon whose leave broadcast timed out (all
     # nodes leave at once) keeps its gossip listener on 7946 until it restarts, and its next swarm has
     # no gossip: its overlay resolves no service of another node. swarm-leave.sh restarts such a daemon
@@ -310,11 +316,11 @@ def test_an_up_after_destroy_has_a_leader_at_once(cluster):
             hosts.stop_host(host)
             hosts.start_host(host)
     started = time.monotonic()
-    engine.up(cluster["config"], secrets=["flink-swarm:sshPrivateKey"])
-    TIMINGS["up after destroy, warm (program start to the last step applied)"] = time.monotonic() - started
-    record_phases(engine, "up after destroy, warm:")
+    plan = cluster["project"].run("up", "--skip-preview")
+    TIMINGS["up after destroy, warm (CLI start to the last step applied)"] = time.monotonic() - started
+    record_phases(plan, "up after destroy, warm:")
     flink_rest.wait_taskmanagers(cluster["rest"], 2)
-    TIMINGS["up after destroy, warm (program start to 2 taskmanagers registered)"] = time.monotonic() - started
+    TIMINGS["up after destroy, warm (CLI start to 2 taskmanagers registered)"] = time.monotonic() - started
     rc, out, err = hosts.run_ssh(cluster["hosts"]["lab-jobmanager"], "docker logs $(docker ps -q --filter "
                                  "label=com.docker.swarm.service.name=jobmanager) 2>&1")
     assert rc == 0, err
@@ -350,10 +356,10 @@ def test_a_host_that_is_down_fails_fast_naming_it(cluster, tmp_path):
               "hostKey": host_key} for i, role in enumerate(("manager", "jobmanager", "worker"))]
     config = program_config(tmp_path, nodes, cluster["hosts"]["lab-manager"].private_key,
                             ssh={"dialAttempts": 2, "dialTimeoutSeconds": 3})
+    project = stack(tmp_path, "e2e-down", config)
     started = time.monotonic()
-    with pytest.raises(UpFailed) as err:
-        Engine(host_registry()[0], stack="e2e-down", log=PLANS.append).up(config, secrets=["flink-swarm:sshPrivateKey"])
+    failed = project.run("up", "--skip-preview", check=False)
     elapsed = time.monotonic() - started
-    assert re.search(r"ghost-\w+-(firewall|state) ", str(err.value)), str(err.value)  # a host's first step
-    assert "after 2 failed attempts" in str(err.value) and "10.77.0.9" in str(err.value)
+    assert re.search(r"ghost-\w+-(firewall|state)\b", failed.error), failed.error  # a host's first step
+    assert "after 2 failed attempts" in failed.error and "10.77.0.9" in failed.error
     assert elapsed < 60, f"took {elapsed:.0f}s"

@@ -6,16 +6,21 @@ Values here are the wire form of a property map as `json_format.MessageToDict` g
 string. The imitations see them plain (`plain`): secrets unwrapped, unknowns as the test engine's
 `UNKNOWN` (tests/engine/state.py), which differs from every value, as their diffs expect.
 
-Modes (`FLINK_SWARM_STANDINS`): `fake` (the default and the only one so far) reaches nothing: clouds
-give tests/harness.py FakeCloud's outputs, tls makes real keys with ssh-keygen, random real random
-strings, docker stores its inputs (fake.py FakeDocker), command runs nothing and answers FakeCommands'
-stdout. `hosts` is the door for the real ones (tests/engine/registries.py host_registry: docker
-against a real Engine, commands over real SSH, VMs on test hosts) and is not wired up yet.
+Modes (`FLINK_SWARM_STANDINS`): `fake` (the default) reaches nothing: clouds give tests/harness.py
+FakeCloud's outputs, tls makes real keys with ssh-keygen, random real random strings, docker stores its
+inputs (fake.py FakeDocker), command runs nothing and answers FakeCommands' stdout. `hosts` reaches the
+test hosts for real: commands over SSH, docker through the Engine the provider names (the control
+manager's over SSH, or this machine's for local nodes), clouds as in fake mode. `vms` is `hosts` whose
+Azure and Google Cloud VMs are blank test hosts (tests/e2e/hosts.py Vms, through cloud.py FakeClouds'
+`addresses` and `hosts`): a static IP gets a lab address, a VM's create starts a host there booting its
+user data, its delete removes it. It needs FLINK_SWARM_VM_IMAGE (the blank hosts' image: hosts.py
+start_lab()'s "vm") and FLINK_SWARM_VM_KEY (the stack's private key file, as Vms takes it).
 
 Each `pulumi` run starts its plugins anew: what the imitations count in memory (the fake addresses
-handed out, the nodes each join made) is kept in FLINK_SWARM_STANDIN_STATE (a folder) when it is set.
-Everything else a resource needs comes back from the engine: old inputs and outputs on every Diff,
-Update and Delete.
+handed out, the nodes each join made; in `vms` mode also the lab address of each IP, the host at each
+address and the cloud resources a VM looks up by id, its NIC and public IP) is kept in
+FLINK_SWARM_STANDIN_STATE (a folder) when it is set. Everything else a resource needs comes back from the
+engine: old inputs and outputs on every Diff, Update and Delete.
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ import string
 import subprocess
 import tempfile
 import threading
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -44,8 +50,9 @@ from pulumi.runtime import rpc
 from tests.engine.providers import Diff, Registry, _parts, changed_paths
 from tests.engine.providers.cloud import FakeClouds
 from tests.engine.providers.command import DEFAULTS as COMMAND_DEFAULTS
-from tests.engine.providers.docker import NETWORK, SERVICE, Attr, Block
-from tests.engine.providers.docker_local import CONTAINER, REMOTE_IMAGE
+from tests.engine.providers.command import RemoteCommand
+from tests.engine.providers.docker import NETWORK, SERVICE, Attr, Block, DockerProvider, Network, Service
+from tests.engine.providers.docker_local import CONTAINER, REMOTE_IMAGE, Container, RemoteImage
 from tests.engine.providers.fake import FakeCommands, FakeDocker
 from tests.engine.registries import COMMAND, CONTAINER_TYPE, DOCKER, IMAGE_TYPE, NETWORK_TYPE, SERVICE_TYPE
 from tests.engine.state import UNKNOWN, Goal, ResourceState, Unknown
@@ -224,6 +231,34 @@ class Counters:
             self.path.write_text(json.dumps(values))
 
 
+class Kept(MutableMapping):
+    """A dict kept in Counters(name): each read and write goes to its file, so every process sees the
+    others' changes."""
+
+    def __init__(self, name: str):
+        self.counters = Counters(name)
+
+    def __getitem__(self, key: str) -> Any:
+        with self.counters.hold() as values:
+            return values[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        with self.counters.hold() as values:
+            values[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        with self.counters.hold() as values:
+            del values[key]
+
+    def __iter__(self):
+        with self.counters.hold() as values:
+            return iter(list(values))
+
+    def __len__(self) -> int:
+        with self.counters.hold() as values:
+            return len(values)
+
+
 class _Taken:
     """An iterator that counts what was taken from it."""
 
@@ -242,13 +277,17 @@ class _Taken:
 
 class StandinClouds(FakeClouds):
     """FakeClouds with real tls keys (cloud.py real_key, ssh-keygen) and real random results; the fake
-    addresses FakeCloud hands out go on where the last process left them (Counters)."""
+    addresses FakeCloud hands out go on where the last process left them (Counters). With `vms`, VMs are
+    those test hosts at their IPs' addresses, and what a VM looks up by id is Kept. A create holds the
+    counters' lock throughout, so one IP at a time takes an address, in every process."""
 
     POOLS = ("public", "private", "gcp_private")
 
-    def __init__(self) -> None:
-        super().__init__(real_keys=True)
+    def __init__(self, vms=None) -> None:
+        super().__init__(vms.address if vms else None, vms, real_keys=True)
         self.counters = Counters("cloud-addresses")
+        if vms:
+            self.by_id = Kept("cloud-ids")
 
     def create(self, goal: Goal, news: dict, config: dict) -> tuple[str, dict]:
         with self.counters.hold() as taken:
@@ -354,10 +393,30 @@ def fake_registry() -> Registry:
                      "random:": clouds})
 
 
+def hosts_registry(clouds: Optional[StandinClouds] = None) -> Registry:
+    """Commands over real SSH (command.py RemoteCommand), Docker through the Engine the provider names
+    (the manager's, over SSH, or this machine's: docker.py, docker_local.py), clouds as in fake mode
+    (tests/engine/registries.py host_registry's mapping, with StandinClouds)."""
+    clouds = clouds or StandinClouds()
+    docker = {DOCKER: DockerProvider(), NETWORK_TYPE: Network(), SERVICE_TYPE: Service(),
+              CONTAINER_TYPE: Container(), IMAGE_TYPE: RemoteImage()}
+    return Registry({COMMAND: RemoteCommand(), **docker, "azure-native:": clouds, "gcp:": clouds, "tls:": clouds,
+                     "random:": clouds})
+
+
+def vms_registry() -> Registry:
+    """hosts_registry with VMs on blank test hosts (hosts.py Vms), what they keep Kept."""
+    from tests.e2e.hosts import Vms
+
+    vms = Vms(os.environ["FLINK_SWARM_VM_IMAGE"], Path(os.environ["FLINK_SWARM_VM_KEY"]), kept=Kept)
+    return hosts_registry(StandinClouds(vms))
+
+
 def registry_for(selected: str) -> Registry:
-    if selected == "fake":
-        return fake_registry()
-    raise NotImplementedError(f"FLINK_SWARM_STANDINS={selected!r}: only the 'fake' stand-ins are wired up so far")
+    registries = {"fake": fake_registry, "hosts": hosts_registry, "vms": vms_registry}
+    if selected not in registries:
+        raise NotImplementedError(f"FLINK_SWARM_STANDINS={selected!r}: one of {', '.join(registries)}")
+    return registries[selected]()
 
 
 @dataclass
