@@ -4,6 +4,7 @@ that reach nothing: "First `pulumi up`", the config reference's `--path` and `--
 import json
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -95,3 +96,36 @@ def test_the_policy_pack_passes_the_dev_stack_and_warns_of_what_it_allows(dev):
     refused = dev.run("up", "--policy-pack", "policy", "--policy-pack-config", str(exception), check=False)
     assert violations(refused) == {("overlay-network-encrypted", "mandatory")} and refused.error
     assert dev.resources()["flink-net"]["inputs"]["driver"].startswith("weaveworks/")  # nothing changed
+
+
+def test_tools_dev_stack_makes_a_researchers_stack_that_deploys_and_goes(tmp_path):
+    """README "Your own stack": `tools/dev-stack`, `pulumi preview --policy-pack policy`, `pulumi up`,
+    `tools/dev-stack destroy`, with the researcher's key in an ssh-agent (the stack's ssh-agent mode)."""
+    project = Project(tmp_path)
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "alice@lab", "-f", str(key)], check=True)
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(tmp_path / "agent.sock")], stdout=subprocess.DEVNULL)
+    try:
+        env = {**project.env, "SSH_AUTH_SOCK": str(tmp_path / "agent.sock"), "USER": "Alice.Smith"}
+        for _ in range(50):  # the agent's socket appears once it listens
+            if subprocess.run(["ssh-add", str(key)], env=env, capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        project.env = env
+        made = subprocess.run(["tools/dev-stack", "--key", str(key), "--ip", "198.51.100.9",
+                               "--gcp-project", "alice-lab"], cwd=project.dir, env=env, capture_output=True, text=True)
+        assert made.returncode == 0 and "dev-alice-smith is ready" in made.stderr + made.stdout, made.stderr
+        assert violations(project.run("preview", "--policy-pack", "policy")) == set()
+        project.run("up")
+        outputs = project.outputs()
+        assert outputs["sshPublicKey"] == " ".join(key.with_suffix(".pub").read_text().split()[:2])
+        assert not outputs.get("sshPrivateKey")  # the private key stays in the agent, never in the state
+        keys = [n for n, r in project.resources().items() if r["type"] == "tls:index/privateKey:PrivateKey"]
+        assert keys and all(n.endswith("-host-key") for n in keys)  # no login key pair generated
+        gone = subprocess.run(["tools/dev-stack", "destroy"], cwd=project.dir, env=env, capture_output=True, text=True)
+        assert gone.returncode == 0, gone.stderr
+        stacks = json.loads(project.pulumi("stack", "ls", "--json").stdout)
+        assert [s["name"] for s in stacks] == []
+    finally:
+        agent.terminate()
+        agent.wait()
