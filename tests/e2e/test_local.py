@@ -112,6 +112,17 @@ def test_a_job_runs_with_the_right_counts(cluster, wordcount_jar):
     assert flink_rest.word_counts(cluster["rest"], job) == hosts.WORDCOUNT_COUNTS
 
 
+def test_a_refresh_reads_back_what_the_up_wrote(cluster):
+    """`pulumi refresh`: the docker stand-in reads the network and containers back from this machine's
+    Engine as the provider does; the program still matches them (the next preview changes nothing)."""
+    project = cluster["project"]
+    refreshed = project.run("refresh")
+    assert refreshed.error == "" and refreshed.changed() == {}  # nothing drifted
+    read = {op["urn"].rsplit("::", 1)[1] for op in project.standin_log() if op["op"] == "Read"}
+    assert {"network", *(f"{name}-node" for name in NAMES)} <= read  # each asked of the Engine
+    assert project.run("preview").changed() == {}
+
+
 def test_a_second_up_changes_nothing(cluster):
     started = time.monotonic()
     plan = cluster["project"].run("up")

@@ -249,6 +249,17 @@ def test_a_job_survives_a_jobmanager_kill_and_a_taskmanager_loss(cluster, ticker
         time.sleep(1)
 
 
+def test_a_refresh_reads_the_swarm_back_and_the_program_still_matches_it(cluster):
+    """`pulumi refresh`: the network and services read back through the manager's Engine API over SSH,
+    as the provider reads them; the next preview changes nothing."""
+    project = cluster["project"]
+    refreshed = project.run("refresh")
+    assert refreshed.error == "" and refreshed.changed() == {}  # nothing drifted
+    read = {op["urn"].rsplit("::", 1)[1] for op in project.standin_log() if op["op"] == "Read"}
+    assert {"flink-net", "zookeeper", "jobmanager", "taskmanager"} <= read  # each asked of the manager's Engine
+    assert project.run("preview").changed() == {}
+
+
 def commands(cluster, key: str) -> list[tuple[str, dict, dict]]:
     """(name, inputs, outputs) of the remote commands in the stack's state that have `key` (create or delete)."""
     return [(name, r["inputs"], r["outputs"]) for name, r in cluster["project"].resources().items()

@@ -494,8 +494,16 @@ class Standin:
         return with_secrets(typ, wire(outputs), news)
 
     def read(self, typ: str, resource_id: str, properties: dict, inputs: dict) -> tuple[str, dict, dict]:
-        """Refresh: nothing drifts where nothing is reached."""
-        return resource_id, properties, inputs
+        """Refresh: a docker network, service or container as Docker has it now, read back as the provider
+        reads it after a create (docker.py, docker_local.py `read`); nothing else drifts here (fake mode
+        reaches nothing, and the clouds and commands have nothing to read)."""
+        provider = self._provider(typ)
+        if typ not in (NETWORK_TYPE, SERVICE_TYPE, CONTAINER_TYPE) or not hasattr(provider, "read"):
+            return resource_id, properties, inputs
+        stored = plain(properties)
+        now = (provider.read(self.config, resource_id, stored) if typ == CONTAINER_TYPE
+               else provider.read(self.config, resource_id))
+        return resource_id, with_secrets(typ, wire({**stored, **now}), inputs), inputs
 
     def delete(self, urn: str, typ: str, name: str, resource_id: str, old_inputs: dict, properties: dict) -> None:
         old = self._state(urn, typ, name, resource_id, old_inputs or properties, properties)
