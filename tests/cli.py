@@ -98,7 +98,7 @@ class Plan:
     def logical(self) -> list[Step]:
         """The steps the summary counts: the stack, components and resources, a replacement once (the
         default providers the engine makes are left out: they are not the program's)."""
-        return [s for s in self.steps if s.op not in HALVES and not _default_provider(s)]
+        return [s for s in self.steps if s.op not in HALVES and not _default_provider(s.type, s.name)]
 
     def counts(self) -> dict[str, int]:
         counts = {op: 0 for op in ("same", "create", "update", "delete", "replace")}
@@ -129,7 +129,7 @@ class Plan:
         spans: dict[str, list[int]] = {}
         for s in self.steps:
             if s.op not in ("same", "replace") and not s.type.startswith(("pulumi:pulumi:", "flink-swarm:")) \
-                    and not _default_provider(s):
+                    and not _default_provider(s.type, s.name):
                 phase = s.name.rsplit("-", 1)[-1] if s.type == "command:remote:Command" else s.name
                 start, end = spans.setdefault(phase, [s.at, s.at + s.seconds])
                 spans[phase] = [min(start, s.at), max(end, s.at + s.seconds)]
@@ -210,15 +210,14 @@ class Project:
         return self.json("stack", "output", "--show-secrets", *args)
 
 
-def ops(preview: dict) -> dict[str, list[str]]:
-    """A preview's custom resources by operation: {"create": [names], "same": [...], ...}."""
-    out: dict[str, list[str]] = {}
+def ops(preview: dict) -> dict[str, set[str]]:
+    """`pulumi preview --json`'s steps by operation, {"create": {names}, ...}: the stack, components and
+    resources, as its changeSummary counts them (the engine's default providers left out)."""
+    out: dict[str, set[str]] = {}
     for step in preview.get("steps", []):
-        urn = step["urn"]
-        typ = urn.split("::")[2]
-        if typ.startswith("pulumi:") or typ.split("$")[-1].startswith("flink-swarm:"):
-            continue
-        out.setdefault(step["op"], []).append(urn.rsplit("::", 1)[1])
+        typ, name = step["urn"].split("::")[2].split("$")[-1], step["urn"].rsplit("::", 1)[1]
+        if not _default_provider(typ, name):
+            out.setdefault(step["op"], set()).add(name)
     return out
 
 
@@ -236,9 +235,9 @@ def _revealed(value: Any) -> Any:
     return value
 
 
-def _default_provider(step: Step) -> bool:
+def _default_provider(typ: str, name: str) -> bool:
     """A provider the engine made for resources that name none (pkg/resource/deploy/providers/registry.go)."""
-    return step.type.startswith("pulumi:providers:") and step.name.startswith("default")
+    return typ.startswith("pulumi:providers:") and name.startswith("default")
 
 
 def _paths(key: str, value: Any, path: Optional[str] = None) -> list[tuple[str, Any]]:
