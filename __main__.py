@@ -23,6 +23,7 @@ swarm = SwarmCluster("swarm", nodes.nodes, settings, nodes.cluster_sources)
 ssh_options = key.ssh_options(key.known_hosts(nodes.known_hosts()))
 bucket = StateBucket("flink-state", settings) if settings.flink.state != "node" else None
 flink = FlinkCluster("flink", swarm, nodes.nodes, ssh_options, settings, bucket)
+key.destroy_guard([flink])  # a destroy that lacks the files the docker provider needs stops first, saying why
 
 pulumi.export("nodes", nodes.table())
 pulumi.export("sshCommands", {

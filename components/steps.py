@@ -34,10 +34,15 @@ def script_text(name: str) -> str:
 
 
 def script(name: str, *args: pulumi.Input) -> pulumi.Output[str]:
-    """`sudo bash -c '<scripts/name.sh>' name args...`, every part shell-quoted."""
+    """`sudo bash -c '<scripts/name.sh>' name args...`, every part shell-quoted: a host step as root."""
+    return local_script(name, *args).apply(lambda line: f"sudo -n {line}")
+
+
+def local_script(name: str, *args: pulumi.Input) -> pulumi.Output[str]:
+    """`bash -c '<scripts/name.sh>' name args...`, every part shell-quoted, as the user running it."""
     text = script_text(name)
     return pulumi.Output.all(*args).apply(
-        lambda values: " ".join(["sudo -n bash -c", shlex.quote(text), name, *(shlex.quote(str(v)) for v in values)]))
+        lambda values: " ".join(["bash -c", shlex.quote(text), name, *(shlex.quote(str(v)) for v in values)]))
 
 
 def node_command(parent: pulumi.Resource, node: Node, step: str, create: Optional[pulumi.Input[str]], *,

@@ -163,10 +163,12 @@ class Project:
         )
         (folder / "state").mkdir(exist_ok=True)
 
-    def pulumi(self, *args: str, check: bool = True, stdin: str = "", timeout: float = 900) -> subprocess.CompletedProcess:
-        """`pulumi <args>` non-interactively in the project; a failure raises with its output."""
-        done = subprocess.run(["pulumi", "--non-interactive", *args], cwd=self.dir, env=self.env, input=stdin,
-                              capture_output=True, text=True, timeout=timeout)
+    def pulumi(self, *args: str, check: bool = True, stdin: str = "", timeout: float = 900,
+               env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess:
+        """`pulumi <args>` non-interactively in the project (`env`: variables to change for this run); a
+        failure raises with its output."""
+        done = subprocess.run(["pulumi", "--non-interactive", *args], cwd=self.dir, env={**self.env, **(env or {})},
+                              input=stdin, capture_output=True, text=True, timeout=timeout)
         if check and done.returncode != 0:
             raise CommandFailed(f"pulumi {' '.join(args)} exited {done.returncode}\n--- stdout\n{done.stdout[-6000:]}"
                                 f"\n--- stderr\n{done.stderr[-6000:]}")
@@ -175,12 +177,12 @@ class Project:
     def json(self, *args: str, check: bool = True) -> Any:
         return json.loads(self.pulumi(*args, "--json", check=check).stdout)
 
-    def run(self, command: str, *args: str, check: bool = True) -> Plan:
+    def run(self, command: str, *args: str, check: bool = True, env: Optional[dict[str, str]] = None) -> Plan:
         """`pulumi <command> --yes` (up, destroy, refresh; or preview) with an event log: its Plan. With
         `check=False` a failed run gives a Plan whose `error` holds the CLI's output."""
         log = self.dir.parent / f"events-{next(self._runs)}.jsonl"
         yes = () if command == "preview" else ("--yes",)
-        done = self.pulumi(command, *yes, "--event-log", str(log), *args, check=check)
+        done = self.pulumi(command, *yes, "--event-log", str(log), *args, check=check, env=env)
         return Plan.of_events(log, "" if done.returncode == 0 else done.stdout + done.stderr)
 
     def set_config(self, settings: dict[str, Any], secret: bool = False) -> None:

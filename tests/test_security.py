@@ -4,6 +4,7 @@ import json
 import os
 import shlex
 import stat
+import subprocess
 
 import pulumi
 import pytest
@@ -154,3 +155,38 @@ def test_key_files_refuse_a_folder_of_another_user(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "geteuid", lambda: os.stat(folder).st_uid + 1)
     with pytest.raises(pulumi.RunError, match="belongs to another user"):
         sshkey.write_private(folder / "flink-swarm-dev", "secret")
+
+
+LOCAL = "command:local:Command"
+
+
+def guard_runs(guard, env: dict) -> "subprocess.CompletedProcess":
+    """The guard's delete, run as pulumi-command runs a local command (`/bin/sh -c`), with `env`."""
+    return subprocess.run(["/bin/sh", "-c", guard.inputs["delete"]], env={"PATH": os.environ["PATH"], **env},
+                          capture_output=True, text=True)
+
+
+def test_a_destroy_without_the_key_files_stops_first_naming_them_and_the_fix(program, tmp_path):
+    run = program()
+    guard = run.get("ssh-key-files")
+    assert guard.type == LOCAL and not guard.inputs.get("create") and guard.inputs["addPreviousOutputInEnv"] is False
+    for res in run.of_type("docker:index/service:Service") + run.of_type("docker:index/network:Network"):
+        assert run.depends_on(guard, res), res.name  # so a destroy deletes the guard before them
+    folder = tmp_path / "elsewhere"
+    missing = guard_runs(guard, {"FLINK_SWARM_KEY_DIR": str(folder)})
+    assert missing.returncode == 1 and f"{folder}/flink-swarm-test.known_hosts is not on this machine" in missing.stderr
+    assert "pulumi destroy --run-program" in missing.stderr and missing.stdout == ""
+    folder.mkdir()
+    (folder / "flink-swarm-test.known_hosts").write_text("")
+    assert "flink-swarm-test is not on this machine" in guard_runs(guard, {"FLINK_SWARM_KEY_DIR": str(folder)}).stderr
+    (folder / "flink-swarm-test").write_text("a key")
+    assert guard_runs(guard, {"FLINK_SWARM_KEY_DIR": str(folder)}).returncode == 0
+    home = tmp_path / "home"  # without the variable: the program's default folder, ~/.ssh/flink-swarm
+    assert "home/.ssh/flink-swarm/flink-swarm-test.known_hosts" in guard_runs(guard, {"HOME": str(home)}).stderr
+
+
+def test_the_destroy_guard_of_the_ssh_agent_mode_needs_no_private_key_file(program, tmp_path):
+    run = program(sshPublicKey=PUBLIC)
+    guard = run.get("ssh-key-files")
+    (tmp_path / "flink-swarm-test.known_hosts").write_text("")
+    assert guard_runs(guard, {"FLINK_SWARM_KEY_DIR": str(tmp_path)}).returncode == 0

@@ -287,6 +287,17 @@ def test_every_host_script_run_again_changes_nothing(cluster):
     assert state() == before
 
 
+def test_a_destroy_where_the_program_never_ran_stops_before_deleting_anything(cluster, tmp_path):
+    """No key files on this "machine" (an empty FLINK_SWARM_KEY_DIR) and no --run-program: the destroy
+    guard (components/sshkey.py) stops it before the docker provider tries, naming the file and the fix."""
+    project = cluster["project"]
+    before = set(project.resources())
+    failed = project.run("destroy", check=False, env={"FLINK_SWARM_KEY_DIR": str(tmp_path / "never-ran")})
+    assert "never-ran/flink-swarm-e2e.known_hosts is not on this machine" in failed.error, failed.error
+    assert "pulumi destroy --run-program" in failed.error
+    assert [s for s in failed.steps if s.op == "delete"] == [] and set(project.resources()) == before
+
+
 def test_destroy_leaves_no_node_in_the_swarm(cluster):
     deletes = commands(cluster, "delete")
     plan = cluster["project"].run("destroy")

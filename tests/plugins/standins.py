@@ -50,12 +50,14 @@ from pulumi.runtime import rpc
 from tests.engine.providers import Diff, Registry, _parts, changed_paths
 from tests.engine.providers.cloud import FakeClouds
 from tests.engine.providers.command import DEFAULTS as COMMAND_DEFAULTS
-from tests.engine.providers.command import RemoteCommand
+from tests.engine.providers.command import LocalCommand, RemoteCommand
 from tests.engine.providers.docker import NETWORK, SERVICE, Attr, Block, DockerProvider, Network, Service
 from tests.engine.providers.docker_local import CONTAINER, REMOTE_IMAGE, Container, RemoteImage
 from tests.engine.providers.fake import FakeCommands, FakeDocker
 from tests.engine.registries import COMMAND, CONTAINER_TYPE, DOCKER, IMAGE_TYPE, NETWORK_TYPE, SERVICE_TYPE
 from tests.engine.state import UNKNOWN, Goal, ResourceState, Unknown
+
+LOCAL_COMMAND = "command:local:Command"
 
 # The plugin name (pulumi-resource-<name>) -> the Python SDK package whose version it reports.
 SDK_PACKAGES = {"azure-native": "pulumi_azure_native", "gcp": "pulumi_gcp", "tls": "pulumi_tls",
@@ -389,8 +391,9 @@ def fake_registry() -> Registry:
     clouds = StandinClouds()
     docker = {DOCKER: FakeDocker(), NETWORK_TYPE: FakeDocker(NETWORK), SERVICE_TYPE: FakeDocker(SERVICE),
               CONTAINER_TYPE: FakeDocker(CONTAINER), IMAGE_TYPE: FakeDocker(REMOTE_IMAGE)}
-    return Registry({COMMAND: StandinCommands(), **docker, "azure-native:": clouds, "gcp:": clouds, "tls:": clouds,
-                     "random:": clouds})
+    commands = StandinCommands()
+    return Registry({COMMAND: commands, LOCAL_COMMAND: commands, **docker, "azure-native:": clouds, "gcp:": clouds,
+                     "tls:": clouds, "random:": clouds})
 
 
 def hosts_registry(clouds: Optional[StandinClouds] = None) -> Registry:
@@ -400,8 +403,8 @@ def hosts_registry(clouds: Optional[StandinClouds] = None) -> Registry:
     clouds = clouds or StandinClouds()
     docker = {DOCKER: DockerProvider(), NETWORK_TYPE: Network(), SERVICE_TYPE: Service(),
               CONTAINER_TYPE: Container(), IMAGE_TYPE: RemoteImage()}
-    return Registry({COMMAND: RemoteCommand(), **docker, "azure-native:": clouds, "gcp:": clouds, "tls:": clouds,
-                     "random:": clouds})
+    return Registry({COMMAND: RemoteCommand(), LOCAL_COMMAND: LocalCommand(), **docker, "azure-native:": clouds,
+                     "gcp:": clouds, "tls:": clouds, "random:": clouds})
 
 
 def vms_registry() -> Registry:

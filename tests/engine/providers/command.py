@@ -21,6 +21,7 @@ Sources (pulumi/pulumi-command tag v1.2.1, commit 7f3eb6f3; PC = provider/pkg/pr
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import subprocess
 import tempfile
@@ -134,4 +135,23 @@ class RemoteCommand:
                                 f"{done.stdout}{done.stderr}")
         with self._lock:
             self.ran.append((name, operation, conn["host"]))
+        return done.stdout.removesuffix("\n"), done.stderr.removesuffix("\n")
+
+
+class LocalCommand(RemoteCommand):
+    """`command:local:Command` as pulumi-command v1.2.1 runs it (PC local/commandOutputs.go:39-115): the
+    text under `/bin/sh -c` on this machine, in the working directory, with this process's environment
+    (the `pulumi` CLI's: its plugins inherit it); a failure reads `<exit error>: running "<command>":\n
+    <stdout and stderr>`. Diff, create, update and delete as the remote command's (commandController.go)."""
+
+    def run(self, name: str, operation: str, inputs: dict, text: str, env: dict[str, str]) -> tuple[str, str]:
+        with self._lock:
+            self.env_sent += [(name, key, value) for key, value in env.items()]
+        done = subprocess.run(["/bin/sh", "-c", text], input=inputs.get("stdin") or "", capture_output=True,
+                              text=True, env={**os.environ, **(inputs.get("environment") or {}), **env})
+        if done.returncode != 0:
+            raise CommandFailed(f"exit status {done.returncode}: running {json.dumps(text)}:\n"
+                                f"{done.stdout}{done.stderr}")
+        with self._lock:
+            self.ran.append((name, operation, "localhost"))
         return done.stdout.removesuffix("\n"), done.stderr.removesuffix("\n")
