@@ -11,8 +11,9 @@ it as a cloud VM would pull from a registry. Images come from `build.py`.
     rc, out, err = run_ssh(hosts[0], "docker info")
     teardown()                       # removes containers, volumes, network
 
-Blank hosts without Docker stand in for cloud VMs: `Vms(start_lab())` starts one per VM the
-engine creates (tests/engine/providers/cloud.py), at the address of the VM's static IP.
+Blank hosts without Docker stand in for cloud VMs: `Vms(image, key_file)` starts one per VM the
+cloud stand-ins create (tests/engine/providers/cloud.py; in the `pulumi` runs, the plugins' mode `vms`:
+tests/plugins/standins.py), at the address of the VM's static IP.
 """
 
 import base64
@@ -28,6 +29,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -287,23 +289,27 @@ def host_key_of(container: str) -> str:
     return " ".join(run("docker", "exec", container, "cat", "/etc/ssh/ssh_host_ed25519_key.pub").split()[:2])
 
 
+VM_ADDRESSES = [str(a) for a in list(ipaddress.ip_network(SUBNET).hosts())[20:60]]  # 10.77.0.21 on
+
+
 class Vms:
-    """Blank test hosts standing in for cloud VMs (the engine's `Hosts`), on the lab's network.
+    """Blank test hosts standing in for cloud VMs (cloud.py's `Hosts`), on the lab's network.
 
     Static IPs get addresses from 10.77.0.21 on, one per IP resource, kept for the session; a VM
     boots a blank host at its IP's address (hostname: the VM's name less `-vm`) and its removal
-    removes the host and its disk, so a VM created again at that address is blank again.
+    removes the host and its disk, so a VM created again at that address is blank again. `kept(name)`
+    gives the two maps it keeps (plain dicts; the stand-in plugins keep them in files, across processes).
     """
 
-    def __init__(self, image: str, key_file: Path):
+    def __init__(self, image: str, key_file: Path, kept: Callable[[str], MutableMapping] = lambda _name: {}):
         self.image, self.key_file = image, key_file
-        self.by_address: dict[str, str] = {}  # address -> container
-        self._addresses: dict[str, str] = {}  # IP resource name -> address
-        self._pool = (str(a) for a in list(ipaddress.ip_network(SUBNET).hosts())[20:60])
+        self.by_address: MutableMapping[str, str] = kept("vm-hosts")  # address -> container
+        self._addresses: MutableMapping[str, str] = kept("vm-addresses")  # IP resource name -> address
 
     def address(self, ip_resource: str) -> str:
         if ip_resource not in self._addresses:
-            self._addresses[ip_resource] = next(self._pool)
+            taken = set(self._addresses.values())  # never given back: a new IP gets a new address
+            self._addresses[ip_resource] = next(a for a in VM_ADDRESSES if a not in taken)
         return self._addresses[ip_resource]
 
     def start_vm(self, name: str, address: str, user: str, public_key: str, user_data: str = "") -> None:

@@ -1,22 +1,22 @@
-"""Day two on real hosts: every later `pulumi up` and `pulumi destroy`, through the stateful engine.
+"""Day two on real hosts: every later `pulumi up` and `pulumi destroy`, through the real `pulumi` CLI.
 
-The program runs with Azure and Google Cloud nodes; under the engine their VMs are blank test hosts
-(no Docker: the program's own docker-install.sh installs Debian's docker.io) at the addresses of
-their static IPs, created, replaced and deleted as the plan says. Remote commands run over SSH, the
-docker network and services go through the manager's Engine API and are read back as pulumi-docker
-reads them back. One cluster serves every scenario, in order; each prints its plan and its time.
+The program runs with Azure and Google Cloud nodes; the stand-in plugins (tests/plugins, mode `vms`)
+make their VMs blank test hosts (no Docker: the program's own docker-install.sh installs Debian's
+docker.io) at the addresses of their static IPs, created, replaced and deleted as the real engine's plan
+says. Remote commands run over SSH, the docker network and services go through the manager's Engine API
+and are read back as pulumi-docker reads them back. One cluster serves every scenario, in order; each
+prints its plan and its time.
 """
 import json
 import time
+from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.cli import Plan, Project
 from tests.e2e import flink_rest, hosts
 from tests.e2e.proc import PLANS, TIMINGS
-from tests.engine import Engine, UpFailed
-from tests.engine.registries import host_registry
-from tests.harness import edit_script
 
 pytestmark = pytest.mark.e2e
 
@@ -26,68 +26,111 @@ VM_RESOURCES = {"azure": ("ip", "nic", "vm", "host-key"), "gcp": ("ip", "vm", "h
 NEW_FLINK = {"image": hosts.FLINK_IMAGE_RETAGGED, "taskSlots": 3}
 FIREWALL = {"nsg", *(f"fw-{rule}" for rule in ("swarm-management", "swarm-gossip-tcp", "swarm-gossip-udp",
                                                "overlay-vxlan", "flink-jobmanager", "flink-taskmanager"))}
+SECRET_KEY = "flink-swarm:sshPrivateKey"
 
 
-class Lab:
-    """The engine's stack on blank VMs; `up()` writes the topology and config and times the run."""
+class VmStack:
+    """A stack of the program whose VMs are blank test hosts (the stand-ins' mode `vms`), with a fresh
+    key: `pulumi stack init`, the settings every run shares set once with `pulumi config` (the private
+    key as a secret); `up()` writes the topology and sets what changed of the rest, then runs `pulumi up`
+    and times it. Also used by test_managers.py."""
 
-    def __init__(self, engine: Engine, vms: hosts.Vms, commands, workdir):
-        self.engine, self.vms, self.commands, self.workdir = engine, vms, commands, workdir
-        self.public_key = (vms.key_file.with_suffix(".pub")).read_text().strip()
+    def __init__(self, folder: Path, suite: str, vm_image: str, ssh: dict):
+        self.suite, self.key_file = suite, hosts.new_key()
+        self.project = Project(folder, mode="vms")
+        self.project.env.update(FLINK_SWARM_VM_IMAGE=vm_image, FLINK_SWARM_VM_KEY=str(self.key_file))
+        self.project.pulumi("stack", "init", f"e2e-{suite.replace(' ', '-')}")
+        self.project.set_config({
+            "azure-native:location": "westeurope", "gcp:project": "lab", "gcp:zone": "europe-west1-b",
+            "flink-swarm:adminCidrs": [hosts.SUBNET],
+            "flink-swarm:sshPublicKey": self.key_file.with_suffix(".pub").read_text().strip(),
+            "flink-swarm:dockerInstall": "docker.io",
+            "flink-swarm:network": {"driver": "overlay", "encrypted": False}, "flink-swarm:ssh": ssh})
+        self.project.set_config({SECRET_KEY: self.key_file.read_text()}, secret=True)
+        self.topology = folder / "topology.yaml"
+        self.current: dict = {}  # the settings `up()` set last
+        self.addresses: dict[str, str] = {}  # node -> its static IP's address (an IP's address never changes)
+        self.last_plan = Plan()
 
-    def config(self, azure_workers: int, **settings) -> dict:
+    def up(self, scenario: str, nodes: list[dict], replace=(), flink=None, **settings) -> Plan:
+        self.topology.write_text(yaml.safe_dump({"nodes": nodes}))
+        config = {"flink-swarm:topology": str(self.topology),
+                  "flink-swarm:flink": {"image": hosts.FLINK_IMAGE, "taskSlots": 2, "jobmanagerMemory": "1024m",
+                                        "taskmanagerMemory": "1280m", **(flink or {})},
+                  **{f"flink-swarm:{k}": v for k, v in settings.items()}}
+        for key in [k for k, v in self.current.items() if config.get(k) != v]:
+            self.project.pulumi("config", "rm", key)  # then set anew: --path leaves other keys under it
+        self.project.set_config({k: v for k, v in config.items() if self.current.get(k) != v})
+        self.current = config
+        urns = {name: r["urn"] for name, r in self.project.resources().items()} if replace else {}
+        return self._run(scenario, "up", "--skip-preview", *(a for name in replace for a in ("--replace", urns[name])))
+
+    def destroy(self, scenario: str, check: bool = True) -> Plan:
+        return self._run(scenario, "destroy", check=check)
+
+    def _run(self, scenario: str, *args: str, check: bool = True) -> Plan:
+        title = f"{self.suite}: {scenario}"
+        started = time.monotonic()
+        try:
+            self.last_plan = plan = self.project.run(*args, check=check)
+        finally:
+            TIMINGS[title] = time.monotonic() - started
+        counts = ", ".join(f"{op} {n}" for op, n in plan.counts().items() if n)
+        failure = next((line.strip() for line in plan.error.splitlines() if "error:" in line), plan.error.strip())
+        PLANS.append(f"=== {title}: {counts}" + (f" ({failure})" if plan.error else ""))
+        if plan.counts()["same"]:  # a later up: what changed
+            PLANS.extend(f"  {op} {name}" for name, op in sorted(plan.changed().items()))
+        return plan
+
+    @property
+    def rest(self) -> str:
+        return self.project.outputs()["flinkUiUrl"]
+
+    def address(self, node: str) -> str:
+        if node not in self.addresses:
+            ip = self.project.resources()[f"{node}-ip"]["outputs"]
+            self.addresses[node] = ip.get("ipAddress") or ip["address"]  # Azure's, GCP's
+        return self.addresses[node]
+
+    @staticmethod
+    def container(node: str) -> str:
+        """The test host standing in for the node's VM (the name hosts.py Vms.start_vm gives it)."""
+        return f"{hosts.NETWORK}-{node}-vm"
+
+    def host(self, node: str) -> hosts.Host:
+        """The node's VM, reached with the stack's key."""
+        return hosts.Host(self.container(node), self.address(node), "ubuntu", 22, self.key_file.read_text(),
+                          self.key_file)
+
+    def ssh(self, node: str, command: str) -> str:
+        rc, out, err = hosts.run_ssh(self.host(node), command)
+        assert rc == 0, f"{node}: {command}: {err}"
+        return out
+
+    def swarm(self, on: str) -> dict[str, dict]:
+        """hostname -> `docker node inspect`, read on the manager `on`."""
+        ids = self.ssh(on, "docker node ls -q").split()
+        return {n["Description"]["Hostname"]: n for n in json.loads(self.ssh(on, "docker node inspect " + " ".join(ids)))}
+
+
+def vm_containers() -> list[str]:
+    """The test hosts standing in for VMs that Docker has, running or not (VmStack.container)."""
+    names = hosts.run("docker", "ps", "-a", "--filter", f"label={hosts.LABEL}", "--format", "{{.Names}}").split()
+    return sorted(n for n in names if n.endswith("-vm"))
+
+
+class Lab(VmStack):
+    """The day-two stack: `up()` with the azure workers' count and settings."""
+
+    def up(self, scenario: str, azure_workers: int = 1, replace=(), **settings) -> Plan:
         nodes = [{"name": MANAGER, "cloud": "azure", "role": "manager"},
                  {"name": JOBMANAGER, "cloud": "azure", "role": "jobmanager"},
                  {"name": AZURE_WORKER, "cloud": "azure", "role": "worker", "count": azure_workers},
                  {"name": "gcp-worker", "cloud": "gcp", "role": "worker", "count": 1}]
-        topology = self.workdir / f"topology-{azure_workers}.yaml"
-        topology.write_text(yaml.safe_dump({"nodes": nodes}))
-        return {
-            "azure-native:location": "westeurope", "gcp:project": "lab", "gcp:zone": "europe-west1-b",
-            "flink-swarm:topology": str(topology), "flink-swarm:adminCidrs": [hosts.SUBNET],
-            "flink-swarm:sshPublicKey": self.public_key,
-            "flink-swarm:sshPrivateKey": self.vms.key_file.read_text(),
-            "flink-swarm:dockerInstall": "docker.io",
-            "flink-swarm:network": {"driver": "overlay", "encrypted": False},
-            "flink-swarm:flink": {"image": hosts.FLINK_IMAGE, "taskSlots": 2, "jobmanagerMemory": "1024m",
-                                  "taskmanagerMemory": "1280m", **settings.pop("flink", {})},
-            "flink-swarm:ssh": {"dialAttempts": 10, "dialTimeoutSeconds": 3},
-            **{f"flink-swarm:{k}": v for k, v in settings.items()},
-        }
+        return super().up(scenario, nodes, replace, **settings)
 
-    def up(self, scenario: str, azure_workers: int = 1, replace=(), **settings):
-        PLANS.append(f"=== day two: {scenario}")
-        started = time.monotonic()
-        plan = self.engine.up(self.config(azure_workers, **settings), secrets=["flink-swarm:sshPrivateKey"],
-                              replace=replace)
-        TIMINGS[f"day two: {scenario}"] = time.monotonic() - started
-        return plan
-
-    def destroy(self, scenario: str):
-        PLANS.append(f"=== day two: {scenario}")
-        started = time.monotonic()
-        try:
-            return self.engine.destroy()
-        finally:
-            TIMINGS[f"day two: {scenario}"] = time.monotonic() - started
-
-    @property
-    def rest(self) -> str:
-        return self.engine.last_run.outputs["flinkUiUrl"]
-
-    def address(self, node: str) -> str:
-        return self.vms.address(f"{node}-ip")
-
-    def ssh(self, node: str, command: str) -> str:
-        rc, out, err = hosts.run_ssh(self.vms.host(self.address(node)), command)
-        assert rc == 0, f"{node}: {command}: {err}"
-        return out
-
-    def swarm(self) -> dict[str, dict]:
-        """hostname -> `docker node inspect`, read on the manager."""
-        ids = self.ssh(MANAGER, "docker node ls -q").split()
-        return {n["Description"]["Hostname"]: n
-                for n in json.loads(self.ssh(MANAGER, "docker node inspect " + " ".join(ids)))}
+    def swarm(self, on: str = MANAGER) -> dict[str, dict]:
+        return super().swarm(on)
 
 
 def taskmanager_mtu(lab: Lab, node: str) -> str:
@@ -96,7 +139,7 @@ def taskmanager_mtu(lab: Lab, node: str) -> str:
                " | head -n 1) && docker exec \"$task\" cat /sys/class/net/eth0/mtu")
     deadline = time.monotonic() + 60
     while True:
-        rc, out, err = hosts.run_ssh(lab.vms.host(lab.address(node)), command)
+        rc, out, err = hosts.run_ssh(lab.host(node), command)
         if rc == 0:
             return out.strip()
         assert time.monotonic() < deadline, f"{node}: no running taskmanager to read its MTU: {err}"
@@ -114,15 +157,11 @@ def workers(lab: Lab) -> list[str]:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     images = hosts.start_lab()
-    vms = hosts.Vms(images["vm"], hosts.new_key())
-    registry, commands, _ = host_registry(vms.address, vms)
-    workdir = tmp_path_factory.mktemp("day-two")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FLINK_SWARM_KEY_DIR", str(workdir / "keys"))
-        try:
-            yield Lab(Engine(registry, stack="e2e-day-two", log=PLANS.append), vms, commands, workdir)
-        finally:
-            hosts.teardown()
+    try:
+        yield Lab(tmp_path_factory.mktemp("day-two"), "day two", images["vm"],
+                  ssh={"dialAttempts": 10, "dialTimeoutSeconds": 3})
+    finally:
+        hosts.teardown()
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +175,7 @@ def ticker(lab, ticker_jar):
 
 
 def test_the_first_up_bootstraps_blank_vms(lab, ticker):
-    plan = lab.engine.last_plan
+    plan = lab.last_plan
     assert plan.counts()["create"] == len(plan.logical()) and plan.error == ""
     tokens = lab.ssh(MANAGER, "docker swarm join-token -q worker; docker swarm join-token -q manager").split()
     assert len(tokens) == 2 and lab.ps.samples > 20
@@ -163,7 +202,7 @@ def test_the_first_up_bootstraps_blank_vms(lab, ticker):
 def test_a_second_up_changes_nothing_and_jobs_run_on(lab, ticker):
     before = flink_rest.job(lab.rest, ticker)
     plan = lab.up("second up")
-    assert plan.changed() == {}, plan.render()  # the network and services read back as written
+    assert plan.changed() == {}  # the network and services read back as written
     assert flink_rest.job(lab.rest, ticker) == before and before["state"] == "RUNNING"
 
 
@@ -185,7 +224,7 @@ def test_a_worker_removed_is_drained_removed_and_leaves(lab, ticker):
     plan = lab.up("worker removed", azure_workers=1)
     assert plan.names("delete") == node_steps(gone)
     assert set(plan.changed()) == node_steps(gone) | FIREWALL | {"swarm-labels"}
-    ran = [(name, op) for name, op, _ in lab.commands.ran]
+    ran = plan.ran()
     assert ran.index((f"{gone}-member", "delete")) < ran.index((f"{gone}-join", "delete"))
     nodes = lab.swarm()
     assert gone not in nodes and all(n["Status"]["State"] == "ready" for n in nodes.values())  # no Down node
@@ -222,13 +261,16 @@ def test_a_flink_change_updates_only_the_services_rolling(lab, ticker):
     assert lab.up("Flink change, again", flink=NEW_FLINK).changed() == {}
 
 
-def test_an_edited_script_updates_exactly_its_commands(lab, tmp_path, monkeypatch):
-    edit_script(monkeypatch, tmp_path / "scripts", "node-labels.sh")
-    lab.commands.ran.clear()
-    plan = lab.up("script edited", flink=NEW_FLINK)
+def test_an_edited_script_updates_exactly_its_commands(lab):
+    script = lab.project.dir / "components" / "scripts" / "node-labels.sh"  # the stack's copy of the program
+    original = script.read_text()
+    try:
+        script.write_text(original + "# edited\n")
+        plan = lab.up("script edited", flink=NEW_FLINK)
+    finally:
+        script.write_text(original)
     assert plan.changed() == {"swarm-labels": "update"}
-    assert [(name, op) for name, op, _ in lab.commands.ran] == [("swarm-labels", "update")]
-    monkeypatch.undo()
+    assert plan.ran() == [("swarm-labels", "update")]
     assert lab.up("script restored", flink=NEW_FLINK).changed() == {"swarm-labels": "update"}
 
 
@@ -246,16 +288,15 @@ def test_the_only_manager_replaced_rebuilds_the_swarm_and_flink(lab, ticker):
 
 
 def test_destroy_with_a_worker_down_fails_naming_it_then_finishes(lab):
-    down = lab.vms.by_address[lab.address(GCP_WORKER)]
+    down = lab.container(GCP_WORKER)
     hosts.run("docker", "stop", "--time", "5", down)
-    with pytest.raises(UpFailed) as failed:
-        lab.destroy("destroy with a worker down")
+    failed = lab.destroy("destroy with a worker down", check=False)
     took = TIMINGS["day two: destroy with a worker down"]
-    assert f"{GCP_WORKER}-join" in str(failed.value) and "failed attempts" in str(failed.value)
-    assert "SWMTKN" not in str(failed.value) and "PRIVATE KEY" not in str(failed.value)  # no secret in errors
+    assert f"{GCP_WORKER}-join" in failed.error and "failed attempts" in failed.error, failed.error
+    assert "SWMTKN" not in failed.error and "PRIVATE KEY" not in failed.error  # no secret in errors
     assert took < 120, f"destroy took {took:.0f}s to fail"
     hosts.run("docker", "start", down)  # the README's recovery: bring the host back, destroy again
     plan = lab.destroy("destroy again")
-    assert lab.engine.snapshot == [] and plan.error == ""
-    assert lab.vms.by_address == {}  # every VM is gone; each left the swarm first (the plan's order)
+    assert lab.project.resources() == {} and plan.error == ""
+    assert vm_containers() == []  # every VM is gone; each left the swarm first (the plan's order)
     assert hosts.run("docker", "ps", "-aq", "--filter", f"name={hosts.NETWORK}-lab") == ""

@@ -1,19 +1,17 @@
-"""Three managers on real hosts, through the stateful engine: the program keeps working while the
+"""Three managers on real hosts, through the real `pulumi` CLI: the program keeps working while the
 first manager is down, and changing the managers keeps the swarm's quorum.
 
-The VMs are blank test hosts, as in test_day_two.py: three Azure managers, the jobmanager's node,
-and workers on both clouds. Each scenario prints its plan and its time.
+The VMs are blank test hosts, as in test_day_two.py (its VmStack: the stand-ins' mode `vms`): three
+Azure managers, the jobmanager's node, and workers on both clouds. Each scenario prints its plan and its
+time.
 """
-import json
 import time
 
 import pytest
-import yaml
 
 from tests.e2e import flink_rest, hosts
-from tests.e2e.proc import PLANS, TIMINGS
-from tests.engine import Engine
-from tests.engine.registries import host_registry
+from tests.e2e.proc import TIMINGS
+from tests.e2e.test_day_two import VmStack, vm_containers
 
 pytestmark = pytest.mark.e2e
 
@@ -22,65 +20,26 @@ NODE_STEP = ("-join", "-docker", "-pull", "-vm", "-ip", "-nic", "-host-key")
 FLINK = {"flink-net", "zookeeper", "jobmanager", "taskmanager"}
 
 
-class Cluster:
-    def __init__(self, engine: Engine, vms: hosts.Vms, workdir):
-        self.engine, self.vms, self.workdir = engine, vms, workdir
-
+class Cluster(VmStack):
     def up(self, scenario: str, managers: int = 3, workers: int = 1, **settings):
         nodes = [{"name": "ha-mgr", "cloud": "azure", "role": "manager", "count": managers},
                  {"name": "ha-jobmanager", "cloud": "azure", "role": "jobmanager"},
                  {"name": "ha-worker", "cloud": "azure", "role": "worker", "count": workers},
                  {"name": "ha-gcp", "cloud": "gcp", "role": "worker", "count": 1}]
-        topology = self.workdir / f"topology-{managers}-{workers}.yaml"
-        topology.write_text(yaml.safe_dump({"nodes": nodes}))
-        config = {
-            "azure-native:location": "westeurope", "gcp:project": "lab", "gcp:zone": "europe-west1-b",
-            "flink-swarm:topology": str(topology), "flink-swarm:adminCidrs": [hosts.SUBNET],
-            "flink-swarm:sshPublicKey": self.vms.key_file.with_suffix(".pub").read_text().strip(),
-            "flink-swarm:sshPrivateKey": self.vms.key_file.read_text(),
-            "flink-swarm:dockerInstall": "docker.io",
-            "flink-swarm:network": {"driver": "overlay", "encrypted": False},
-            "flink-swarm:flink": {"image": hosts.FLINK_IMAGE, "taskSlots": settings.pop("slots", 2),
-                                  "jobmanagerMemory": "1024m", "taskmanagerMemory": "1280m"},
-            # 20 dials wait about 60 s for sshd: waits from 0.1 s growing 1.5x to 5 s (pulumi-command v1.2.1
-            # provider/pkg/provider/connection.go:150-202, as tests/engine/providers/command.py dials). Six VMs
-            # booting at once on two busy cores took longer than the 11 s of 10 dials in CI.
-            "flink-swarm:ssh": {"dialAttempts": 20, "dialTimeoutSeconds": 3},
-            **{f"flink-swarm:{k}": v for k, v in settings.items()},
-        }
-        PLANS.append(f"=== managers: {scenario}")
-        started = time.monotonic()
-        plan = self.engine.up(config, secrets=["flink-swarm:sshPrivateKey"])
-        TIMINGS[f"managers: {scenario}"] = time.monotonic() - started
-        return plan
-
-    def container(self, node: str) -> str:
-        return self.vms.by_address[self.vms.address(f"{node}-ip")]
-
-    def swarm(self, on: str) -> dict[str, dict]:
-        """hostname -> `docker node inspect`, read on the manager `on`."""
-        host = self.vms.host(self.vms.address(f"{on}-ip"))
-        rc, out, err = hosts.run_ssh(host, "docker node inspect $(docker node ls -q)")
-        assert rc == 0, err
-        return {n["Description"]["Hostname"]: n for n in json.loads(out)}
-
-    @property
-    def rest(self) -> str:
-        return self.engine.last_run.outputs["flinkUiUrl"]
+        return super().up(scenario, nodes, flink={"taskSlots": settings.pop("slots", 2)}, **settings)
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     images = hosts.start_lab()
-    vms = hosts.Vms(images["vm"], hosts.new_key())
-    registry, _, _ = host_registry(vms.address, vms)
-    workdir = tmp_path_factory.mktemp("managers")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FLINK_SWARM_KEY_DIR", str(workdir / "keys"))
-        try:
-            yield Cluster(Engine(registry, stack="e2e-managers", log=PLANS.append), vms, workdir)
-        finally:
-            hosts.teardown()
+    try:
+        # 20 dials wait about 60 s for sshd: waits from 0.1 s growing 1.5x to 5 s (pulumi-command v1.2.1
+        # provider/pkg/provider/connection.go:150-202, as tests/engine/providers/command.py dials). Six VMs
+        # booting at once on two busy cores took longer than the 11 s of 10 dials in CI.
+        yield Cluster(tmp_path_factory.mktemp("managers"), "managers", images["vm"],
+                      ssh={"dialAttempts": 20, "dialTimeoutSeconds": 3})
+    finally:
+        hosts.teardown()
 
 
 def managers_of(nodes: dict[str, dict]) -> dict[str, dict]:
@@ -140,6 +99,5 @@ def test_a_manager_removed_is_demoted_removed_and_leaves_keeping_quorum(cluster)
 
 
 def test_destroy(cluster):
-    PLANS.append("=== managers: destroy")
-    plan = cluster.engine.destroy()
-    assert cluster.engine.snapshot == [] and plan.error == "" and cluster.vms.by_address == {}
+    plan = cluster.destroy("destroy")
+    assert cluster.project.resources() == {} and plan.error == "" and vm_containers() == []
