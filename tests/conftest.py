@@ -28,7 +28,7 @@ def program(tmp_path, monkeypatch):
     """Run the program under mocks: program(**config overrides) -> Run. Key files go to tmp_path."""
     monkeypatch.setenv("FLINK_SWARM_KEY_DIR", str(tmp_path / "keys"))
 
-    def run(secrets=(), hook=None, stack="test", **overrides):
+    def run(secrets=(), stack="test", **overrides):
         config = dict(BASE_CONFIG)
         for key, value in overrides.items():
             full = key if ":" in key else f"flink-swarm:{key}"
@@ -37,6 +37,6 @@ def program(tmp_path, monkeypatch):
             else:
                 config[full] = value
         return run_program(config, secrets=[s if ":" in s else f"flink-swarm:{s}" for s in secrets],
-                           hook=hook, stack=stack)
+                           stack=stack)
 
     return run

@@ -1,7 +1,7 @@
 """Run the real program (`__main__.py`) under Pulumi's mocks and capture the resource graph.
 
-Used by the unit tests, the policy tests, the end-to-end tests (with a hook that applies
-resources for real) and the benchmark. Each run starts from a fresh Pulumi runtime state; every
+Used by the unit tests, the policy tests, the CLI tests (what the program registers) and the
+benchmark. Each run starts from a fresh Pulumi runtime state; every
 private call into the Pulumi SDK is in `_fresh_runtime` and `_resolve`.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Iterable, Optional
 
 import pulumi
 from pulumi.runtime import rpc, settings as rt_settings
@@ -37,9 +37,6 @@ BASE_CONFIG = {
     "flink-swarm:adminCidrs": ["203.0.113.7/32"],
 }
 
-# Outputs hook: (type, name, inputs without secret wrappers) -> extra outputs (an "id" key sets the
-# resource id), or None for the default fake outputs. It may run on several threads at once.
-Hook = Callable[[str, str, dict], Optional[dict]]
 
 
 def unwrap(value: Any) -> Any:
@@ -151,18 +148,13 @@ class FakeCloud:
 
 
 class _Mocks(pulumi.runtime.Mocks):
-    def __init__(self, hook: Optional[Hook]):
-        self.hook, self.fake, self.lock = hook, FakeCloud(), threading.Lock()
+    def __init__(self) -> None:
+        self.fake, self.lock = FakeCloud(), threading.Lock()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        plain = unwrap(args.inputs)
-        extra = self.hook(args.typ, args.name, plain) if self.hook else None
-        if extra is None:
-            with self.lock:  # registrations arrive on several threads
-                extra = self.fake.outputs(args.typ, args.name, plain)
-        extra = dict(extra)
-        resource_id = extra.pop("id", f"{args.name}-id")  # a hook may give the real id
-        return resource_id, dict(args.inputs, **extra)
+        with self.lock:  # registrations arrive on several threads
+            extra = self.fake.outputs(args.typ, args.name, unwrap(args.inputs))
+        return f"{args.name}-id", dict(args.inputs, **extra)
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         if args.token == "azure-native:storage:listStorageAccountKeys":
@@ -275,13 +267,9 @@ def _resolve(value: Any) -> tuple[Any, bool]:
     return _sync_await(out.future()), _sync_await(out.is_secret())
 
 
-def run_program(config: dict[str, Any], secrets: Iterable[str] = (), hook: Optional[Hook] = None,
-                stack: str = "test", monitor: Optional[CaptureMonitor] = None) -> Run:
-    """Run `__main__.py` under mocks with `config` (full keys, e.g. `flink-swarm:adminCidrs`).
-
-    `monitor` replaces the capturing mock monitor (the stateful engine's); `hook` then has no effect.
-    """
-    monitor = monitor or CaptureMonitor(_Mocks(hook))
+def run_program(config: dict[str, Any], secrets: Iterable[str] = (), stack: str = "test") -> Run:
+    """Run `__main__.py` under mocks with `config` (full keys, e.g. `flink-swarm:adminCidrs`)."""
+    monitor = CaptureMonitor(_Mocks())
     _fresh_runtime(monitor, config, secrets, stack)
     try:
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))

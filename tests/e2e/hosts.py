@@ -12,7 +12,7 @@ it as a cloud VM would pull from a registry. Images come from `build.py`.
     teardown()                       # removes containers, volumes, network
 
 Blank hosts without Docker stand in for cloud VMs: `Vms(image, key_file)` starts one per VM the
-cloud stand-ins create (tests/engine/providers/cloud.py; in the `pulumi` runs, the plugins' mode `vms`:
+cloud stand-ins create (tests/plugins/providers/cloud.py; in the `pulumi` runs, the plugins' mode `vms`:
 tests/plugins/standins.py), at the address of the VM's static IP.
 """
 

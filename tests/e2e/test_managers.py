@@ -34,7 +34,7 @@ def cluster(tmp_path_factory):
     images = hosts.start_lab()
     try:
         # 20 dials wait about 60 s for sshd: waits from 0.1 s growing 1.5x to 5 s (pulumi-command v1.2.1
-        # provider/pkg/provider/connection.go:150-202, as tests/engine/providers/command.py dials). Six VMs
+        # provider/pkg/provider/connection.go:150-202, as tests/plugins/providers/command.py dials). Six VMs
         # booting at once on two busy cores took longer than the 11 s of 10 dials in CI.
         yield Cluster(tmp_path_factory.mktemp("managers"), "managers", images["vm"],
                       ssh={"dialAttempts": 20, "dialTimeoutSeconds": 3})

@@ -18,7 +18,7 @@ from components import ports
 from tests.cli import Project
 from tests.e2e import flink_rest, hosts
 from tests.e2e.proc import PLANS, TIMINGS, phase
-from tests.engine.providers.command import RemoteCommand
+from tests.plugins.providers.command import RemoteCommand
 
 pytestmark = pytest.mark.e2e
 

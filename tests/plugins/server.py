@@ -2,7 +2,7 @@
 
 Started by the `pulumi` CLI as `pulumi-resource-<package>` (bin/): it prints the port it listens on as
 the first line of stdout and serves until it is killed. Each operation goes to standins.Standin, which
-answers with the imitations of tests/engine/providers.
+answers with the imitations of tests/plugins/providers.
 
 The protocol is the one the engine speaks (pulumi/pulumi, proto/pulumi/provider.proto and
 pkg/resource/plugin/, cited at commit 1b59498 as PROTO, PP = provider_plugin.go, PL = plugin.go):

@@ -1,10 +1,10 @@
-"""What each stand-in plugin does, without gRPC: the imitations of tests/engine/providers behind the
+"""What each stand-in plugin does, without gRPC: the imitations of tests/plugins/providers behind the
 operations of a ResourceProvider (check, diff, create, read, update, delete, invoke).
 
 Values here are the wire form of a property map as `json_format.MessageToDict` gives it: secrets are
 `{<sig>: <secret sig>, "value": ...}` objects (pulumi.runtime.rpc), unknowns the `rpc.UNKNOWN`
-string. The imitations see them plain (`plain`): secrets unwrapped, unknowns as the test engine's
-`UNKNOWN` (tests/engine/state.py), which differs from every value, as their diffs expect.
+string. The imitations see them plain (`plain`): secrets unwrapped, unknowns as `UNKNOWN`
+(tests/plugins/providers/state.py), which differs from every value, as their diffs expect.
 
 Modes (`FLINK_SWARM_STANDINS`): `fake` (the default) reaches nothing: clouds give tests/harness.py
 FakeCloud's outputs, tls makes real keys with ssh-keygen, random real random strings, docker stores its
@@ -47,17 +47,19 @@ from typing import Any, Optional
 
 from pulumi.runtime import rpc
 
-from tests.engine.providers import Diff, Registry, _parts, changed_paths
-from tests.engine.providers.cloud import FakeClouds
-from tests.engine.providers.command import DEFAULTS as COMMAND_DEFAULTS
-from tests.engine.providers.command import LocalCommand, RemoteCommand
-from tests.engine.providers.docker import NETWORK, SERVICE, Attr, Block, DockerProvider, Network, Service
-from tests.engine.providers.docker_local import CONTAINER, REMOTE_IMAGE, Container, RemoteImage
-from tests.engine.providers.fake import FakeCommands, FakeDocker
-from tests.engine.registries import COMMAND, CONTAINER_TYPE, DOCKER, IMAGE_TYPE, NETWORK_TYPE, SERVICE_TYPE
-from tests.engine.state import UNKNOWN, Goal, ResourceState, Unknown
+from tests.plugins.providers import Diff, Registry, _parts, changed_paths
+from tests.plugins.providers.cloud import FakeClouds
+from tests.plugins.providers.command import DEFAULTS as COMMAND_DEFAULTS
+from tests.plugins.providers.command import LocalCommand, RemoteCommand
+from tests.plugins.providers.docker import NETWORK, SERVICE, Attr, Block, DockerProvider, Network, Service
+from tests.plugins.providers.docker_local import CONTAINER, REMOTE_IMAGE, Container, RemoteImage
+from tests.plugins.providers.fake import FakeCommands, FakeDocker
+from tests.plugins.providers.state import UNKNOWN, Goal, ResourceState, Unknown
 
-LOCAL_COMMAND = "command:local:Command"
+# The program's resource types that no cloud prefix covers.
+COMMAND, LOCAL_COMMAND, DOCKER = "command:remote:Command", "command:local:Command", "pulumi:providers:docker"
+NETWORK_TYPE, SERVICE_TYPE = "docker:index/network:Network", "docker:index/service:Service"
+CONTAINER_TYPE, IMAGE_TYPE = "docker:index/container:Container", "docker:index/remoteImage:RemoteImage"
 
 # The plugin name (pulumi-resource-<name>) -> the Python SDK package whose version it reports.
 SDK_PACKAGES = {"azure-native": "pulumi_azure_native", "gcp": "pulumi_gcp", "tls": "pulumi_tls",
@@ -97,7 +99,7 @@ COMPUTED: dict[str, tuple[str, ...]] = {
 }
 
 # Schema defaults the real providers' Check writes into the inputs. pulumi-command v1.2.1: the
-# connection's defaults (tests/engine/providers/command.py DEFAULTS, connection.go:57-78), applied by
+# connection's defaults (tests/plugins/providers/command.py DEFAULTS, connection.go:57-78), applied by
 # pulumi-go-provider's Check. The docker bridge: the Terraform schema's Defaults, in present blocks
 # (the Attr defaults of docker.py and docker_local.py).
 DOCKER_SCHEMAS = {NETWORK_TYPE: NETWORK, SERVICE_TYPE: SERVICE, CONTAINER_TYPE: CONTAINER, IMAGE_TYPE: REMOTE_IMAGE}
@@ -156,9 +158,8 @@ def has_secret(value: Any) -> bool:
 
 def with_secrets(typ: str, outputs: dict, inputs: dict) -> dict:
     """Outputs marked secret where the schema says so, and where the input of that name held a secret
-    anywhere inside (a GCP VM's `metadata` with a secret `user-data`). The imitations see inputs plain;
-    the old test engine wrapped outputs the same way (engine.py _wrap, on inputs whose secretness the
-    SDK's deserialize_properties had pushed up to the top)."""
+    anywhere inside (a GCP VM's `metadata` with a secret `user-data`): the imitations see inputs plain,
+    and what they return must not lose the secretness the engine sent."""
     keys = set(SECRET_OUTPUTS.get(typ, ())) | {k for k, v in inputs.items() if has_secret(v)}
     return {k: _secret(v) if k in keys and v != rpc.UNKNOWN and not rpc.is_rpc_secret(v) else v
             for k, v in outputs.items()}
@@ -386,8 +387,8 @@ class StandinCommands(FakeCommands):
 
 
 def fake_registry() -> Registry:
-    """Every type of the program, reaching nothing (tests/engine/registries.py fake_registry's mapping,
-    with StandinClouds)."""
+    """Every type of the program, reaching nothing: commands record what would run (fake.py), docker
+    stores its inputs, clouds hand out fake addresses (StandinClouds)."""
     clouds = StandinClouds()
     docker = {DOCKER: FakeDocker(), NETWORK_TYPE: FakeDocker(NETWORK), SERVICE_TYPE: FakeDocker(SERVICE),
               CONTAINER_TYPE: FakeDocker(CONTAINER), IMAGE_TYPE: FakeDocker(REMOTE_IMAGE)}
@@ -398,8 +399,8 @@ def fake_registry() -> Registry:
 
 def hosts_registry(clouds: Optional[StandinClouds] = None) -> Registry:
     """Commands over real SSH (command.py RemoteCommand), Docker through the Engine the provider names
-    (the manager's, over SSH, or this machine's: docker.py, docker_local.py), clouds as in fake mode
-    (tests/engine/registries.py host_registry's mapping, with StandinClouds)."""
+    (the manager's, over SSH, or this machine's: docker.py, docker_local.py), local commands on this
+    machine, clouds as in fake mode (or `clouds`)."""
     clouds = clouds or StandinClouds()
     docker = {DOCKER: DockerProvider(), NETWORK_TYPE: Network(), SERVICE_TYPE: Service(),
               CONTAINER_TYPE: Container(), IMAGE_TYPE: RemoteImage()}
@@ -455,8 +456,7 @@ class Standin:
 
     @staticmethod
     def _state(urn: str, typ: str, name: str, resource_id: str, inputs: dict, outputs: dict) -> ResourceState:
-        goal = Goal(urn=urn, type=typ, name=name, custom=True, parent="", inputs=plain(inputs), dependencies=[],
-                    property_dependencies={})
+        goal = Goal(urn, typ, name, plain(inputs))
         return ResourceState(goal, resource_id, plain(outputs))
 
     # --- operations ------------------------------------------------------------------------
@@ -480,8 +480,7 @@ class Standin:
         if preview:
             outputs = {**news, **{k: rpc.UNKNOWN for k in COMPUTED.get(typ, ())}}
             return "", with_secrets(typ, outputs, news)
-        goal = Goal(urn=urn, type=typ, name=name, custom=True, parent="", inputs=plain(news), dependencies=[],
-                    property_dependencies={})
+        goal = Goal(urn, typ, name, plain(news))
         resource_id, outputs = self._provider(typ).create(goal, plain(news), self.config)
         return resource_id, with_secrets(typ, wire(outputs), news)
 
@@ -527,7 +526,7 @@ class Standin:
         answered as the unit tests' mocks answer it (tests/harness.py _Mocks.call), the keys secret."""
         from tests.harness import _Mocks
 
-        result = _Mocks(None).call(SimpleNamespace(token=token, args=plain(args), provider=None))
+        result = _Mocks().call(SimpleNamespace(token=token, args=plain(args), provider=None))
         if not result:
             raise KeyError(f"the {self.package} stand-in has no function {token}")
         if token == "azure-native:storage:listStorageAccountKeys":

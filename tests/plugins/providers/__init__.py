@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..state import Goal, ResourceState
+from .state import Goal, ResourceState
 
 
 @dataclass(frozen=True)
@@ -87,4 +87,4 @@ class Registry:
         for key, provider in self.providers.items():
             if key.endswith(":") and typ.startswith(key):
                 return provider
-        raise KeyError(f"the test engine has no provider for {typ}")
+        raise KeyError(f"the stand-ins have no provider for {typ}")

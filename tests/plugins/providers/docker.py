@@ -41,7 +41,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ..state import Goal, ResourceState, Unknown
+from .state import Goal, ResourceState, Unknown
 from . import Diff, changed_paths
 
 # POSTs/GETs/DELETEs stdin to the Docker Engine API on the host's unix socket; prints status and body.
@@ -82,7 +82,7 @@ def local_engine(host: Optional[str], method: str, path: str, body: Any = None, 
     """One Engine API call on this machine's socket: the provider's `unix://` host, or the default one
     (the provider's own default when `host` and DOCKER_HOST are unset)."""
     host = host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-    assert host.startswith("unix://"), f"the test engine reaches local Docker Engines on a unix socket, not {host!r}"
+    assert host.startswith("unix://"), f"the docker stand-in reaches local Docker Engines on a unix socket, not {host!r}"
     conn = _UnixConnection(host.removeprefix("unix://"), timeout)
     try:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
@@ -283,7 +283,7 @@ class Network:
 
     def create(self, goal: Goal, news: dict, config: dict) -> tuple[str, dict]:
         unknown = set(news) - NETWORK_INPUTS
-        assert not unknown, f"{goal.name}: the test engine's docker network does not know {sorted(unknown)}"
+        assert not unknown, f"{goal.name}: the docker stand-in's network does not know {sorted(unknown)}"
         body = {"Name": news["name"], "Driver": news.get("driver", ""), "Options": news.get("options") or {},
                 "Attachable": bool(news.get("attachable")), "Internal": bool(news.get("internal")),
                 "Ingress": bool(news.get("ingress")), "EnableIPv6": bool(news.get("ipv6")),
@@ -413,12 +413,12 @@ def service_spec(news: dict) -> dict:
         for key in filter(None, where.split(".")):
             obj = obj.get(key) or {}
         unknown = set(obj) - known
-        assert not unknown, f"{news['name']}: the test engine's docker service does not know {where}.{sorted(unknown)}"
+        assert not unknown, f"{news['name']}: the docker stand-in's service does not know {where}.{sorted(unknown)}"
     task, mode, endpoint = news["taskSpec"], news.get("mode") or {}, news.get("endpointSpec") or {}
     container, restart = task["containerSpec"], task.get("restartPolicy") or {}
     mounts = container.get("mounts") or []
     assert all(set(m) <= {"target", "source", "type", "readOnly"} for m in mounts), \
-        f"{news['name']}: the test engine's docker service knows mounts without options only"
+        f"{news['name']}: the docker stand-in's service knows mounts without options only"
     return {
         "Name": news["name"],
         "TaskTemplate": {

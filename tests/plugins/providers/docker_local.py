@@ -30,11 +30,10 @@ import json
 import tarfile
 import time
 import urllib.parse
-from typing import Any
 
 from tests.harness import ROOT
 
-from ..state import Goal, ResourceState
+from .state import Goal, ResourceState
 from . import Diff
 from .docker import Attr, Block, EngineError, _diff, local_engine
 
@@ -66,7 +65,7 @@ REMOTE_IMAGE = Block({
 
 def _known(schema: Block, news: dict, what: str) -> None:
     unknown = set(news) - set(schema.fields)
-    assert not unknown, f"{what}: the test engine's docker resource does not know {sorted(unknown)}"
+    assert not unknown, f"{what}: the docker stand-in's resource does not know {sorted(unknown)}"
 
 
 class Container:

@@ -22,7 +22,7 @@ from typing import Callable, Optional, Protocol
 
 from tests.harness import FakeCloud
 
-from ..state import Goal, ResourceState
+from .state import Goal, ResourceState
 from . import Diff, _contains, changed_paths
 
 AZURE_VM, GCP_VM = "azure-native:compute:VirtualMachine", "gcp:compute/instance:Instance"

@@ -13,7 +13,7 @@ import uuid
 
 from tests.harness import FakeCloud
 
-from ..state import Goal, ResourceState
+from .state import Goal, ResourceState
 from . import Diff
 from .command import RemoteCommand
 from .docker import DockerProvider, _diff

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from tests.e2e import ssh as ssh_cmd
 
-from ..state import Goal, ResourceState
+from .state import Goal, ResourceState
 from . import Diff, changed_paths
 
 DEFAULTS = {"user": "root", "port": 22, "dialErrorLimit": 10, "perDialTimeout": 15}
