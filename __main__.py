@@ -14,6 +14,7 @@ from components.flink import FlinkCluster  # noqa: E402
 from components.nodes import Nodes  # noqa: E402
 from components.sshkey import SshKey  # noqa: E402
 from components.state import StateBucket  # noqa: E402
+from components.steps import destroy_guard  # noqa: E402
 from components.swarm import SwarmCluster  # noqa: E402
 
 settings = config.load()
@@ -23,7 +24,7 @@ swarm = SwarmCluster("swarm", nodes.nodes, settings, nodes.cluster_sources)
 ssh_options = key.ssh_options(key.known_hosts(nodes.known_hosts()))
 bucket = StateBucket("flink-state", settings) if settings.flink.state != "node" else None
 flink = FlinkCluster("flink", swarm, nodes.nodes, ssh_options, settings, bucket)
-key.destroy_guard([flink])  # a destroy that lacks the files the docker provider needs stops first, saying why
+destroy_guard(key, [flink])  # a destroy that lacks the files the docker provider needs stops first, saying why
 
 pulumi.export("nodes", nodes.table())
 pulumi.export("sshCommands", {

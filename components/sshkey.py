@@ -13,14 +13,12 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 import pulumi
 import pulumi_tls as tls
-from pulumi_command import local
 
 from .config import PROJECT, Settings
-from .steps import local_script
 
 KEY_DIR_ENV = "FLINK_SWARM_KEY_DIR"
 KEY_DIR_DEFAULT = f".ssh/{PROJECT}"  # under the home folder
@@ -53,7 +51,7 @@ class SshKey(pulumi.ComponentResource):
 
     def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None):
         super().__init__("flink-swarm:index:SshKey", name, None, opts)
-        self._name = name
+        self.resource_name = name
         folder = Path(os.environ.get(KEY_DIR_ENV, Path.home() / KEY_DIR_DEFAULT))
         self.path = folder / f"{PROJECT}-{settings.stack}"
         self.private_key: Optional[pulumi.Output[str]] = None  # None: the deployer's ssh-agent holds it
@@ -75,19 +73,6 @@ class SshKey(pulumi.ComponentResource):
         """Write the nodes' `<address> <host key>` lines to the known_hosts file; returns its path."""
         path = self.path.with_name(self.path.name + ".known_hosts")
         return lines.apply(lambda text: write_private(path, "\n".join(text)))
-
-    def destroy_guard(self, users: Sequence[pulumi.Resource]) -> local.Command:
-        """`<name>-files`, delete only, on the machine that runs `pulumi destroy`: before anything that
-        `users` (what reaches the nodes with the files) deletes, the files must be there, or the destroy
-        stops at once naming them and `--run-program` (scripts/ssh-files.sh). Its delete runs before theirs
-        because it depends on them (a destroy deletes dependents first); it finds the folder anew on
-        the destroying machine, as the program would."""
-        mode = "key" if self.key_file is not None else "agent"
-        return local.Command(
-            f"{self._name}-files",
-            delete=local_script("ssh-files", KEY_DIR_ENV, KEY_DIR_DEFAULT, self.path.name, mode),
-            add_previous_output_in_env=False,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(users)))
 
     def ssh_options(self, known_hosts: pulumi.Output[str]) -> pulumi.Output[list[str]]:
         """ssh's options for the stack: its key file (or the agent's keys), the nodes' host keys, no prompt."""

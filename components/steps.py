@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
 import pulumi
-from pulumi_command import remote
+from pulumi_command import local, remote
+
+from .sshkey import KEY_DIR_DEFAULT, KEY_DIR_ENV, SshKey
 
 if TYPE_CHECKING:  # nodes.py builds the boot's user data from these scripts (boot.py)
     from .nodes import Node
@@ -79,3 +81,17 @@ def _command(parent: pulumi.Resource, name: str, host: Node, create: Optional[pu
         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on),
                                     delete_before_replace=True if undoes_itself else None,
                                     additional_secret_outputs=["stdout"] if secret_stdout else None))
+
+
+def destroy_guard(key: SshKey, users: Sequence[pulumi.Resource]) -> local.Command:
+    """`<key>-files`, delete only, on the machine that runs `pulumi destroy`: before anything that
+    `users` (what reaches the nodes with the key's files) deletes, the files must be there, or the
+    destroy stops at once naming them and `--run-program` (scripts/ssh-files.sh). Its delete runs before
+    theirs because it depends on them (a destroy deletes dependents first); it finds the folder anew
+    on the destroying machine, as the program would."""
+    mode = "key" if key.key_file is not None else "agent"
+    return local.Command(
+        f"{key.resource_name}-files",
+        delete=local_script("ssh-files", KEY_DIR_ENV, KEY_DIR_DEFAULT, key.path.name, mode),
+        add_previous_output_in_env=False,
+        opts=pulumi.ResourceOptions(parent=key, depends_on=list(users)))

@@ -289,7 +289,7 @@ def test_every_host_script_run_again_changes_nothing(cluster):
 
 def test_a_destroy_where_the_program_never_ran_stops_before_deleting_anything(cluster, tmp_path):
     """No key files on this "machine" (an empty FLINK_SWARM_KEY_DIR) and no --run-program: the destroy
-    guard (components/sshkey.py) stops it before the docker provider tries, naming the file and the fix."""
+    guard (components/steps.py destroy_guard) stops it before the docker provider tries, naming the file and the fix."""
     project = cluster["project"]
     before = set(project.resources())
     failed = project.run("destroy", check=False, env={"FLINK_SWARM_KEY_DIR": str(tmp_path / "never-ran")})

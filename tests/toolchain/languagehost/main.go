@@ -203,38 +203,35 @@ func pythonOptions(info *pulumirpc.ProgramInfo, isPlugin bool) (toolchain.Python
 	if opts.Virtualenv, err = str("virtualenv"); err != nil {
 		return opts, err
 	}
-	checker, err := str("typechecker")
-	if err != nil {
+	if opts.Typechecker, err = choice(str, "typechecker", []string{"mypy", "pyright"},
+		toolchain.TypeCheckerMypy, toolchain.TypeCheckerPyright); err != nil {
 		return opts, err
 	}
-	switch checker {
-	case "":
-	case "mypy":
-		opts.Typechecker = toolchain.TypeCheckerMypy
-	case "pyright":
-		opts.Typechecker = toolchain.TypeCheckerPyright
-	default:
-		return opts, fmt.Errorf("unsupported typechecker option: %s", checker)
-	}
-	tc, err := str("toolchain")
-	if err != nil {
+	// "" keeps toolchain.Auto: uv.lock or poetry.lock decide, else pip
+	if opts.Toolchain, err = choice(str, "toolchain", []string{"pip", "poetry", "uv"},
+		toolchain.Pip, toolchain.Poetry, toolchain.Uv); err != nil {
 		return opts, err
-	}
-	switch tc {
-	case "": // toolchain.Auto: uv.lock or poetry.lock decide, else pip
-	case "pip":
-		opts.Toolchain = toolchain.Pip
-	case "poetry":
-		opts.Toolchain = toolchain.Poetry
-	case "uv":
-		opts.Toolchain = toolchain.Uv
-	default:
-		return opts, fmt.Errorf("unsupported toolchain option: %s", tc)
 	}
 	if isPlugin && (opts.Toolchain == toolchain.Pip || opts.Toolchain == toolchain.Auto) && opts.Virtualenv == "" {
 		opts.Virtualenv = "venv"
 	}
 	return opts, nil
+}
+
+// choice reads the string option `key` as the value of the same position as its name in `names`;
+// absent or "", the zero value.
+func choice[T any](str func(string) (string, error), key string, names []string, values ...T) (T, error) {
+	var zero T
+	name, err := str(key)
+	if err != nil || name == "" {
+		return zero, err
+	}
+	for i, known := range names {
+		if name == known {
+			return values[i], nil
+		}
+	}
+	return zero, fmt.Errorf("unsupported %s option: %s", key, name)
 }
 
 // resolve parses the options and returns the toolchain for them.
