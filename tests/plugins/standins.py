@@ -54,7 +54,7 @@ from tests.plugins.providers.command import LocalCommand, RemoteCommand
 from tests.plugins.providers.docker import NETWORK, SERVICE, Attr, Block, DockerProvider, Network, Service
 from tests.plugins.providers.docker_local import CONTAINER, REMOTE_IMAGE, Container, RemoteImage
 from tests.plugins.providers.fake import FakeCommands, FakeDocker
-from tests.plugins.providers.state import UNKNOWN, Goal, ResourceState, Unknown
+from tests.plugins.providers.state import UNKNOWN, Goal, ResourceState, Unknown, holds
 
 # The program's resource types that no cloud prefix covers.
 COMMAND, LOCAL_COMMAND, DOCKER = "command:remote:Command", "command:local:Command", "pulumi:providers:docker"
@@ -146,21 +146,11 @@ def _secret(value: Any) -> Any:
     return rpc.wrap_rpc_secret(value)
 
 
-def has_secret(value: Any) -> bool:
-    if rpc.is_rpc_secret(value):
-        return True
-    if isinstance(value, dict):
-        return any(has_secret(v) for v in value.values())
-    if isinstance(value, list):
-        return any(has_secret(v) for v in value)
-    return False
-
-
 def with_secrets(typ: str, outputs: dict, inputs: dict) -> dict:
     """Outputs marked secret where the schema says so, and where the input of that name held a secret
     anywhere inside (a GCP VM's `metadata` with a secret `user-data`): the imitations see inputs plain,
     and what they return must not lose the secretness the engine sent."""
-    keys = set(SECRET_OUTPUTS.get(typ, ())) | {k for k, v in inputs.items() if has_secret(v)}
+    keys = set(SECRET_OUTPUTS.get(typ, ())) | {k for k, v in inputs.items() if holds(v, rpc.is_rpc_secret)}
     return {k: _secret(v) if k in keys and v != rpc.UNKNOWN and not rpc.is_rpc_secret(v) else v
             for k, v in outputs.items()}
 

@@ -41,7 +41,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .state import Goal, ResourceState, Unknown
+from .state import Goal, ResourceState, Unknown, holds
 from . import Diff, changed_paths
 
 # POSTs/GETs/DELETEs stdin to the Docker Engine API on the host's unix socket; prints status and body.
@@ -143,13 +143,7 @@ ZERO = (None, "", 0, False, [], {})
 
 
 def _unknown(value: Any) -> bool:
-    if isinstance(value, Unknown):
-        return True
-    if isinstance(value, dict):
-        return any(_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_unknown(v) for v in value)
-    return False
+    return holds(value, lambda v: isinstance(v, Unknown))
 
 
 def _number(value: Any) -> Any:

@@ -4,6 +4,7 @@ from each gRPC request). Values are plain: secrets unwrapped; a value not known 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from tests.harness import unwrap
 
@@ -24,6 +25,17 @@ UNKNOWN = Unknown()
 
 
 plain = unwrap  # `value` with secret markers removed
+
+
+def holds(value: Any, test: Callable[[Any], bool]) -> bool:
+    """Whether `value`, or anything inside it (an object's values, a list's items), passes `test`."""
+    if test(value):
+        return True
+    if isinstance(value, dict):
+        return any(holds(v, test) for v in value.values())
+    if isinstance(value, list):
+        return any(holds(v, test) for v in value)
+    return False
 
 
 @dataclass
