@@ -12,7 +12,7 @@ from pulumi_azure_native import compute, network, resources
 from . import ports
 from .boot import first_boot
 from .config import Settings
-from .site import Machine
+from .machines import Machine
 
 
 def without_type_aliases(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult:

@@ -28,7 +28,7 @@ import pulumi_docker as docker
 from . import ports
 from .boot import FLINK_ROLES
 from .config import Settings
-from .nodes import Node
+from .machines import Node
 from .state import StateBucket
 from .steps import node_command, script, script_text
 from .swarm import SwarmCluster

@@ -10,7 +10,7 @@ from pulumi_gcp import compute
 from . import ports
 from .boot import first_boot
 from .config import Settings
-from .site import Machine
+from .machines import Machine
 
 
 class GcpNodes(pulumi.ComponentResource):

@@ -22,7 +22,7 @@ import pulumi_tls as tls
 
 from . import ports
 from .config import Settings
-from .site import Machine
+from .machines import Machine
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTEXT = ROOT / "components" / "local-host"  # the host image's Dockerfile and files

@@ -1,8 +1,6 @@
 """The machines: one interface per node, whatever the cloud, and the cluster firewall on both clouds."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_tls as tls
@@ -13,43 +11,8 @@ from .azure import AzureNodes
 from .config import NodeSpec, Settings
 from .gcp import GcpNodes
 from .local import LocalNodes
-from .site import Machine, Site
+from .machines import Machine, Node, Site
 from .sshkey import SshKey
-
-
-@dataclass(frozen=True)
-class Node:
-    """What every layer above the machines sees of one node."""
-
-    spec: NodeSpec
-    public_ip: pulumi.Output[str]
-    private_ip: pulumi.Output[str]
-    connection: remote.ConnectionArgs
-    booted: Sequence[pulumi.Resource] = field(default_factory=tuple)  # must exist before SSH works
-    identity: pulumi.Input[str] = ""  # new whenever the machine is: its steps then run again
-    host_key: pulumi.Input[str] = ""  # its SSH host key (public): every connection checks it
-    published: Mapping[int, tuple[str, int]] = field(default_factory=dict)  # see site.Machine
-
-    def reach(self, port: int) -> tuple[pulumi.Input[str], int]:
-        """Where the deployer reaches the node's `port` (not SSH: see `connection`): where a local node
-        publishes it, else at its public IP."""
-        return self.published.get(port, (self.public_ip, port))
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def role(self) -> str:
-        return self.spec.role
-
-    @property
-    def cloud(self) -> str:
-        return self.spec.cloud
-
-    @property
-    def labels(self) -> Mapping[str, str]:
-        return {**self.spec.labels, "role": self.role, "cloud": self.cloud, "name": self.name}
 
 
 class Nodes(pulumi.ComponentResource):

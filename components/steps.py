@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import Optional, Sequence
 
 import pulumi
 from pulumi_command import local, remote
 
+from .machines import Node
 from .sshkey import KEY_DIR_DEFAULT, KEY_DIR_ENV, SshKey
-
-if TYPE_CHECKING:  # nodes.py builds the boot's user data from these scripts (boot.py)
-    from .nodes import Node
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 

@@ -14,7 +14,7 @@ from pulumi_command import remote
 from . import ports
 from .boot import docker_install_args
 from .config import Settings
-from .nodes import Node
+from .machines import Node
 from .steps import control_command, node_command, script
 
 

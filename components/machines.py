@@ -1,4 +1,5 @@
-"""What every cloud gives the nodes layer: the interface a cloud's machines implement.
+"""What every cloud gives the nodes layer (`Machine`, `Site`: the interface a cloud's machines
+implement), and what the nodes layer gives the layers above (`Node`).
 
 A cloud (`azure.py`, `gcp.py`, `local.py`; another one follows the same template) is a
 ComponentResource that reserves each node's public address when it is built, then, once every
@@ -17,6 +18,9 @@ from typing import Mapping, Protocol, Sequence
 
 import pulumi
 import pulumi_tls as tls
+from pulumi_command import remote
+
+from .config import NodeSpec
 
 
 @dataclass(frozen=True)
@@ -42,3 +46,37 @@ class Site(Protocol):
         """The firewall and one machine per node of this cloud, with the host key `host_keys[node]`."""
         ...
 
+
+@dataclass(frozen=True)
+class Node:
+    """What every layer above the machines sees of one node."""
+
+    spec: NodeSpec
+    public_ip: pulumi.Output[str]
+    private_ip: pulumi.Output[str]
+    connection: remote.ConnectionArgs
+    booted: Sequence[pulumi.Resource] = field(default_factory=tuple)  # must exist before SSH works
+    identity: pulumi.Input[str] = ""  # new whenever the machine is: its steps then run again
+    host_key: pulumi.Input[str] = ""  # its SSH host key (public): every connection checks it
+    published: Mapping[int, tuple[str, int]] = field(default_factory=dict)  # see Machine
+
+    def reach(self, port: int) -> tuple[pulumi.Input[str], int]:
+        """Where the deployer reaches the node's `port` (not SSH: see `connection`): where a local node
+        publishes it, else at its public IP."""
+        return self.published.get(port, (self.public_ip, port))
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def role(self) -> str:
+        return self.spec.role
+
+    @property
+    def cloud(self) -> str:
+        return self.spec.cloud
+
+    @property
+    def labels(self) -> Mapping[str, str]:
+        return {**self.spec.labels, "role": self.role, "cloud": self.cloud, "name": self.name}
