@@ -15,6 +15,7 @@ previous stdout goes out as SSH environment unless `addPreviousOutputInEnv` is f
 """
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 from typing import Optional, Sequence
@@ -25,21 +26,66 @@ from pulumi_command import local, remote
 from .machines import Node
 from .sshkey import KEY_DIR_DEFAULT, KEY_DIR_ENV, SshKey
 
-SCRIPTS = Path(__file__).resolve().parent / "scripts"
+SCRIPTS = Path(__file__).resolve().parent / "scripts"  # the host scripts; their shared pieces in lib/
+
+# A script includes a library of SCRIPTS/lib with these two lines, the path relative to the including
+# file's folder (`lib/log.sh` in a script, `log.sh` in a library), as bash and shellcheck read them
+# (.shellcheckrc: source-path=SCRIPTDIR), so that a script still runs from its file in a checkout:
+#   # shellcheck source=lib/log.sh
+#   . "$(dirname "${BASH_SOURCE[0]}")/lib/log.sh"  # include
+_INCLUDE = re.compile(r'\. "\$\(dirname "\$\{BASH_SOURCE\[0\]\}"\)/(?P<path>[^"]+)"  # include')
+_SOURCES_BESIDE = re.compile(r"\s*(\.|source)\s.*BASH_SOURCE")  # meant as an include, whatever its form
 
 
 def script_text(name: str) -> str:
-    """The text of scripts/<name>.sh."""
-    return (SCRIPTS / f"{name}.sh").read_text()
+    """The text of scripts/<name>.sh, self-contained: each include replaced by the library's text.
+
+    Includes are expanded recursively, each library at most once (where first included), so a step's
+    command changes, and the step runs again, exactly when its script or a library it includes changes.
+    An include that is not of the form above, or names no library of SCRIPTS/lib, raises ValueError
+    naming the file and the line.
+    """
+    return _expanded(SCRIPTS / f"{name}.sh", set())
+
+
+def _expanded(file: Path, included: set[Path]) -> str:
+    """`file`'s text, its includes expanded; `included`: the libraries already in the text."""
+    lib = (SCRIPTS / "lib").resolve()
+    out: list[str] = []
+    for number, line in enumerate(file.read_text().splitlines(keepends=True), 1):
+        if not (line.rstrip().endswith("# include") or _SOURCES_BESIDE.match(line)):
+            out.append(line)
+            continue
+        where = f"{'lib/' if file.resolve().parent == lib else ''}{file.name} line {number} ({line.strip()!r})"
+        found = _INCLUDE.fullmatch(line.rstrip("\n"))
+        if not found:
+            raise ValueError(f"{where}: an include is `. \"$(dirname \"${{BASH_SOURCE[0]}}\")/<path>\"  # include`")
+        path = found["path"]
+        if not out or out[-1].rstrip("\n") != f"# shellcheck source={path}":
+            raise ValueError(f"{where}: the line before an include is `# shellcheck source={path}`, "
+                             "so that shellcheck follows it")
+        target = (file.parent / path).resolve()
+        if target.parent != lib or target.suffix != ".sh" or not target.is_file():
+            raise ValueError(f"{where}: includes {path}, which is not a library in {SCRIPTS / 'lib'}")
+        out.pop()  # the shellcheck directive goes with its include
+        if target not in included:
+            included.add(target)
+            text = _expanded(target, included)
+            out.append(text if text.endswith("\n") else text + "\n")
+    return "".join(out)
 
 
 def script(name: str, *args: pulumi.Input) -> pulumi.Output[str]:
-    """`sudo bash -c '<scripts/name.sh>' name args...`, every part shell-quoted: a host step as root."""
+    """`sudo bash -c '<scripts/name.sh>' name args...`, every part shell-quoted: a host step as root.
+
+    The text is `script_text(name)`, self-contained."""
     return local_script(name, *args).apply(lambda line: f"sudo -n {line}")
 
 
 def local_script(name: str, *args: pulumi.Input) -> pulumi.Output[str]:
-    """`bash -c '<scripts/name.sh>' name args...`, every part shell-quoted, as the user running it."""
+    """`bash -c '<scripts/name.sh>' name args...`, every part shell-quoted, as the user running it.
+
+    The text is `script_text(name)`, self-contained."""
     text = script_text(name)
     return pulumi.Output.all(*args).apply(
         lambda values: " ".join(["bash -c", shlex.quote(text), name, *(shlex.quote(str(v)) for v in values)]))

@@ -8,27 +8,10 @@
 #   weaveutil speaks API 1.26, which Engine 29 refuses by default.
 set -euo pipefail
 source_pkg=$1 version=${2#-} user=$3 min_api=${4#-}
-log() { echo "[flink-swarm] docker-install: $*" >&2; }
-apt_get() { DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -q -y "$@" >/dev/null; }
-
-# DPkg::Lock::Timeout covers dpkg's locks, not the lists lock `apt-get update` takes without waiting
-# (apt apt-pkg/acquire.cc GetLock): on a first boot apt-daily often holds it. Retry for 5 minutes.
-apt_update() {
-  local attempt out
-  for attempt in $(seq 60); do
-    if out=$(DEBIAN_FRONTEND=noninteractive apt-get -q update 2>&1); then
-      return 0
-    fi
-    if [[ $out == *"Could not get lock"* ]]; then
-      log "apt's package lists are locked by another process (apt-daily?), waiting ($attempt/60)"
-    else
-      log "apt-get update failed ($attempt/60): ${out##*$'\n'}"
-    fi
-    sleep 5
-  done
-  log "apt-get update did not succeed in 5 minutes"
-  return 1
-}
+# shellcheck source=lib/log.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/log.sh"  # include
+# shellcheck source=lib/apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"  # include
 
 install_docker_ce() {
   # Cloud images have both: then one `apt-get update` (after Docker's repository is added) does.

@@ -9,8 +9,11 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 image=${5#-} plugin=${6#-}
-locks=${FLINK_SWARM_LOCKS:-/run/flink-swarm}  # image-pull.sh and weave-plugin.sh wait on these
-log() { echo "[flink-swarm] first-boot: $*" >&2; }
+# shellcheck source=lib/log.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/log.sh"  # include
+# shellcheck source=lib/boot-locks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/boot-locks.sh"  # include
+locks=$(boot_locks)  # image-pull.sh and weave-plugin.sh wait on these
 
 # The step's `cloud-init status --wait` would wait for this very script (cloud-init's final stage).
 FLINK_SWARM_AT_BOOT=1 bash "$here/docker-install.sh" "$1" "$2" "$3" "$4"

@@ -12,7 +12,8 @@
 # Usage: flink-python.sh <image pinned by digest> <tag>
 set -euo pipefail
 image=$1 tag=$2
-log() { echo "[flink-swarm] flink-python: $*" >&2; }
+# shellcheck source=lib/log.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/log.sh"  # include
 
 if docker image inspect "$tag" >/dev/null 2>&1; then
   log "$tag is here already"

@@ -17,7 +17,8 @@
 set -euo pipefail
 plugin=$1 credential=$2 account=$3 entrypoint=$4
 shift 4
-log() { echo "[flink-swarm] flink-state-entry: $*" >&2; }
+# shellcheck source=lib/log.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/log.sh"  # include
 
 jars=("${FLINK_HOME:?}/opt/$plugin-"*.jar)
 if [ ! -e "${jars[0]}" ]; then

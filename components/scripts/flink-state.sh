@@ -8,7 +8,8 @@
 # Usage: flink-state.sh <dir> <uid> <mount> <zookeeper client port>
 set -euo pipefail
 dir=$1 uid=$2 mount=$3 client_port=$4
-log() { echo "[flink-swarm] flink-state: $*" >&2; }
+# shellcheck source=lib/log.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/log.sh"  # include
 
 install -d -m 0700 -o "$uid" -g "$uid" "$dir" "$dir/zookeeper"
 # Standalone ZooKeeper (no server.N lines). Sessions may last 4-40 s (minSessionTimeout and

@@ -13,7 +13,8 @@
 # Gives up after 60 s (a node that is down never reports): the jobmanager then waits out the session.
 # Idempotent: with nothing being removed, or no swarm, it returns at once.
 set -euo pipefail
-log() { echo "[flink-swarm] flink-stopped: $*" >&2; }
+# shellcheck source=lib/log.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/log.sh"  # include
 [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" = active ] || exit 0
 
 stopping() {

@@ -7,7 +7,10 @@
 # Usage: host-firewall.sh apply <cluster CIDR,...> <admin CIDR,...> <proto:ports:cluster|admin>...
 #        host-firewall.sh remove
 set -euo pipefail
-log() { echo "[flink-swarm] host-firewall: $*" >&2; }
+# shellcheck source=lib/log.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/log.sh"  # include
+# shellcheck source=lib/apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"  # include
 rules=/etc/flink-swarm/firewall.nft
 unit=/etc/systemd/system/flink-swarm-firewall.service
 
@@ -50,7 +53,7 @@ ruleset() {
 
 apply() {
   if ! command -v nft >/dev/null 2>&1; then
-    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -q -y install nftables >/dev/null
+    apt_get install nftables
   fi
   local new
   new=$(ruleset "$@")

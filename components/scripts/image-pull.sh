@@ -4,13 +4,13 @@
 # image that is up to date changes nothing. Usage: image-pull.sh <image>
 set -euo pipefail
 image=$1
-log() { echo "[flink-swarm] image-pull: $*" >&2; }
+# shellcheck source=lib/log.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/log.sh"  # include
+# shellcheck source=lib/boot-locks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/boot-locks.sh"  # include
 
 # A cloud node's first boot may be pulling it already (first-boot.sh): wait for that pull first.
-lock=${FLINK_SWARM_LOCKS:-/run/flink-swarm}/image.lock
-if [ -e "$lock" ] && ! flock -w 900 "$lock" true; then
-  log "the first boot's pull still holds $lock after 15 minutes; pulling anyway"
-fi
+wait_for_boot image pull "pulling anyway"
 
 for attempt in 1 2 3; do
   if docker pull --quiet "$image" >/dev/null; then

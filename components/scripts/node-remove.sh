@@ -5,7 +5,10 @@
 # Usage: node-remove.sh <node-id>
 set -euo pipefail
 node=${1-}
-log() { echo "[flink-swarm] node-remove: $*" >&2; }
+# shellcheck source=lib/log.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/log.sh"  # include
+# shellcheck source=lib/swarm.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/swarm.sh"  # include
 # A manager leaving at the same time (destroy runs every host's swarm-leave.sh, which demotes a
 # manager) can move the raft leadership while a write is in flight: swarmkit then refuses it with
 # ErrLostLeadership, "node lost leader status", uncommitted (swarmkit manager/state/raft/raft.go), or
@@ -19,10 +22,7 @@ again() {
   done
   return 1
 }
-if [[ ! $node =~ ^[a-z0-9]{25}$ ]]; then  # the id comes from a host: never let it be an option or more
-  log "refusing '$node': not a swarm node id (25 lowercase letters and digits)"
-  exit 1
-fi
+require_node_id "$node"  # the id comes from a host: never let it be an option or more
 
 if ! docker node inspect "$node" >/dev/null 2>&1; then
   log "$node is not in the swarm"

@@ -5,7 +5,8 @@
 # Usage: swarm-init.sh <advertise-address> <other managers as address:2377,...|->
 set -euo pipefail
 advertise=$1 others=${2#-}
-log() { echo "[flink-swarm] swarm-init: $*" >&2; }
+# shellcheck source=lib/log.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/log.sh"  # include
 
 state=$(docker info --format '{{.Swarm.LocalNodeState}}')
 if [ "$state" != active ]; then

@@ -7,7 +7,10 @@
 # Usage: swarm-join.sh <advertise-address> <managers as address:2377,...|-> < token
 set -euo pipefail
 advertise=$1 managers=${2#-}
-log() { echo "[flink-swarm] swarm-join: $*" >&2; }
+# shellcheck source=lib/log.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/log.sh"  # include
+# shellcheck source=lib/engine-api.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/engine-api.sh"  # include
 IFS= read -r token || [ -n "$token" ]
 if [[ ! $token =~ ^SWMTKN-1-[a-z0-9]+-[a-z0-9]+$ ]]; then
   log "the join token on stdin is not a swarm join token"
@@ -18,8 +21,7 @@ fi
 join() {
   printf '{"ListenAddr":"0.0.0.0:2377","AdvertiseAddr":"%s","RemoteAddrs":["%s"],"JoinToken":"%s"}' \
     "$advertise" "$1" "$token" |
-    curl -sS --fail-with-body --unix-socket /var/run/docker.sock -H 'Content-Type: application/json' \
-      --data-binary @- http://localhost/swarm/join 2>&1
+    engine_post /swarm/join
 }
 
 state=$(docker info --format '{{.Swarm.LocalNodeState}}')

@@ -5,7 +5,8 @@
 # Usage: swarm-leave.sh <gossip port>
 set -euo pipefail
 gossip=$1
-log() { echo "[flink-swarm] swarm-leave: $*" >&2; }
+# shellcheck source=lib/log.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/log.sh"  # include
 [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" != inactive ] || exit 0
 
 if [ "$(docker info --format '{{.Swarm.ControlAvailable}}')" = true ] &&

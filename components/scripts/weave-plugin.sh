@@ -6,22 +6,23 @@
 # Usage: weave-plugin.sh <plugin-image> <ipalloc-range> <mtu> < password
 set -euo pipefail
 plugin=$1 subnet=$2 mtu=$3
-log() { echo "[flink-swarm] weave-plugin: $*" >&2; }
+# shellcheck source=lib/log.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/log.sh"  # include
+# shellcheck source=lib/engine-api.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/engine-api.sh"  # include
+# shellcheck source=lib/boot-locks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/boot-locks.sh"  # include
 IFS= read -r password || [ -n "$password" ]
 
 # A cloud node's first boot may be installing the plugin already (first-boot.sh): wait for that first.
-lock=${FLINK_SWARM_LOCKS:-/run/flink-swarm}/plugin.lock
-if [ -e "$lock" ] && ! flock -w 900 "$lock" true; then
-  log "the first boot's plugin install still holds $lock after 15 minutes; going on"
-fi
+wait_for_boot plugin "plugin install" "going on"
 
 # POST /plugins/<name>/set with ["KEY=value", ...] (Engine API); prints the daemon's answer.
 set_env() {
   local json=${password//\\/\\\\}
   json=${json//\"/\\\"}
   printf '["IPALLOC_RANGE=%s","WEAVE_MTU=%s","WEAVE_PASSWORD=%s"]' "$subnet" "$mtu" "$json" |
-    curl -sS --fail-with-body --unix-socket /var/run/docker.sock -H 'Content-Type: application/json' \
-      --data-binary @- "http://localhost/plugins/$plugin/set" 2>&1
+    engine_post "/plugins/$plugin/set"
 }
 
 if docker plugin inspect "$plugin" >/dev/null 2>&1; then
