@@ -132,6 +132,9 @@ class FakeFlink(ThreadingHTTPServer):
         self.calls: list[dict] = []
         self.savepoints_dir: str | None = "file:/flink-state/savepoints"  # state.savepoints.dir
         self.savepoint_failure: dict | None = None  # a SerializedThrowable, as the savepoint's outcome
+        self.slots_total = 8  # GET /overview: the registered taskmanagers' slots
+        self.upcoming: dict[str, list[str]] = {}  # a job's next states, one per GET /jobs/:jobid
+        self.failures: dict[str, str] = {}  # a job's latest failure (its trace), for /jobs/:jobid/exceptions
         self.lock = threading.Lock()
 
     def add_job(self, name: str, state: str = "RUNNING", start: int | None = None) -> str:
@@ -155,6 +158,12 @@ class FakeFlink(ThreadingHTTPServer):
             return self.upload(headers.get("Content-Type", ""), body)
         if (method, path) == ("GET", "/jobs/overview"):
             return 200, {"jobs": list(self.jobs.values())}
+        if (method, path) == ("GET", "/overview"):
+            return 200, self.overview()
+        if method == "GET" and (found := re.fullmatch(r"/jobs/([^/]+)", path)):
+            return 200, self.details(unquote(found[1]))
+        if method == "GET" and (found := re.fullmatch(r"/jobs/([^/]+)/exceptions", path)):
+            return 200, self.exceptions(unquote(found[1]))
         if method == "POST" and (found := re.fullmatch(r"/jars/([^/]+)/run", path)):
             return self.run_jar(unquote(found[1]), body)
         if method == "PATCH" and (found := re.fullmatch(r"/jobs/([^/]+)", path)):
@@ -164,6 +173,37 @@ class FakeFlink(ThreadingHTTPServer):
         if method == "GET" and (found := re.fullmatch(r"/jobs/([^/]+)/savepoints/([^/]+)", path)):
             return self.savepoint_status(unquote(found[1]), unquote(found[2]))
         raise FlinkError(404, "Not found: " + path)
+
+    def overview(self) -> dict:
+        """ClusterOverviewWithVersion, as Flink 1.20 answers GET /overview."""
+        states = [j["state"] for j in self.jobs.values()]
+        return {"taskmanagers": (self.slots_total + 1) // 2, "slots-total": self.slots_total,
+                "slots-available": self.slots_total, "jobs-running": states.count("RUNNING"),
+                "jobs-finished": states.count("FINISHED"), "jobs-cancelled": states.count("CANCELED"),
+                "jobs-failed": states.count("FAILED"), "flink-version": "1.20.1", "flink-commit": "8a1ad1b"}
+
+    def details(self, jid: str) -> dict:
+        """JobDetailsInfo; a job with upcoming states moves on to the next one at each call."""
+        job = self.job(jid)
+        if self.upcoming.get(jid):
+            job["state"] = self.upcoming[jid].pop(0)
+        vertex = {"id": "cbc357ccb763df2852fee8c4fc7d55f2", "name": "Source: numbers -> Map -> Sink: print",
+                  "maxParallelism": 128, "parallelism": 2, "status": job["state"], "start-time": job["start-time"],
+                  "end-time": -1, "duration": 61_000, "tasks": {"RUNNING": 2}, "metrics": {}}
+        return {"jid": jid, "name": job["name"], "isStoppable": False, "state": job["state"],
+                "job-type": "STREAMING", "start-time": job["start-time"], "end-time": -1, "duration": 3_723_000,
+                "maxParallelism": -1, "now": job["start-time"] + 3_723_000, "timestamps": {},
+                "vertices": [vertex], "status-counts": {job["state"]: 1}, "plan": {"jid": jid, "nodes": []}}
+
+    def exceptions(self, jid: str) -> dict:
+        """JobExceptionsInfoWithHistory: the latest failure first in exceptionHistory."""
+        self.job(jid)
+        trace = self.failures.get(jid)
+        entries = [{"exceptionName": trace.split(":", 1)[0], "stacktrace": trace, "timestamp": 1_700_000_000_000,
+                    "failureLabels": {}, "taskName": "Source: numbers", "endpoint": "10.0.0.5:6127",
+                    "taskManagerId": "10.0.0.5:6127-3a4b5c", "concurrentExceptions": []}] if trace else []
+        return {"root-exception": trace, "timestamp": 1_700_000_000_000 if trace else None,
+                "all-exceptions": [], "truncated": False, "exceptionHistory": {"entries": entries, "truncated": False}}
 
     def upload(self, content_type: str, body: bytes) -> tuple[int, dict]:
         parts = multipart(content_type, body)
@@ -690,7 +730,9 @@ def test_submit_python_missing_job(stack, tmp_path):
 
 
 def test_the_tool_is_an_executable_stdlib_script():
+    """The shim, and the package it runs (beside it, installed or not), need nothing but Python 3."""
     assert os.access(TOOL, os.X_OK)
     assert TOOL.read_text().startswith("#!/usr/bin/env python3\n")
-    imports = re.findall(r"^(?:import|from) (\w+)", TOOL.read_text(), re.MULTILINE)
-    assert set(imports) <= set(sys.stdlib_module_names) | {"__future__"}
+    for source in [TOOL, *sorted((TOOL.parent / "flink_swarm_cli").glob("*.py"))]:
+        imports = re.findall(r"^\s*(?:import|from) (\w+)", source.read_text(), re.MULTILINE)
+        assert set(imports) <= set(sys.stdlib_module_names) | {"__future__", "flink_swarm_cli"}, source

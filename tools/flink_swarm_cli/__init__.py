@@ -1,0 +1,38 @@
+"""Run jobs on a flink-swarm cluster, with nothing of Flink or Java on this machine.
+
+    flink-swarm [GLOBAL OPTIONS] run [-c CLASS] [-p N] [-s SAVEPOINT [-n]] JAR [ARG...]
+    flink-swarm [GLOBAL OPTIONS] run [-p N] --python JOB.py [ARG...]      (or -py JOB.py)
+    flink-swarm [GLOBAL OPTIONS] list
+    flink-swarm [GLOBAL OPTIONS] describe JOB_ID
+    flink-swarm [GLOBAL OPTIONS] wait JOB_ID [--timeout SECONDS]
+    flink-swarm [GLOBAL OPTIONS] cancel JOB_ID
+    flink-swarm [GLOBAL OPTIONS] savepoint JOB_ID [--dir DIR] [--timeout SECONDS]
+    flink-swarm [GLOBAL OPTIONS] stop JOB_ID [--savepoint-dir DIR] [--drain] [--timeout SECONDS]
+
+GLOBAL OPTIONS (before or after the command word, not after run's JAR): --stack S, --cwd DIR (the
+Pulumi project's folder), --url http://host:8081, --output json, -v/--verbose.
+
+The cluster is the stack's `flinkUiUrl` (`pulumi stack output --json [--stack S] [--cwd DIR]`, so the
+Pulumi CLI is needed unless `--url` is given). Jars go through Flink's REST API: `run` uploads the jar
+and runs it. As with Flink's own `flink run`, run's options come before the jar: every word after
+the jar is the program's, as it is (no `--` needed; one right after the jar is dropped). A Python
+job is copied into the jobmanager's container over SSH (the stack's `sshCommands`) and started there
+with `flink run -d -py`, so the cluster's image needs Python and PyFlink (flink-swarm:flink.python)
+and the stack's outputs are needed even with `--url`. A `--parallelism` above the cluster's task
+slots (GET /overview) is refused before anything is uploaded.
+
+`run` prints the job id and its page in the UI; `list` the jobs, newest first; `describe` a job's
+state, tasks and latest failure's root cause; `wait` waits until the job ends (exit code 0 if it
+FINISHED, 1 if it FAILED or was CANCELED, 124 at --timeout); `cancel` cancels it; `savepoint` takes a
+savepoint (to DIR, or the cluster's `state.savepoints.dir`) and waits for it; `stop` stops the job
+with a savepoint (`--drain`: emit MAX_WATERMARK first, for a job that will not be resumed).
+
+A refusal prints one line: what failed and Flink's root cause (the last "Caused by" of its Java
+trace); `--verbose` prints the whole trace. An HTTP error that does not come from Flink (a proxy's
+502, say) is said as such: its status, content type and first line. Exit codes: 0 done, 1 refused
+(or the waited-for job did not finish), 2 usage error, 124 timed out, 130 interrupted.
+`--output json` prints each command's result as JSON on stdout (see flink_swarm_cli.commands).
+"""
+from .main import main
+
+__all__ = ["main"]

@@ -1,0 +1,167 @@
+"""The commands: each takes the cluster and the parsed arguments and returns an Outcome, what it
+prints as text and as JSON (`--output json`) and its exit code.
+
+JSON (times are Flink's, milliseconds since the epoch; `url` is the job's page in the web UI):
+    run        {"job_id", "url"}
+    list       {"jobs": [{"job_id", "name", "state", "start_time", "end_time", "url"}]}   newest first
+    describe   {"job_id", "name", "state", "start_time", "end_time", "duration_ms",
+                "vertices": [{"name", "parallelism", "status"}], "last_failure": str | null, "url"}
+    wait       {"job_id", "state", "finished": bool, "root_cause": str | null, "url"}
+    cancel     {"job_id", "url"}
+    savepoint  {"job_id", "savepoint", "url"}
+    stop       {"job_id", "savepoint", "stopped": true, "url"}
+    (error)    {"error", "trace": str | null, "exit_code"}
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from . import jobs, python_job
+from .errors import Refused
+from .rest import Rest
+from .stack import flink_url, jobmanager_ssh, outputs
+
+
+@dataclass
+class Outcome:
+    data: Any  # what --output json prints
+    text: str  # what it prints otherwise
+    code: int = 0
+
+
+class Cluster:
+    """The cluster the command works on: --url, or the stack's outputs (read once, when needed)."""
+
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self._outputs: dict | None = None
+
+    def outputs(self) -> dict:
+        if self._outputs is None:
+            self._outputs = outputs(self.args.stack, self.args.cwd)
+        return self._outputs
+
+    def rest(self) -> Rest:
+        return Rest(self.args.url or flink_url(self.outputs()))
+
+
+def job_link(url: str, job_id: str) -> str:
+    # The web UI's route for a job (hash routing): flink-runtime-web/web-dashboard/src/app/pages/job/
+    # routes.ts ('running' > ':jid') and modules/running-job/routes.ts ('overview'); its
+    # running-job.guard.ts sends a job that has ended on to #/job/completed/<jid>.
+    return f"{url}/#/job/running/{job_id}/overview"
+
+
+def submitted(rest: Rest, job_id: str, **more) -> dict:
+    return {"job_id": job_id, **more, "url": job_link(rest.url, job_id)}
+
+
+def run(cluster: Cluster, args: argparse.Namespace) -> Outcome:
+    if args.python:
+        job_id, rest = run_python(cluster, args)
+    else:
+        rest = cluster.rest()
+        if args.parallelism is not None:
+            jobs.check_parallelism(rest, args.parallelism)
+        jar_id = jobs.upload_jar(rest, args.jar)
+        job_id = jobs.run_jar(rest, jar_id, args.args, args.entry_class, args.parallelism, args.savepoint,
+                              args.allow_non_restored_state)
+    data = submitted(rest, job_id)
+    return Outcome(data, f"job {job_id}\n{data['url']}")
+
+
+def run_python(cluster: Cluster, args: argparse.Namespace) -> tuple[str, Rest]:
+    """A PyFlink job, over SSH: it needs the stack's outputs, even with --url."""
+    try:
+        stack_outputs = cluster.outputs()
+    except Refused as err:
+        raise Refused(f"{args.python_word} copies the job to the jobmanager's node over SSH, so it needs the "
+                      f"stack's outputs (`--url` is not enough): {err}") from None
+    node, ssh = jobmanager_ssh(stack_outputs)
+    rest = cluster.rest()
+    if args.parallelism is not None:
+        jobs.check_parallelism(rest, args.parallelism)
+    return python_job.submit(node, ssh, args.python, args.args, args.parallelism), rest
+
+
+def list_jobs(cluster: Cluster, args: argparse.Namespace) -> Outcome:
+    rest = cluster.rest()
+    found = jobs.overview(rest)
+    data = [submitted(rest, j["jid"], name=j.get("name"), state=j.get("state"), start_time=j.get("start-time"),
+                      end_time=j.get("end-time")) for j in found]
+    text = "\n".join(f"{j['jid']}  {j['state']:<12} {j['name']}" for j in found) or "no jobs"
+    return Outcome({"jobs": data}, text)
+
+
+def describe(cluster: Cluster, args: argparse.Namespace) -> Outcome:
+    rest = cluster.rest()
+    info = jobs.details(rest, args.job_id)
+    failure = jobs.last_failure(rest, args.job_id)
+    vertices = [{"name": v.get("name"), "parallelism": v.get("parallelism"), "status": v.get("status")}
+                for v in info.get("vertices") or []]
+    data = submitted(rest, args.job_id, name=info.get("name"), state=info["state"],
+                     start_time=info.get("start-time"), end_time=info.get("end-time"),
+                     duration_ms=info.get("duration"), vertices=vertices,
+                     last_failure=failure[0] if failure else None)
+    lines = [f"job {args.job_id}  {data['name']}", f"state     {data['state']}",
+             f"started   {clock(data['start_time'])}  (for {duration(data['duration_ms'])})"]
+    lines += [f"{'tasks' if i == 0 else '':<9} {v['status']:<12} parallelism {v['parallelism']}  {v['name']}"
+              for i, v in enumerate(vertices)]
+    if failure:
+        lines.append(f"failure   {failure[0]}")
+    return Outcome(data, "\n".join([*lines, data["url"]]))
+
+
+def wait(cluster: Cluster, args: argparse.Namespace) -> Outcome:
+    rest = cluster.rest()
+    state = jobs.wait_job(rest, args.job_id, args.timeout)["state"]
+    cause = jobs.last_failure(rest, args.job_id) if state == "FAILED" else None
+    data = submitted(rest, args.job_id, state=state, finished=state == "FINISHED",
+                     root_cause=cause[0] if cause else None)
+    text = f"job {args.job_id} {state}" + (f": {cause[0]}" if cause else "")
+    return Outcome(data, text, 0 if state == "FINISHED" else 1)
+
+
+def cancel(cluster: Cluster, args: argparse.Namespace) -> Outcome:
+    rest = cluster.rest()
+    jobs.cancel(rest, args.job_id)
+    data = submitted(rest, args.job_id)
+    return Outcome(data, f"cancelling job {args.job_id}\n{data['url']}")
+
+
+def savepoint(cluster: Cluster, args: argparse.Namespace) -> Outcome:
+    rest = cluster.rest()
+    trigger = jobs.trigger_savepoint(rest, args.job_id, args.dir)
+    location = jobs.wait_savepoint(rest, args.job_id, trigger, args.timeout)
+    data = submitted(rest, args.job_id, savepoint=location)
+    return Outcome(data, f"savepoint {location}\njob {args.job_id}\n{data['url']}")
+
+
+def stop(cluster: Cluster, args: argparse.Namespace) -> Outcome:
+    rest = cluster.rest()
+    trigger = jobs.trigger_stop(rest, args.job_id, args.savepoint_dir, args.drain)
+    location = jobs.wait_savepoint(rest, args.job_id, trigger, args.timeout)
+    data = submitted(rest, args.job_id, savepoint=location, stopped=True)
+    return Outcome(data, f"savepoint {location}\nstopped job {args.job_id}\n{data['url']}")
+
+
+COMMANDS: dict[str, Callable[[Cluster, argparse.Namespace], Outcome]] = {
+    "run": run, "list": list_jobs, "describe": describe, "wait": wait, "cancel": cancel,
+    "savepoint": savepoint, "stop": stop}
+
+
+def clock(ms) -> str:
+    if not isinstance(ms, int) or ms <= 0:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ms / 1000))
+
+
+def duration(ms) -> str:
+    if not isinstance(ms, int) or ms < 0:
+        return "-"
+    seconds = ms // 1000
+    parts = [(seconds // 86400, "d"), (seconds // 3600 % 24, "h"), (seconds // 60 % 60, "m"), (seconds % 60, "s")]
+    return " ".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
