@@ -22,12 +22,13 @@ FLINK_SWARM_AT_BOOT=1 bash "$here/docker-install.sh" "$1" "$2" "$3" "$4"
 # it in a child of its own session until the command ends; cloud-init finishes meanwhile
 # (cloud-final.service is Type=oneshot, RemainAfterExit=yes, KillMode=process: canonical/cloud-init
 # systemd/cloud-final.service.tmpl, as Ubuntu installs it; its children are left alone).
+export -f log  # to fetch's child, whose $0 is this script's: it logs as this script does
 fetch() {
   local lock=$1 fd
   shift
   exec {fd}>"$locks/$lock.lock"
   flock "$fd"
-  setsid bash -c '"$@" || echo "[flink-swarm] first-boot: $* failed; its step will try again" >&2' fetch "$@" \
+  setsid bash -c '"$@" || log "$* failed; its step will try again"' "$0" "$@" \
     </dev/null >>"$locks/fetch.log" 2>&1 &
   exec {fd}>&-
   log "$* in the background (output in $locks/fetch.log)"

@@ -21,7 +21,7 @@ fi
 join() {
   printf '{"ListenAddr":"0.0.0.0:2377","AdvertiseAddr":"%s","RemoteAddrs":["%s"],"JoinToken":"%s"}' \
     "$advertise" "$1" "$token" |
-    engine_post /swarm/join
+    engine_post http://localhost/swarm/join
 }
 
 state=$(docker info --format '{{.Swarm.LocalNodeState}}')

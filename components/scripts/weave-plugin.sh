@@ -22,7 +22,7 @@ set_env() {
   local json=${password//\\/\\\\}
   json=${json//\"/\\\"}
   printf '["IPALLOC_RANGE=%s","WEAVE_MTU=%s","WEAVE_PASSWORD=%s"]' "$subnet" "$mtu" "$json" |
-    engine_post "/plugins/$plugin/set"
+    engine_post "http://localhost/plugins/$plugin/set"
 }
 
 if docker plugin inspect "$plugin" >/dev/null 2>&1; then
