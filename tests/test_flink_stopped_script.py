@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from components.steps import SCRIPTS
+from components.steps import script_text
 
 # `docker node ps` lists two removed tasks (desired state Remove) and a running one until $POLLS polls
 # have gone by; every call is logged.
@@ -33,7 +33,8 @@ def run_stopped(tmp_path):
 
     def run(polls: int, state: str = "active"):
         log.write_text("")
-        done = subprocess.run(["bash", str(SCRIPTS / "flink-stopped.sh")], capture_output=True, text=True,
+        done = subprocess.run(["bash", "-c", script_text("flink-stopped"), "flink-stopped"],
+                              capture_output=True, text=True,
                               env={"PATH": f"{bin_dir}:/usr/bin:/bin", "LOG": str(log), "POLLS": str(polls),
                                    "STATE": state}, timeout=60)
         node_ps = [line for line in log.read_text().splitlines() if line.startswith("node ps")]

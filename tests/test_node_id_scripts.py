@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from components.steps import SCRIPTS
+from components.steps import script_text
 
 NODE_ID = "x7k2m9q4w1e8r5t3y6u0i2o4p"  # as `docker info --format '{{.Swarm.NodeID}}'` prints one
 BAD_IDS = ["--force", "x; rm -rf /", "", "$(reboot)", NODE_ID.upper(), NODE_ID + "\n", NODE_ID[:24], NODE_ID + "a",
@@ -30,7 +30,7 @@ def run_script(tmp_path):
 
     def run(name, *args, node_ls="", fail_once=""):
         env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(calls), "NODE_LS": node_ls, "FAIL_ONCE": fail_once}
-        done = subprocess.run(["bash", str(SCRIPTS / f"{name}.sh"), *args], capture_output=True, text=True,
+        done = subprocess.run(["bash", "-c", script_text(name), name, *args], capture_output=True, text=True,
                               env=env, timeout=60)
         return done.returncode, done.stdout + done.stderr, calls.read_text().splitlines()
 

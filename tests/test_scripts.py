@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from components.steps import SCRIPTS
+from components.steps import script_text
 
 TOKEN, PASSWORD = "SWMTKN-1-0abc-secrettoken", "weave-secret-password"
 
@@ -34,8 +34,8 @@ if [[ -n "$FAIL" && "$*" == *"$FAIL"* ]]; then echo "{\"message\":\"cannot do: $
 
 @pytest.fixture
 def run_script(tmp_path):
-    """run_script(name, *args, stdin=, fail=) -> (exit code, everything printed); `argv` holds the
-    command lines curl was given."""
+    """run_script(name, *args, stdin=, fail=) -> (exit code, everything printed), the script run as a
+    step runs it (`bash -c '<text>' name args...`); `argv` holds the command lines curl was given."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "docker").write_text(FAKE_DOCKER)
@@ -48,7 +48,7 @@ def run_script(tmp_path):
     argv.touch()
 
     def run(name, *args, stdin="", fail=""):
-        done = subprocess.run(["bash", str(SCRIPTS / f"{name}.sh"), *args], input=stdin, capture_output=True,
+        done = subprocess.run(["bash", "-c", script_text(name), name, *args], input=stdin, capture_output=True,
                               text=True, env={"PATH": f"{bin_dir}:/usr/bin:/bin", "FAIL": fail,
                                               "ARGV_LOG": str(argv)}, timeout=60)
         return done.returncode, done.stdout + done.stderr

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from components import ports
-from components.steps import SCRIPTS
+from components.steps import script_text
 
 FAKE_DOCKER = r'''#!/bin/bash
 echo "docker $*" >>"$LOG"
@@ -42,7 +42,7 @@ def leave(tmp_path):
         if not ss:
             (bin_dir / "ss").unlink()
         log.write_text("")
-        done = subprocess.run(["bash", str(SCRIPTS / "swarm-leave.sh"), str(ports.SWARM_GOSSIP)],
+        done = subprocess.run(["bash", "-c", script_text("swarm-leave"), "swarm-leave", str(ports.SWARM_GOSSIP)],
                               capture_output=True, text=True,
                               env={"PATH": f"{bin_dir}:/usr/bin:/bin", "LOG": str(log), "HELD": str(held)},
                               timeout=60)

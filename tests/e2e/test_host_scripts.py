@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from components.steps import SCRIPTS
+from components.steps import script_text
 from tests.e2e import hosts, ssh
 from tests.e2e.proc import TIMINGS
 
@@ -44,7 +44,7 @@ def test_docker_install_waits_for_apts_lists_lock_then_installs_and_holds(vm):
         stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        script = (SCRIPTS / "docker-install.sh").read_text()
+        script = script_text("docker-install")  # its libraries included, as the step sends it
         started = time.monotonic()  # as the program runs the step: sudo bash -c '<script>' name args
         rc, out, err = hosts.run_ssh(vm, f"sudo -n bash -c {shlex.quote(script)} docker-install docker.io - ubuntu -",
                                      timeout=400)
