@@ -135,6 +135,7 @@ class FakeFlink(ThreadingHTTPServer):
         self.slots_total = 8  # GET /overview: the registered taskmanagers' slots
         self.upcoming: dict[str, list[str]] = {}  # a job's next states, one per GET /jobs/:jobid
         self.failures: dict[str, str] = {}  # a job's latest failure (its trace), for /jobs/:jobid/exceptions
+        self.run_failure: str | None = None  # a trace: POST /jars/:jarid/run answers it (400), as Flink does
         self.lock = threading.Lock()
 
     def add_job(self, name: str, state: str = "RUNNING", start: int | None = None) -> str:
@@ -224,6 +225,8 @@ class FakeFlink(ThreadingHTTPServer):
         request = read_body(body, JAR_RUN_BODY, "JarRunRequestBody")
         if jar_id not in self.jars:
             raise FlinkError(400, rest_handler_exception(f"Jar file /tmp/flink-web-upload/{jar_id} does not exist"))
+        if self.run_failure:
+            raise FlinkError(400, self.run_failure)
         if request.get("entryClass") == "does.not.Exist":
             raise FlinkError(400, rest_handler_exception(
                 "Could not execute application.",
@@ -310,7 +313,7 @@ class Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def flink():
     server = FakeFlink()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server
     server.shutdown()
@@ -630,6 +633,8 @@ elif args[0] == "cp":
     tarfile.open(fileobj=io.BytesIO(sys.stdin.buffer.read())).extractall(os.environ["FAKE_CONTAINER_TMP"],
                                                                           filter="data")
 elif args[0] == "exec":
+    if args[5:6] == ["-p"]:  # flink-swarm run -p N --python: `flink run -d -p N -py ...`
+        args = args[:5] + args[7:]
     assert args[1:6] == ["c0ffee", "flink", "run", "-d", "-py"], args
     print("Job has been submitted with JobID 0123456789abcdef0123456789abcdef")
 """
