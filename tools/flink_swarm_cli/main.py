@@ -69,7 +69,7 @@ def _global_options(parser: argparse.ArgumentParser, default) -> None:
     commands' parsers, so that only a given option overrides the top level's)."""
     def value(v):
         return default if default is argparse.SUPPRESS else v
-    parser.add_argument("--stack", default=value(None), help="the Pulumi stack (default: the selected one)")
+    parser.add_argument("--stack", default=value(None), metavar="S", help="the Pulumi stack (default: the selected one)")
     parser.add_argument("--cwd", default=value(None), metavar="DIR",
                         help="the Pulumi project's folder (default: this one), for `pulumi stack output`")
     parser.add_argument("--url", default=value(None),
@@ -89,8 +89,8 @@ def _run_parser(commands, common, prog: str) -> None:
     run.add_argument("-py", "--python", type=Path, metavar="JOB.py",
                      help="a PyFlink job instead: copied over SSH into the jobmanager's container and run there "
                           "with `flink run -d -py` (needs the stack's outputs and flink-swarm:flink.python)")
-    run.add_argument("-c", "--class", dest="entry_class", help="the entry class (default: the jar's Main-Class)")
-    run.add_argument("-p", "--parallelism", type=int,
+    run.add_argument("-c", "--class", dest="entry_class", metavar="CLASS", help="the entry class (default: the jar's Main-Class)")
+    run.add_argument("-p", "--parallelism", type=int, metavar="N",
                      help="the job's default parallelism (refused if above the cluster's task slots)")
     run.add_argument("-s", "--savepoint", "--fromSavepoint", dest="savepoint", metavar="PATH",
                      help="start from this savepoint (or retained checkpoint)")
@@ -104,18 +104,18 @@ def _job_parsers(commands, common) -> None:
         commands.add_parser(name, parents=[common], help=text).add_argument("job_id")
     wait = commands.add_parser("wait", parents=[common], help="wait until a job ends; exit 0 iff it FINISHED")
     wait.add_argument("job_id")
-    wait.add_argument("--timeout", type=float, help="give up after this many seconds (exit code 124)")
+    wait.add_argument("--timeout", type=float, metavar="SECONDS", help="give up after this many seconds (exit code 124)")
     savepoint = commands.add_parser("savepoint", parents=[common], allow_abbrev=False, help="take a savepoint")
     savepoint.add_argument("job_id")
     savepoint.add_argument("--dir", help="where to (default: the cluster's state.savepoints.dir)")
     stop = commands.add_parser("stop", parents=[common], allow_abbrev=False,
                                help="stop a job with a savepoint (Flink's stop-with-savepoint)")
     stop.add_argument("job_id")
-    stop.add_argument("--savepoint-dir", help="where to (default: the cluster's state.savepoints.dir)")
+    stop.add_argument("--savepoint-dir", metavar="DIR", help="where to (default: the cluster's state.savepoints.dir)")
     stop.add_argument("--drain", action="store_true",
                       help="emit MAX_WATERMARK first (ends event-time windows; for a job that will not be resumed)")
     for parser in (savepoint, stop):
-        parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for it (default: 600)")
+        parser.add_argument("--timeout", type=float, default=600, metavar="SECONDS", help="seconds to wait for it (default: 600)")
 
 
 def parser(prog: str = "flink-swarm") -> argparse.ArgumentParser:
