@@ -12,6 +12,7 @@ from pulumi_azure_native import compute, network, resources
 from . import ports
 from .boot import first_boot
 from .config import Settings
+from .config.topology import AZURE
 from .machines import Machine
 
 
@@ -48,7 +49,7 @@ class AzureNodes(pulumi.ComponentResource):
                 f"{spec.name}-ip", resource_group_name=self.group.name, public_ip_address_name=f"{spec.name}-ip",
                 sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
                 public_ip_allocation_method="Static", public_ip_address_version="IPv4", opts=self._child)
-            for spec in settings.of_cloud("azure")
+            for spec in settings.of_cloud(AZURE)
         }
         self.public_ips = {name: ip.ip_address.apply(lambda a: a or "") for name, ip in self.ips.items()}
 
@@ -79,7 +80,7 @@ class AzureNodes(pulumi.ComponentResource):
             subnet_name="nodes", address_prefix=cfg.subnet,
             network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id), opts=self._child)
         out = {}
-        for spec in s.of_cloud("azure"):
+        for spec in s.of_cloud(AZURE):
             nic = network.NetworkInterface(
                 f"{spec.name}-nic", resource_group_name=self.group.name, network_interface_name=f"{spec.name}-nic",
                 ip_configurations=[network.NetworkInterfaceIPConfigurationArgs(

@@ -18,13 +18,13 @@ import pulumi_tls as tls
 import yaml
 
 from .config import NodeSpec, Settings
+from .config.topology import FLINK_ROLES
 from .steps import script_text
 
 BOOT_DIR = "/var/lib/flink-swarm"  # where the boot scripts are written on the node
 # The Weave plugin's weaveutil speaks API 1.26 (weaveworks/weave prog/weaveutil/swarm.go:11) under
 # `set -e` (prog/net-plugin/launch.sh:3, 28): Engine 29 refuses it unless its minimum is lowered.
 WEAVE_DOCKER_API = "1.26"
-FLINK_ROLES = ("jobmanager", "worker")  # the roles that run Flink, so pull its image
 BOOT_SCRIPTS = ("docker-install", "first-boot")  # written to BOOT_DIR; first-boot.sh runs docker-install.sh
 
 

@@ -26,15 +26,14 @@ import pulumi
 import pulumi_docker as docker
 
 from . import ports
-from .boot import FLINK_ROLES
 from .config import Settings
+from .config.topology import FLINK_ROLES, JOBMANAGER, WORKER
 from .machines import Node
 from .state import StateBucket
 from .steps import node_command, script, script_text
 from .swarm import SwarmCluster
 
 MTU_OPTION = "com.docker.network.driver.mtu"  # moby libnetwork/drivers/overlay/ov_network.go:128-135
-JOBMANAGER = "jobmanager"  # service name, DNS name on the network, and the node role it runs on
 TASKMANAGER = "taskmanager"
 ZOOKEEPER = "zookeeper"
 STATE_DIR = "/var/lib/flink-swarm/state"  # the jobmanager's durable state, on its node ...
@@ -210,7 +209,7 @@ class FlinkCluster(pulumi.ComponentResource):
                 "taskmanager.data.port": ports.TASKMANAGER_DATA, "taskmanager.numberOfTaskSlots": fl.task_slots,
                 "taskmanager.memory.process.size": fl.taskmanager_memory, **settings}), **flink_env},
             **flink_run,
-            mode=docker.ServiceModeArgs(global_=True), role="worker")  # one per worker node, as workers come and go
+            mode=docker.ServiceModeArgs(global_=True), role=WORKER)  # one per worker node, as workers come and go
 
         ui_host, ui_port = jobmanager_node.reach(ports.FLINK_UI)
         self.ui_url: pulumi.Output[str] = pulumi.Output.concat("http://", ui_host, ":", str(ui_port))

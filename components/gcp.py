@@ -10,6 +10,7 @@ from pulumi_gcp import compute
 from . import ports
 from .boot import first_boot
 from .config import Settings
+from .config.topology import GCP
 from .machines import Machine
 
 
@@ -32,7 +33,7 @@ class GcpNodes(pulumi.ComponentResource):
             spec.name: compute.Address(f"{spec.name}-ip", name=f"{prefix}-{spec.name}-ip", address_type="EXTERNAL",
                                        network_tier="PREMIUM", region=cfg.region, project=cfg.project,
                                        opts=self._child)
-            for spec in settings.of_cloud("gcp")
+            for spec in settings.of_cloud(GCP)
         }
         self.public_ips = {name: a.address for name, a in self.addresses.items()}
 
@@ -50,7 +51,7 @@ class GcpNodes(pulumi.ComponentResource):
                 opts=self._child)
             for _, rule in ports.rules_for(s.network)]
         out = {}
-        for spec in s.of_cloud("gcp"):
+        for spec in s.of_cloud(GCP):
             instance = compute.Instance(
                 f"{spec.name}-vm", name=f"{prefix}-{spec.name}", machine_type=spec.size or cfg.size,
                 zone=cfg.zone, project=cfg.project, tags=[self.tag], allow_stopping_for_update=True,

@@ -22,6 +22,7 @@ import pulumi_tls as tls
 
 from . import ports
 from .config import Settings
+from .config.topology import JOBMANAGER, LOCAL
 from .machines import Machine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +64,7 @@ class LocalNodes(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self, provider=engine)
         self.private_range: str = local.subnet
         self.public_ips: dict[str, pulumi.Output[str]] = {
-            spec.name: pulumi.Output.from_input(local.address(k)) for k, spec in enumerate(settings.of_cloud("local"))}
+            spec.name: pulumi.Output.from_input(local.address(k)) for k, spec in enumerate(settings.of_cloud(LOCAL))}
 
     def machines(self, cluster_sources: pulumi.Output[list[str]], public_key: pulumi.Input[str],
                  host_keys: Mapping[str, tls.PrivateKey]) -> dict[str, Machine]:
@@ -83,9 +84,9 @@ class LocalNodes(pulumi.ComponentResource):
                 "BASE_IMAGE": local.base_image, "SSH_USER": s.ssh_user}, labels={LABEL: s.stack}),
             triggers={"context": digest}, opts=self._child)
         out = {}
-        for k, spec in enumerate(s.of_cloud("local")):
+        for k, spec in enumerate(s.of_cloud(LOCAL)):
             published = {ports.SSH: (LOOPBACK, local.ssh_port + k)}
-            if spec.role == "jobmanager":
+            if spec.role == JOBMANAGER:
                 published[ports.FLINK_UI] = (LOOPBACK, local.ui_port)
             container = docker.Container(
                 f"{spec.name}-node", name=f"{prefix}-{spec.name}", hostname=spec.name, image=image.image_id,

@@ -9,6 +9,7 @@ from pulumi_command import remote
 from . import ports
 from .azure import AzureNodes
 from .config import NodeSpec, Settings
+from .config.topology import AZURE, GCP, LOCAL, STATIC
 from .gcp import GcpNodes
 from .local import LocalNodes
 from .machines import Machine, Node, Site
@@ -27,17 +28,17 @@ class Nodes(pulumi.ComponentResource):
         super().__init__("flink-swarm:index:Nodes", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         sites: list[Site] = []
-        if settings.of_cloud("azure"):
-            sites.append(AzureNodes("azure", settings, child))
-        if settings.of_cloud("gcp"):
-            sites.append(GcpNodes("gcp", settings, child))
-        if settings.of_cloud("local"):
-            sites.append(LocalNodes("local", settings, child))
+        if settings.of_cloud(AZURE):
+            sites.append(AzureNodes(AZURE, settings, child))
+        if settings.of_cloud(GCP):
+            sites.append(GcpNodes(GCP, settings, child))
+        if settings.of_cloud(LOCAL):
+            sites.append(LocalNodes(LOCAL, settings, child))
 
         public_ips: dict[str, pulumi.Input[str]] = {}
         for site in sites:
             public_ips.update(site.public_ips)
-        for spec in settings.of_cloud("static"):
+        for spec in settings.of_cloud(STATIC):
             public_ips[spec.name] = spec.public_ip
         private_ranges = [site.private_range for site in sites]
         self.cluster_sources: pulumi.Output[list[str]] = pulumi.Output.all(*public_ips.values()).apply(
@@ -45,11 +46,11 @@ class Nodes(pulumi.ComponentResource):
 
         # Each machine starts with a host key made here, so the first connection already checks it.
         host_keys = {spec.name: tls.PrivateKey(f"{spec.name}-host-key", algorithm="ED25519", opts=child)
-                     for spec in settings.nodes if spec.cloud != "static"}
+                     for spec in settings.nodes if spec.cloud != STATIC}
         machines: dict[str, Machine] = {}
         for site in sites:
             machines.update(site.machines(self.cluster_sources, key.public_key, host_keys))
-        for spec in settings.of_cloud("static"):  # a host you own is the host at its address
+        for spec in settings.of_cloud(STATIC):  # a host you own is the host at its address
             machines[spec.name] = Machine(pulumi.Output.from_input(spec.private_ip), (),
                                           pulumi.Output.from_input(spec.public_ip))
 

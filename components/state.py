@@ -22,6 +22,7 @@ from pulumi_gcp import storage as gcs
 
 from .azure import without_type_aliases
 from .config import Settings
+from .config.topology import AZURE
 
 CONTAINER = "flink-state"  # the Azure blob container
 # Flink's filesystem plugins (opt/<name>-<version>.jar in Flink's distribution) and their URI schemes.
@@ -40,7 +41,7 @@ class StateBucket(pulumi.ComponentResource):
     def __init__(self, name: str, settings: Settings, opts: Optional[pulumi.ResourceOptions] = None):
         cloud = settings.flink.state
         super().__init__("flink-swarm:state:StateBucket", name, None, pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(transformations=[without_type_aliases] if cloud == "azure" else None)))
+            opts, pulumi.ResourceOptions(transformations=[without_type_aliases] if cloud == AZURE else None)))
         child = pulumi.ResourceOptions(parent=self)
         kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
         prefix = settings.name_prefix

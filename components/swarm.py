@@ -14,6 +14,7 @@ from pulumi_command import remote
 from . import ports
 from .boot import docker_install_args
 from .config import Settings
+from .config.topology import MANAGER, STATIC
 from .machines import Node
 from .steps import control_command, node_command, script
 
@@ -82,7 +83,7 @@ class SwarmCluster(pulumi.ComponentResource):
                        *table)
         return {n.name: node_command(self, n, "firewall", rules, delete=script("host-firewall", "remove"),
                                      depends_on=list(n.booted))
-                for n in nodes if n.cloud == "static" and n.spec.firewall}
+                for n in nodes if n.cloud == STATIC and n.spec.firewall}
 
     def _install(self, node: Node, settings: Settings, after: list[pulumi.Resource]) -> remote.Command:
         return node_command(self, node, "docker", script(
@@ -92,7 +93,7 @@ class SwarmCluster(pulumi.ComponentResource):
         """`swarm init` on the control manager, then every node joins: the init, and node name -> its join
         (stdout: node id)."""
         managers = {n.name: pulumi.Output.concat(n.public_ip, ":", str(ports.SWARM_MANAGEMENT))
-                    for n in nodes if n.role == "manager"}
+                    for n in nodes if n.role == MANAGER}
 
         def endpoints(but: str) -> pulumi.Output[str]:  # the other managers, in a stable order
             return pulumi.Output.all(*[e for m, e in managers.items() if m != but]).apply(
@@ -107,7 +108,7 @@ class SwarmCluster(pulumi.ComponentResource):
         worker_token = pulumi.Output.secret(tokens.stdout.apply(lambda out: out.split()[0] + "\n"))
         manager_token = pulumi.Output.secret(tokens.stdout.apply(lambda out: out.split()[1] + "\n"))
         return init, {n.name: node_command(self, n, "join", script("swarm-join", n.public_ip, endpoints(n.name)),
-                                           stdin=manager_token if n.role == "manager" else worker_token,
+                                           stdin=manager_token if n.role == MANAGER else worker_token,
                                            delete=script("swarm-leave", ports.SWARM_GOSSIP),
                                            depends_on=[self.installs[n.name]], triggers=[self.swarm_id],
                                            undoes_itself=True)

@@ -1,10 +1,13 @@
 """Config validation: every bad input is refused with the field, the value and the fix."""
+from pathlib import Path
+
 import pulumi
 import pytest
 import yaml
 
 from components import config
 from components.config import ConfigError
+from components.config.types import SshSpec
 
 PROVIDERS = {"azure-native:location": "westeurope", "gcp:project": "p", "gcp:zone": "europe-west1-b",
              "gcp:region": None}
@@ -304,7 +307,7 @@ def test_program_refuses_bad_config_before_registering_anything(program, overrid
 
 
 def test_ssh_dial_bounds_are_configurable(parse):
-    assert parse(ssh={"dialAttempts": 3}).ssh == config.SshSpec(dial_attempts=3, dial_timeout=10)
+    assert parse(ssh={"dialAttempts": 3}).ssh == SshSpec(dial_attempts=3, dial_timeout=10)
     refused(parse, "flink-swarm:ssh.dialTimeoutSeconds", 0, ssh={"dialTimeoutSeconds": 0})
     refused(parse, "flink-swarm:ssh.retries", 5, ssh={"retries": 5})
 
@@ -405,7 +408,7 @@ def test_yaml_alias_bomb_is_refused_when_read(tmp_path):
     bomb = laughs(9)
     assert len(bomb) < 400
     with pytest.raises(ConfigError) as err:
-        config.read_yaml(config.Path(write(tmp_path, bomb)), "flink-swarm:topology")
+        config.read_yaml(Path(write(tmp_path, bomb)), "flink-swarm:topology")
     assert "aliases" in str(err.value) and "Fix:" in str(err.value)
 
 
@@ -426,7 +429,7 @@ def test_duplicate_yaml_keys_are_refused(parse, tmp_path):
 
 def test_defaults_yaml_is_read_as_strictly(parse, tmp_path, monkeypatch):
     defaults = config.DEFAULTS_FILE.read_text()
-    monkeypatch.setattr(config, "DEFAULTS_FILE", config.Path(write(tmp_path, defaults + "sshUser: root\n", "d.yaml")))
+    monkeypatch.setattr(config, "DEFAULTS_FILE", Path(write(tmp_path, defaults + "sshUser: root\n", "d.yaml")))
     assert "duplicate key 'sshUser'" in refused(parse, "d.yaml", "d.yaml")
 
 

@@ -6,7 +6,8 @@ import sys
 import pytest
 import yaml
 
-from components.config import DNS_NAME, MAX_PREFIX
+from components.config.access import MAX_PREFIX
+from components.config.checks import DNS_NAME
 from tests.harness import ROOT
 
 AZ_VM, GCP_VM = "azure-native:compute:VirtualMachine", "gcp:compute/instance:Instance"

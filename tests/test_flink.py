@@ -233,7 +233,7 @@ STATE_KEYS = {"state.checkpoint-storage", "state.checkpoints.dir", "state.savepo
 
 def test_the_keys_the_program_writes_are_the_ones_a_stack_may_not_set_and_the_state_location(program):
     from components import flink
-    from components.config import FLINK_OWN_KEYS
+    from components.config.flink import FLINK_OWN_KEYS
 
     from tests.harness import ROOT
 

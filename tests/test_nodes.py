@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from components import ports
-from components.config import NetworkSpec
+from components.config.types import NetworkSpec
 from tests.harness import ROOT
 
 AZ_VM, GCP_VM = "azure-native:compute:VirtualMachine", "gcp:compute/instance:Instance"

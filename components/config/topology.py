@@ -13,8 +13,9 @@ from .checks import (KEY_TYPES, boolean, choice, clip, dns_name, fail, ip, keys,
                      positive_int, public_key)
 
 DEFAULT_TOPOLOGY = "config/topologies/blog.yaml"
-CLOUDS = ("azure", "gcp", "static", "local")  # local: containers on your own Docker Engine
-ROLES = ("manager", "jobmanager", "worker")
+AZURE, GCP, STATIC, LOCAL = CLOUDS = ("azure", "gcp", "static", "local")  # local: containers on your Docker Engine
+MANAGER, JOBMANAGER, WORKER = ROLES = ("manager", "jobmanager", "worker")
+FLINK_ROLES = (JOBMANAGER, WORKER)  # the roles that run Flink, so pull its image
 LABEL = re.compile(r"[A-Za-z0-9][-A-Za-z0-9_./:]*")
 STATIC_ONLY_KEYS = {"publicIp", "privateIp", "user", "port", "hostKey", "firewall"}
 NODE_KEYS = {"name", "cloud", "role", "count", "size", "labels", *STATIC_ONLY_KEYS}
@@ -59,9 +60,9 @@ def _entry_nodes(entry: Any, where: str, fieldname: str, default_user: str) -> l
     role = choice(f"{where}.role", entry.get("role"), ROLES)
     labels = _labels(where, entry.get("labels"))
     size = entry.get("size")
-    if cloud in ("static", "local") and size is not None:
+    if cloud in (STATIC, LOCAL) and size is not None:
         fail(f"{where}.size", size, f"{cloud} nodes have no machine size", "remove `size`")
-    if cloud == "static":
+    if cloud == STATIC:
         access = _static_access(where, entry, default_user)
     else:
         extra = sorted(STATIC_ONLY_KEYS & set(entry))
@@ -136,7 +137,7 @@ def _names(where: str, entry: Mapping[str, Any], name: str, cloud: str) -> list[
     if count > MAX_COUNT:
         fail(f"{where}.count", count, f"more than {MAX_COUNT} nodes in one group, more than a cloud's subnet holds",
              "write the number of machines you mean; split a larger cluster into groups on several clouds")
-    if count and cloud == "static":
+    if count and cloud == STATIC:
         fail(f"{where}.count", count, "static nodes are single hosts with their own address",
              "list each static host as its own entry, without `count`")
     return [f"{name}-{k}" for k in range(1, count + 1)]
@@ -162,12 +163,12 @@ def _check_unique(nodes: list[NodeSpec], fieldname: str) -> None:
 def _check_roles(nodes: list[NodeSpec], fieldname: str) -> None:
     """1, 3 or 5 managers, exactly one jobmanager, at least one worker."""
     by_role = {role: [n.name for n in nodes if n.role == role] for role in ROLES}
-    if not by_role["manager"]:
+    if not by_role[MANAGER]:
         fail(fieldname, [n.name for n in nodes], "no node has role manager",
              "add a node with `role: manager` (it initialises the swarm)")
-    if len(by_role["jobmanager"]) != 1:
-        fail(fieldname, by_role["jobmanager"], "exactly one node must have role jobmanager",
+    if len(by_role[JOBMANAGER]) != 1:
+        fail(fieldname, by_role[JOBMANAGER], "exactly one node must have role jobmanager",
              "give one node `role: jobmanager`; it hosts the Flink jobmanager")
-    if not by_role["worker"]:
+    if not by_role[WORKER]:
         fail(fieldname, [n.name for n in nodes], "no node has role worker",
              "add nodes with `role: worker`; each runs one Flink taskmanager")

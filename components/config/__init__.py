@@ -1,0 +1,87 @@
+"""Stack settings: read once, validated into typed objects before any resource is registered.
+
+`parse()` turns plain dicts (the stack's `flink-swarm:` keys and the providers' keys) into
+`Settings`, reading config/defaults.yaml and the topology file but nothing of a Pulumi program, so
+every rule is testable without an engine; `load()` feeds it from `pulumi.Config`. Every error names the
+field, the bad value and the fix. One module per subject: `access` (SSH, admin networks, names),
+`network`, `flink`, `clouds`, `swarm`; `topology` expands the nodes; `checks` holds the field checks
+and `ConfigError`; `yamlfile` the strict YAML reader; `types` what `parse()` returns.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import pulumi
+
+from . import access, clouds, flink, network, swarm
+from .checks import ConfigError
+from .topology import DEFAULT_TOPOLOGY, NodeSpec, expand_topology
+from .types import OWN, PROJECT, ROOT, Settings
+from .yamlfile import read_yaml
+
+__all__ = ["ConfigError", "NodeSpec", "PROJECT", "Settings", "load", "parse"]
+
+DEFAULTS_FILE = ROOT / "config" / "defaults.yaml"
+
+
+def parse(cfg: Mapping[str, Any], providers: Mapping[str, Optional[str]], stack: str) -> Settings:
+    """Validate raw stack config (`flink-swarm:` keys without the prefix) into `Settings`.
+
+    `providers` holds `azure-native:location`, `gcp:project`, `gcp:region`, `gcp:zone` (or None).
+    """
+    defaults = read_yaml(DEFAULTS_FILE, str(DEFAULTS_FILE))
+    ssh_user = access.ssh_user(cfg, defaults)
+    docker_install, docker_version = swarm.docker(cfg, defaults)
+    nodes = _topology(cfg, ssh_user)
+    access.check_azure_user(ssh_user, nodes)
+    admin_cidrs, world_open = access.admin_cidrs(cfg)
+    public, private, agent = access.key_pair(cfg, nodes)
+    network_spec = network.read(cfg, defaults)
+    flink_spec = flink.read(cfg, defaults)
+    azure = clouds.azure(defaults, providers, nodes)
+    gcp = clouds.gcp(defaults, providers, nodes)
+    local = clouds.local(cfg, defaults, nodes)
+    network.check_subnets(network_spec, nodes, azure, gcp, local)
+    flink.check_state(flink_spec, azure, gcp)
+    clouds.check_capacity(nodes, network_spec, admin_cidrs, azure, gcp)
+    return Settings(stack, access.name_prefix(cfg, stack), nodes, admin_cidrs, ssh_user, public, private,
+                    cfg.get("weavePassword"), docker_install, docker_version, network_spec, flink_spec, azure, gcp,
+                    access.ssh(cfg, defaults), clouds.quota_warnings(nodes) + swarm.manager_warnings(nodes), agent,
+                    world_open, swarm.control_manager(cfg, nodes), local)
+
+
+def _topology(cfg: Mapping[str, Any], ssh_user: str) -> tuple[NodeSpec, ...]:
+    topology = cfg.get("topology", DEFAULT_TOPOLOGY)
+    path = Path(topology) if Path(str(topology)).is_absolute() else ROOT / str(topology)
+    return expand_topology(read_yaml(path, f"{OWN}topology"), ssh_user, f"{OWN}topology")
+
+
+def load() -> Settings:
+    """Read the current stack's config through Pulumi and validate it."""
+    conf = pulumi.Config(PROJECT)
+    raw: dict[str, Any] = {}
+    for key in ("topology", "sshUser", "dockerInstall", "dockerVersion", "namePrefix", "sshPublicKey",
+                "controlManager"):
+        if (value := conf.get(key)) is not None:
+            raw[key] = value
+    for key in ("adminCidrs", "network", "flink", "ssh", "worldOpenAdmin", "local"):
+        if (value := conf.get_object(key)) is not None:
+            raw[key] = value
+    for key in ("sshPrivateKey", "weavePassword"):  # stay secret Outputs end to end
+        if (value := conf.get_secret(key)) is not None:
+            raw[key] = value
+    providers = {
+        "azure-native:location": pulumi.Config("azure-native").get("location"),
+        "gcp:project": pulumi.Config("gcp").get("project"),
+        "gcp:region": pulumi.Config("gcp").get("region"),
+        "gcp:zone": pulumi.Config("gcp").get("zone"),
+    }
+    settings = parse(raw, providers, pulumi.get_stack())
+    for warning in settings.warnings:
+        pulumi.log.warn(warning)
+    if settings.ssh_agent and not os.environ.get("SSH_AUTH_SOCK"):
+        pulumi.log.warn(f"only {OWN}sshPublicKey is set, so SSH uses your ssh-agent's keys, but SSH_AUTH_SOCK is "
+                        "not set: start an agent and `ssh-add` the key before `pulumi up`")
+    return settings

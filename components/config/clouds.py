@@ -1,0 +1,106 @@
+"""The clouds' settings (Azure, Google Cloud, local containers) and what each cloud holds."""
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Mapping, Optional
+
+from ..ports import ADMIN, CLUSTER, rules_for
+from .checks import cidr, fail, image, mapping, positive_int
+from .topology import AZURE, GCP, LOCAL, STATIC, NodeSpec
+from .types import FIRST_LOCAL_HOST, OWN, AzureSpec, GcpSpec, LocalSpec, NetworkSpec
+from .yamlfile import deep_merge
+
+AZURE_NSG_SOURCES = 4000  # Azure: addresses and ranges in one network security group's rules
+AZURE_PUBLIC_IPS = 10  # Azure: default quota of Standard public IPs per region and subscription (see README)
+RESERVED_ADDRESSES = {AZURE: 5, GCP: 4}  # per subnet
+DOCKER_HOSTS = ("unix://", "npipe://", "tcp://", "ssh://")  # what a docker provider's `host` takes
+
+
+def azure(defaults: Mapping[str, Any], providers: Mapping[str, Optional[str]],
+           nodes: tuple[NodeSpec, ...]) -> AzureSpec:
+    given = defaults["azure"]
+    azure = AzureSpec(providers.get("azure-native:location"), given["size"], given["diskGb"],
+                      given["addressSpace"], given["subnet"], given["image"])
+    if any(n.cloud == AZURE for n in nodes) and not azure.location:
+        fail("azure-native:location", None, "the topology has Azure nodes but no Azure region is set",
+             "`pulumi config set azure-native:location westeurope`")
+    return azure
+
+
+def gcp(defaults: Mapping[str, Any], providers: Mapping[str, Optional[str]], nodes: tuple[NodeSpec, ...]) -> GcpSpec:
+    """The project and zone are required with GCP nodes; the region follows the zone."""
+    given = defaults["gcp"]
+    project, zone, region = (providers.get(f"gcp:{key}") for key in ("project", "zone", "region"))
+    if any(n.cloud == GCP for n in nodes):
+        for key, value, example in (("project", project, "my-project-id"), ("zone", zone, "europe-west1-b")):
+            if not value:
+                fail(f"gcp:{key}", None, "the topology has Google Cloud nodes but no "
+                     f"gcp:{key} is set", f"`pulumi config set gcp:{key} {example}`")
+        zone_region = zone.rsplit("-", 1)[0]
+        if region and region != zone_region:
+            fail("gcp:zone", zone, f"not in gcp:region {region!r}",
+                 f"use a zone of {region} or set gcp:region {zone_region}")
+        region = zone_region
+    elif zone and not region:  # no nodes there, but a state bucket may be
+        region = zone.rsplit("-", 1)[0]
+    return GcpSpec(project, region, zone, given["size"], given["diskGb"], given["subnet"], given["image"])
+
+
+def local(cfg: Mapping[str, Any], defaults: Mapping[str, Any], nodes: tuple[NodeSpec, ...]) -> LocalSpec:
+    """`local:` settings; local nodes are containers of this machine, which no other cloud's node reaches."""
+    field = f"{OWN}local"
+    loc = deep_merge(defaults["local"], mapping(field, cfg.get("local"), {*defaults["local"], "dockerHost"}))
+    count = sum(n.cloud == LOCAL for n in nodes)
+    others = sorted({n.cloud for n in nodes} - {LOCAL})
+    if count and others:
+        fail(f"{OWN}topology", others, "local nodes are containers on this machine's Docker Engine, which "
+             f"{' and '.join(others)} nodes cannot reach", "use a topology of local nodes only, e.g. "
+             "config/topologies/local.yaml, or none")
+    subnet = cidr(f"{field}.subnet", loc["subnet"])
+    room = ipaddress.ip_network(subnet).num_addresses - FIRST_LOCAL_HOST - 1  # and the broadcast address
+    if count > room:
+        fail(f"{field}.subnet", subnet, f"holds {max(room, 0)} local nodes from its {FIRST_LOCAL_HOST}th address, "
+             f"not {count}", "use a larger private range, e.g. 10.213.0.0/24 (the default)")
+    ssh_port, ui_port = (positive_int(f"{field}.{key}", loc[key]) for key in ("sshPort", "uiPort"))
+    if ssh_port + max(count, 1) - 1 > 65535 or ui_port > 65535:
+        fail(f"{field}.sshPort", ssh_port, f"the {count} nodes' SSH ports or the UI port run past 65535",
+             "use ports from 1024 to 65535, e.g. sshPort 2222 and uiPort 8081 (the defaults)")
+    if ssh_port <= ui_port < ssh_port + count:
+        fail(f"{field}.uiPort", ui_port, f"one of the nodes' SSH ports ({ssh_port}-{ssh_port + count - 1})",
+             "choose a port outside that range, e.g. 8081 (the default)")
+    host = loc.get("dockerHost")
+    if host is not None and (not isinstance(host, str) or not host.startswith(DOCKER_HOSTS)):
+        fail(f"{field}.dockerHost", host, "not a Docker Engine address",
+             "write it as DOCKER_HOST takes it, e.g. unix:///var/run/docker.sock, or unset it")
+    return LocalSpec(image(f"{field}.baseImage", loc["baseImage"]), subnet, ssh_port, ui_port, host)
+
+
+def check_capacity(nodes: tuple[NodeSpec, ...], network: NetworkSpec, admin_cidrs: tuple[str, ...],
+                    azure: AzureSpec, gcp: GcpSpec) -> None:
+    """No more nodes than a cloud's subnet holds, nor sources than Azure's NSG takes."""
+    for cloud, subnet in ((AZURE, azure.subnet), (GCP, gcp.subnet)):
+        count = sum(n.cloud == cloud for n in nodes)
+        room = ipaddress.ip_network(subnet).num_addresses - RESERVED_ADDRESSES[cloud]
+        if count > room:
+            fail(f"{OWN}topology", count, f"more {cloud} nodes than the {cloud} subnet {subnet} "
+                 f"holds ({room})", f"use fewer nodes or a larger `{cloud}.subnet` in config/defaults.yaml")
+    if any(n.cloud == AZURE for n in nodes):
+        # cluster rules list every node's /32 and each cloud's private subnet; admin rules the adminCidrs
+        rules = [rule.scope for _, rule in rules_for(network)]
+        subnets = len({n.cloud for n in nodes} - {STATIC})
+        admin = rules.count(ADMIN) * len(admin_cidrs)
+        sources = rules.count(CLUSTER) * (len(nodes) + subnets) + admin
+        if sources > AZURE_NSG_SOURCES:
+            most = (AZURE_NSG_SOURCES - admin) // rules.count(CLUSTER) - subnets
+            fail(f"{OWN}topology", len(nodes), f"Azure's network security group would list {sources} source "
+                 f"addresses, over its limit of {AZURE_NSG_SOURCES}",
+                 f"use at most {most} nodes with this network driver and these adminCidrs")
+
+
+def quota_warnings(nodes: tuple[NodeSpec, ...]) -> tuple[str, ...]:
+    azure = sum(n.cloud == AZURE for n in nodes)
+    if azure <= AZURE_PUBLIC_IPS:
+        return ()
+    return (f"{azure} Azure nodes need {azure} Standard public IPs in one region; the default quota is "
+            f"{AZURE_PUBLIC_IPS} per region (1000 on Enterprise Agreements). Check yours with "
+            "`az network list-usages --location <region>` and ask for more before `pulumi up`.",)

@@ -1,0 +1,56 @@
+"""The containers' network: the driver, its subnet and MTUs, and the subnet's room among the nodes'."""
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Mapping
+
+from .checks import boolean, choice, cidr, fail, image, mapping, positive_int
+from .topology import AZURE, GCP, LOCAL, STATIC, NodeSpec
+from .types import OWN, AzureSpec, GcpSpec, LocalSpec, NetworkSpec
+from .yamlfile import deep_merge
+
+DRIVERS = ("weave", "overlay")
+MTU_RANGE = (1280, 9000)  # IPv6's minimum to jumbo frames
+WEAVE_OVERHEAD = 84  # VXLAN 50 + ESP 34 (weaveworks/weave net/bridge.go:381-388)
+MIN_SUBNET_PREFIX = 8  # network.subnet: a larger container network would shadow whole parts of the internet
+
+
+def read(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> NetworkSpec:
+    keys = {"driver", "subnet", "encrypted", "weavePlugin", "weaveMtu", "mtu"}
+    net = deep_merge(defaults["network"], mapping(f"{OWN}network", cfg.get("network"), keys))
+    mtu = positive_int(f"{OWN}network.mtu", net["mtu"], MTU_RANGE[0])
+    if mtu > MTU_RANGE[1]:
+        fail(f"{OWN}network.mtu", mtu, f"more than {MTU_RANGE[1]}, the largest jumbo frame",
+             "give your hosts' network MTU: 1460 on Google Cloud, 1500 on Azure")
+    weave_mtu = positive_int(f"{OWN}network.weaveMtu", net.get("weaveMtu", mtu - WEAVE_OVERHEAD), 576)
+    if weave_mtu > mtu - WEAVE_OVERHEAD:
+        fail(f"{OWN}network.weaveMtu", weave_mtu, f"more than network.mtu {mtu} less Weave's "
+             f"{WEAVE_OVERHEAD} bytes of encapsulation (full-size packets would be dropped)",
+             f"unset it (it follows network.mtu) or use at most {mtu - WEAVE_OVERHEAD}")
+    return NetworkSpec(
+        driver=choice(f"{OWN}network.driver", net["driver"], DRIVERS),
+        subnet=cidr(f"{OWN}network.subnet", net["subnet"]),
+        encrypted=boolean(f"{OWN}network.encrypted", net["encrypted"]),
+        weave_plugin=image(f"{OWN}network.weavePlugin", net["weavePlugin"]),
+        weave_mtu=weave_mtu,
+        mtu=mtu,
+    )
+
+
+def check_subnets(network: NetworkSpec, nodes: tuple[NodeSpec, ...], azure: AzureSpec, gcp: GcpSpec,
+                   local: LocalSpec) -> None:
+    """The containers' subnet is at most a /8 and overlaps no network or address of the nodes."""
+    subnet = ipaddress.ip_network(network.subnet)
+    if subnet.prefixlen < MIN_SUBNET_PREFIX:
+        fail(f"{OWN}network.subnet", network.subnet, f"larger than a /{MIN_SUBNET_PREFIX}: containers would "
+             "shadow whole parts of the internet", "use a private range such as 172.30.0.0/16 (the default)")
+    clouds = {n.cloud for n in nodes}
+    used = [(f"{cloud}.{key} in config/defaults.yaml", net) for cloud, key, net in (
+        (AZURE, "addressSpace", azure.address_space), (GCP, "subnet", gcp.subnet),
+        (LOCAL, "subnet", local.subnet)) if cloud in clouds]
+    used += [(f"node {n.name!r}'s {key}", f"{address}/32") for n in nodes if n.cloud == STATIC
+             for key, address in (("publicIp", n.public_ip), ("privateIp", n.private_ip))]
+    for where, net in used:
+        if subnet.overlaps(ipaddress.ip_network(net)):
+            fail(f"{OWN}network.subnet", network.subnet, f"overlaps {where} ({net}): those addresses would "
+                 "be routed to containers", "choose a range no node's network uses, e.g. 172.30.0.0/16")
