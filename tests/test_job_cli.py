@@ -537,3 +537,35 @@ def test_python_dash_m_is_the_same_command(flink):
                           capture_output=True, text=True, timeout=60, check=False, cwd=TOOLS)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[0] == jid
+
+
+# the one line of an error text --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("errors, line", [
+    (["Not found: /jobs/x/nope"], "Not found: /jobs/x/nope"),  # the router's: no trace at all
+    (["Internal server error.", "<Exception on server side:\norg.apache.flink.runtime.messages."
+      "FlinkJobNotFoundException: Could not find Flink job (1a)\n\tat org.apache.flink.X.y(X.java:1)\n"
+      "End of exception on server side>"],
+     "Internal server error. Root cause: FlinkJobNotFoundException: Could not find Flink job (1a)"),
+    ([java_trace("org.apache.flink.runtime.rest.handler.RestHandlerException: Job could not be found.",
+                 "org.apache.flink.runtime.messages.FlinkJobNotFoundException: Could not find Flink job (1a)")],
+     "Job could not be found. Root cause: FlinkJobNotFoundException: Could not find Flink job (1a)"),
+    (["org.apache.flink.runtime.rest.handler.RestHandlerException: Only Jar files are allowed.\n\tat a.B.c(B.java:1)"],
+     "Only Jar files are allowed."),
+    ([java_trace("org.apache.flink.runtime.rest.handler.RestHandlerException: Could not execute application.",
+                 "org.apache.flink.util.FlinkRuntimeException: Could not execute application.")],
+     "Could not execute application."),  # the same message again is no root cause worth a second mention
+])
+def test_the_one_line_of_flinks_error_texts(errors, line):
+    from flink_swarm_cli.errors import summary
+    assert summary("\n".join(errors)) == line
+
+
+def test_the_shim_finds_the_package_beside_it_installed_or_not(flink, tmp_path):
+    """tools/flink from another folder, with no site-packages (-S: not even the editable install)."""
+    jid = flink.add_job("streaming")
+    done = subprocess.run([sys.executable, "-S", str(TOOLS / "flink"), "--url", flink.url, "list"],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[0] == jid
