@@ -63,14 +63,20 @@ def _lines(text: str) -> list[str]:
     return [line for line in kept if line]
 
 
+def _cause(lines: list[str]) -> str | None:
+    """The root cause's line: the last "Caused by:", else the last exception line after the first."""
+    causes = [line for line in lines if line.startswith("Caused by: ")]
+    if causes:
+        return causes[-1].removeprefix("Caused by: ")
+    exceptions = [line for line in lines[1:] if EXCEPTION_LINE.match(line)]
+    return exceptions[-1] if exceptions else None
+
+
 def root_cause(text: str) -> str | None:
     """The trace's root cause, one line (`Class: message`); None when the text is no trace."""
     lines = _lines(text)
-    causes = [line for line in lines if line.startswith("Caused by: ")]
-    if causes:
-        return shorten(causes[-1].removeprefix("Caused by: "))
-    exceptions = [line for line in lines if EXCEPTION_LINE.match(line)]
-    return shorten(exceptions[-1]) if exceptions else None
+    cause = _cause(lines) or (lines[0] if lines and EXCEPTION_LINE.match(lines[0]) else None)
+    return shorten(cause) if cause else None
 
 
 def summary(text: str) -> str:
@@ -79,9 +85,7 @@ def summary(text: str) -> str:
     lines = _lines(text)
     if not lines:
         return "(no error text)"
-    headline = shorten(_message(lines[0]))
-    cause = root_cause(text)
-    if cause is None or _message(cause) == headline or cause == headline:
-        return headline
-    return f"{headline} Root cause: {cause}"
-
+    headline, cause = _message(lines[0]), _cause(lines)
+    if cause is None or _message(cause) == headline:
+        return shorten(headline)
+    return f"{shorten(headline)} Root cause: {shorten(cause)}"
