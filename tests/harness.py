@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 import pulumi
+import yaml
 from pulumi.runtime import rpc, settings as rt_settings
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.stack import run_pulumi_func
@@ -28,6 +29,7 @@ from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "flink-swarm"
+AZURE_VM, GCP_VM = "azure-native:compute:VirtualMachine", "gcp:compute/instance:Instance"
 
 # The smallest config the default topology needs: tests and the benchmark start from it.
 BASE_CONFIG = {
@@ -106,11 +108,11 @@ class FakeCloud:
         if typ == "azure-native:network:NetworkInterface":
             configs = [dict(c, privateIPAddress=str(next(self.private))) for c in inputs["ipConfigurations"]]
             return {"ipConfigurations": configs}
-        if typ == "gcp:compute/instance:Instance":
+        if typ == GCP_VM:
             nics = [dict(n, networkIp=str(next(self.gcp_private))) for n in inputs["networkInterfaces"]]
             instance_id = str(int(hashlib.sha256(name.encode()).hexdigest()[:15], 16))
             return {"networkInterfaces": nics, "instanceId": instance_id}
-        if typ == "azure-native:compute:VirtualMachine":
+        if typ == AZURE_VM:
             return {"vmId": str(uuid.uuid5(uuid.NAMESPACE_URL, name))}
         if typ == "gcp:compute/network:Network":
             return {"selfLink": f"projects/p/global/networks/{inputs.get('name')}"}
@@ -228,6 +230,20 @@ class Run:
 
     def custom(self) -> list[Res]:
         return [r for r in self.resources if not r.type.startswith("flink-swarm:")]
+
+    def vms(self) -> dict[str, Res]:
+        """The cloud VMs (Azure's and GCP's) by node name."""
+        return {r.name.removesuffix("-vm"): r for r in self.of_type(AZURE_VM) + self.of_type(GCP_VM)}
+
+
+def user_data(vm: Res) -> dict:
+    """The cloud-init document a VM boots with (Azure custom_data, GCP metadata user-data)."""
+    if vm.type == AZURE_VM:
+        text = base64.b64decode(vm.inputs["osProfile"]["customData"]).decode()
+    else:
+        text = vm.inputs["metadata"]["user-data"]
+    assert text.startswith("#cloud-config\n")
+    return yaml.safe_load(text)
 
 
 def edit_script(monkeypatch, folder: Path, name: str) -> None:

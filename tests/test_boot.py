@@ -10,26 +10,13 @@ import subprocess
 import time
 
 import pytest
-import yaml
 
 from components.boot import BOOT_DIR
 from components.steps import SCRIPTS
+from tests.harness import AZURE_VM, user_data
 
-CMD, VM, INSTANCE = "command:remote:Command", "azure-native:compute:VirtualMachine", "gcp:compute/instance:Instance"
+CMD = "command:remote:Command"
 AZURE_LIMIT = 65535  # customData's decoded bytes at most (pulumi_azure_native compute OSProfileArgs.custom_data)
-
-
-def user_data(vm) -> dict:
-    if vm.type == VM:
-        text = base64.b64decode(vm.inputs["osProfile"]["customData"]).decode()
-    else:
-        text = vm.inputs["metadata"]["user-data"]
-    assert text.startswith("#cloud-config\n")
-    return yaml.safe_load(text)
-
-
-def vms(run) -> dict:
-    return {r.name.removesuffix("-vm"): r for r in run.of_type(VM) + run.of_type(INSTANCE)}
 
 
 def step_args(run, name: str) -> list[str]:
@@ -42,7 +29,7 @@ def test_every_cloud_vm_boots_the_docker_install_of_its_step_then_fetches_what_i
     run = program(network={"driver": driver})
     roles = {n["name"]: n["role"] for n in run.outputs["nodes"]}
     [image] = step_args(run, "azure-flink-jobmanager-pull")
-    for node, vm in vms(run).items():
+    for node, vm in run.vms().items():
         doc = user_data(vm)
         assert {f["path"]: f for f in doc["write_files"]} == {
             f"{BOOT_DIR}/{name}.sh": {"path": f"{BOOT_DIR}/{name}.sh", "permissions": "0755",
@@ -58,14 +45,14 @@ def test_every_cloud_vm_boots_the_docker_install_of_its_step_then_fetches_what_i
             assert step_args(run, f"{node}-pull") == [fetched_image]
         if driver == "weave":
             assert step_args(run, f"{node}-weave")[0] == plugin
-        encoded = vm.inputs["osProfile"]["customData"] if vm.type == VM else ""
+        encoded = vm.inputs["osProfile"]["customData"] if vm.type == AZURE_VM else ""
         assert len(base64.b64decode(encoded)) <= AZURE_LIMIT
 
 
 def test_the_machines_ignore_later_changes_of_their_boot_data(program):
     run = program()
-    for vm in vms(run).values():
-        assert vm.ignore_changes == (("osProfile.customData",) if vm.type == VM else ("metadata.user-data",))
+    for vm in run.vms().values():
+        assert vm.ignore_changes == (("osProfile.customData",) if vm.type == AZURE_VM else ("metadata.user-data",))
         assert vm.diffed_inputs.get("metadata", vm.diffed_inputs.get("osProfile")) is not None
         assert "customData" not in vm.diffed_inputs.get("osProfile", {})
         assert "user-data" not in vm.diffed_inputs.get("metadata", {})

@@ -1,5 +1,4 @@
 """Secure by default, under mocks: pinned host keys, the ssh-agent mode, the key files, static hosts' firewall."""
-import base64
 import json
 import os
 import shlex
@@ -11,9 +10,9 @@ import pytest
 import yaml
 
 from components import sshkey
-from tests.harness import ROOT, is_secret
+from tests.harness import AZURE_VM, ROOT, is_secret, user_data
 
-CMD, VM, INSTANCE = "command:remote:Command", "azure-native:compute:VirtualMachine", "gcp:compute/instance:Instance"
+CMD = "command:remote:Command"
 TLS, PROVIDER = "tls:index/privateKey:PrivateKey", "pulumi:providers:docker"
 HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFTuUyvEVjtTWSqY5djgqilgnuNeuCWaecAv0KRTt73+"
 PUBLIC = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOwnKeyOfTheResearcherXXXXXXXXXXXXXXXXXXXXXX"
@@ -29,27 +28,17 @@ def with_static(tmp_path, **extra) -> str:
     return str(path)
 
 
-def user_data(vm) -> dict:
-    """The cloud-init document a VM boots with (Azure custom_data, GCP metadata user-data)."""
-    if vm.type == VM:
-        text = base64.b64decode(vm.inputs["osProfile"]["customData"]).decode()
-    else:
-        text = vm.inputs["metadata"]["user-data"]
-    assert text.startswith("#cloud-config\n")
-    return yaml.safe_load(text)
-
-
 def test_every_cloud_vm_boots_with_a_host_key_the_program_made_and_checks(program):
     run = program()
     host_keys = {k.name.removesuffix("-host-key"): k for k in run.of_type(TLS) if k.inputs["algorithm"] == "ED25519"}
-    vms = {r.name.removesuffix("-vm"): r for r in run.of_type(VM) + run.of_type(INSTANCE)}
+    vms = run.vms()
     assert sorted(host_keys) == sorted(vms) == sorted(r["name"] for r in run.outputs["nodes"])
     for node, vm in vms.items():
         keys = user_data(vm)["ssh_keys"]
         assert keys["ed25519_private"] == f"-----BEGIN OPENSSH PRIVATE KEY-----\nmock {node}-host-key\n" \
                                           "-----END OPENSSH PRIVATE KEY-----\n"
         assert keys["ed25519_public"] == f"ssh-ed25519 AAAAmocked25519{node}-host-key"
-        secret = vm.raw["osProfile"] if vm.type == VM else vm.raw["metadata"]
+        secret = vm.raw["osProfile"] if vm.type == AZURE_VM else vm.raw["metadata"]
         assert is_secret(secret)  # the host's private key stays a secret end to end
         for cmd in run.of_type(CMD):
             if cmd.inputs["connection"]["host"] == next(r["publicIp"] for r in run.outputs["nodes"]
