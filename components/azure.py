@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-import copy
 from typing import Mapping
 
 import pulumi
@@ -10,22 +9,11 @@ import pulumi_tls as tls
 from pulumi_azure_native import compute, network, resources
 
 from . import ports
+from .aliases import without_type_aliases
 from .boot import first_boot
 from .config import Settings
 from .config.topology import AZURE
 from .machines import Machine
-
-
-def without_type_aliases(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult:
-    """Drop the ~50 type aliases azure-native adds to every resource (one per past API version).
-
-    They only matter to stacks created under another azure-native type token, which this program
-    never used; resolving them cost 60% of the program's run time and half its memory (bench/).
-    The legacy `transformations` option is needed: it runs before the aliases are expanded.
-    """
-    opts = copy.copy(args.opts)
-    opts.aliases = None
-    return pulumi.ResourceTransformationResult(args.props, opts)
 
 
 class AzureNodes(pulumi.ComponentResource):

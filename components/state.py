@@ -20,7 +20,7 @@ from pulumi_azure_native import resources, storage
 from pulumi_gcp import serviceaccount
 from pulumi_gcp import storage as gcs
 
-from .azure import without_type_aliases
+from .aliases import without_type_aliases
 from .config import Settings
 from .config.topology import AZURE
 

@@ -1,0 +1,50 @@
+"""A Flink service on the swarm, as pulumi-docker 5.2 stores it after reading it back from Docker (the
+bridged kreuzwerker/terraform-provider-docker v4.5, internal/provider/), so a later `pulumi up` with
+nothing changed finds nothing to change:
+- durations in the canonical form the provider reads back ("1m", not "60s": shortDur,
+  resource_docker_service_structures.go:1341-1350);
+- the image pinned by digest (the jobmanager node's pull resolves it): the provider pins a tag at
+  create and not at update (resource_docker_service_funcs.go:45, 185-190), so a tag would update
+  both services on the next `up`; the platforms Docker records from the registry are ignored.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+import pulumi_docker as docker
+
+from .config.topology import JOBMANAGER
+
+
+def flink_properties(props: dict[str, pulumi.Input[object]]) -> pulumi.Output[str]:
+    """FLINK_PROPERTIES: one `key: value` a line (the image's entrypoint merges them into its config)."""
+    return pulumi.Output.all(*props.values()).apply(
+        lambda values: "".join(f"{key}: {value}\n" for key, value in zip(props, values)))
+
+
+def flink_service(name: str, image: pulumi.Input[str], network: docker.Network, opts: pulumi.ResourceOptions,
+             env: dict[str, pulumi.Input[str]], *, args: Optional[list[str]] = None,
+             command: Optional[list[pulumi.Input[str]]] = None, mounts: Optional[list] = None,
+             secrets: Optional[list] = None, mode: Optional[docker.ServiceModeArgs] = None,
+             role: str = JOBMANAGER,
+             published: Optional[list[docker.ServiceEndpointSpecPortArgs]] = None) -> docker.Service:
+    """A Flink service (one replica unless `mode` says otherwise) on the network, placed by node
+    label, with dnsrr endpoints (no VIP/IPVS); it runs the image's `name` command unless `args`
+    (through `command` instead of the image's entrypoint, if given)."""
+    return docker.Service(
+        name, name=name,
+        mode=mode or docker.ServiceModeArgs(replicated=docker.ServiceModeReplicatedArgs(replicas=1)),
+        task_spec=docker.ServiceTaskSpecArgs(
+            container_spec=docker.ServiceTaskSpecContainerSpecArgs(
+                image=image, commands=command, args=args or [name], env=env, mounts=mounts, secrets=secrets),
+            placement=docker.ServiceTaskSpecPlacementArgs(constraints=[f"node.labels.role == {role}"]),
+            networks_advanceds=[docker.ServiceTaskSpecNetworksAdvancedArgs(id=network.id, aliases=[name])],
+            restart_policy=docker.ServiceTaskSpecRestartPolicyArgs(condition="any", delay="5s", window="1m")),
+        endpoint_spec=docker.ServiceEndpointSpecArgs(mode="dnsrr", ports=published),
+        # stop-first: one task per node, and the jobmanager's host port can't be held twice.
+        update_config=docker.ServiceUpdateConfigArgs(parallelism=1, delay="10s", order="stop-first",
+                                                     failure_action="rollback", monitor="30s"),
+        rollback_config=docker.ServiceRollbackConfigArgs(parallelism=1, order="stop-first"),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+            ignore_changes=["taskSpec.placement.platforms"])))
