@@ -4,7 +4,7 @@ import gc
 # Before the imports: the providers' SDKs (azure-native's above all) and the program make hundreds
 # of thousands of objects that live to the end; at CPython's default (a collection every 700
 # allocations) the cyclic collector took about a quarter of a 200-node evaluation rescanning them
-# (bench/README.md "Time to Flink": the evaluation).
+# (bench/FINDINGS.md "The program's evaluation").
 gc.set_threshold(50_000, 20, 100)
 
 import pulumi  # noqa: E402

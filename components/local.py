@@ -1,4 +1,4 @@
-"""Local nodes: containers on your own Docker Engine that behave like VMs (README "Try it locally").
+"""Local nodes: containers on your own Docker Engine that behave like VMs (docs/hosts-and-images.md "Local hosts").
 
 Each `cloud: local` node is a container of the node image (`local-host/Dockerfile` on
 `local.baseImage`: sshd, sudo and its own Docker Engine) at a fixed address on a bridge network

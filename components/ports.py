@@ -1,4 +1,4 @@
-"""The one port table: every firewall and Flink's own config read it (README "Ports")."""
+"""The one port table: every firewall and Flink's own config read it (docs/architecture.md "Ports")."""
 from __future__ import annotations
 
 from dataclasses import dataclass

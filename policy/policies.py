@@ -35,7 +35,7 @@ COMMAND = "command:remote:Command"
 GCS_BUCKET = "gcp:storage/bucket:Bucket"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 
-# README "Ports": open to the cluster's own addresses only. ESP (IP protocol 50) has no ports.
+# docs/architecture.md "Ports": open to the cluster's own addresses only. ESP (IP protocol 50) has no ports.
 CLUSTER_PORTS = frozenset({2377, 7946, 4789, 6783, 6784, *range(6123, 6128)})
 ADMIN_PORTS = frozenset({22, 8081})  # SSH, the Flink UI and REST API
 OPT_IN = "flink-swarm:worldOpenAdmin"  # in a rule's description: world-open admin ports by the stack's choice

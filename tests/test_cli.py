@@ -1,5 +1,5 @@
 """The README's own commands through the real `pulumi` CLI (tests/cli.py), with stand-in providers
-that reach nothing: "First `pulumi up`", the config reference's `--path` and `--secret` settings and
+that reach nothing: "First `pulumi up`", docs/configuration.md's `--path` and `--secret` settings and
 "The policy pack"'s preview, on the dev stack (Pulumi.dev.yaml, the blog topology)."""
 import json
 import re
@@ -72,7 +72,7 @@ def test_the_config_references_settings_reach_the_services_and_secrets_stay_secr
 
 def violations(plan) -> set[tuple[str, str]]:
     """(policy, level) of each violation reported; not the notes that a policy could not run on values a
-    preview does not know yet (README "The policy pack")."""
+    preview does not know yet (docs/security.md "The policy pack")."""
     return {(e["policyName"], e["enforcementLevel"]) for e in plan.policy if "can't run policy" not in e["message"]}
 
 
@@ -99,7 +99,7 @@ def test_the_policy_pack_passes_the_dev_stack_and_warns_of_what_it_allows(dev):
 
 
 def test_tools_dev_stack_makes_a_researchers_stack_that_deploys_and_goes(tmp_path):
-    """README "Your own stack": `tools/dev-stack`, `pulumi preview --policy-pack policy`, `pulumi up`,
+    """docs/team.md "Your own stack": `tools/dev-stack`, `pulumi preview --policy-pack policy`, `pulumi up`,
     `tools/dev-stack destroy`, with the researcher's key in an ssh-agent (the stack's ssh-agent mode)."""
     project = Project(tmp_path)
     key = tmp_path / "id_ed25519"

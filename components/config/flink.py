@@ -27,7 +27,7 @@ FLINK_OWN_KEYS = {
     "jobmanager.memory.process.size": "set flink-swarm:flink.jobmanagerMemory instead",
     "parallelism.default": "set flink-swarm:flink.parallelism instead",
     **dict.fromkeys(("high-availability.type", "high-availability.zookeeper.quorum", "high-availability.storageDir"),
-                    "flink-swarm runs ZooKeeper high availability itself (README \"Durable jobs\"): leave it out"),
+                    "flink-swarm runs ZooKeeper high availability itself (docs/jobs.md \"Durable state\"): leave it out"),
 }
 # Flink hides the values of keys that contain one of these (flink-core GlobalConfiguration.java
 # SENSITIVE_KEYS, release-1.20): flink.settings is plain stack config, so they are refused there.

@@ -32,8 +32,8 @@ class FlinkSpec:
     jobmanager_memory: str
     parallelism: int
     settings: Mapping[str, str]  # Flink options merged into both services' configuration, sorted by key
-    python: bool = False  # the Flink nodes run the image with Python and PyFlink added (README "Python jobs")
-    state: str = "node"  # where checkpoints, savepoints and HA metadata live: node, gcs or azure (README "Durable jobs")
+    python: bool = False  # the Flink nodes run the image with Python and PyFlink added (docs/jobs.md "Python jobs")
+    state: str = "node"  # where checkpoints, savepoints and HA metadata live: node, gcs or azure (docs/jobs.md "Durable state")
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,1 @@
-"""End-to-end tests on local, cloud-like test hosts (marker `e2e`; README "Testing")."""
+"""End-to-end tests on local, cloud-like test hosts (marker `e2e`; docs/development.md "Tests")."""
