@@ -17,30 +17,18 @@ import pulumi
 import pulumi_tls as tls
 import yaml
 
+from . import hostargs
 from .config import NodeSpec, Settings
-from .config.topology import FLINK_ROLES
 from .steps import script_text
 
 BOOT_DIR = "/var/lib/flink-swarm"  # where the boot scripts are written on the node
-# The Weave plugin's weaveutil speaks API 1.26 (weaveworks/weave prog/weaveutil/swarm.go:11) under
-# `set -e` (prog/net-plugin/launch.sh:3, 28): Engine 29 refuses it unless its minimum is lowered.
-WEAVE_DOCKER_API = "1.26"
 BOOT_SCRIPTS = ("docker-install", "first-boot")  # written to BOOT_DIR; first-boot.sh runs docker-install.sh
-
-
-def docker_install_args(settings: Settings, user: str) -> list[str]:
-    """docker-install.sh's arguments: package, version (or -), the user to add to `docker`, minimum API (or -)."""
-    min_api = WEAVE_DOCKER_API if settings.network.driver == "weave" else "-"
-    return [settings.docker_install, settings.docker_version or "-", user, min_api]
 
 
 def first_boot(spec: NodeSpec, settings: Settings, host_key: tls.PrivateKey) -> pulumi.Output[str]:
     """The node's cloud-init user data (a secret: it holds the host's private key)."""
-    net = settings.network
-    fetch = [settings.flink.image if spec.role in FLINK_ROLES else "-",
-             net.weave_plugin if net.driver == "weave" else "-"]
     # A list is run as it is, no shell (cc_runcmd); its output goes to /var/log/cloud-init-output.log.
-    command = ["bash", f"{BOOT_DIR}/first-boot.sh", *docker_install_args(settings, settings.ssh_user), *fetch]
+    command = ["bash", f"{BOOT_DIR}/first-boot.sh", *hostargs.first_boot(spec, settings)]
     return pulumi.Output.secret(pulumi.Output.all(host_key.private_key_openssh, host_key.public_key_openssh).apply(
         lambda keys: "#cloud-config\n" + yaml.safe_dump(
             {"ssh_keys": {"ed25519_private": keys[0], "ed25519_public": keys[1].strip()}}, sort_keys=False)

@@ -21,7 +21,7 @@ from typing import Any, Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
-from . import ports
+from . import hostargs, ports
 from .config import Settings
 from .config.types import NetworkSpec
 from .config.topology import FLINK_ROLES, JOBMANAGER, WORKER
@@ -84,7 +84,7 @@ class FlinkCluster(pulumi.ComponentResource):
                  settings: Settings, bucket: Optional[StateBucket] = None,
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("flink-swarm:index:FlinkCluster", name, None, opts)
-        self._swarm, self._flink = swarm, settings.flink
+        self._swarm, self._settings, self._flink = swarm, settings, settings.flink
         jobmanager_node = next(n for n in nodes if n.role == JOBMANAGER)
         image, flink_image, built = self._images(nodes, jobmanager_node)
         self.network = self._network(ssh_opts, settings.network)
@@ -108,7 +108,7 @@ class FlinkCluster(pulumi.ComponentResource):
         could not start before it anyway), which prints the image pinned by digest. A wrong image
         fails early, naming the node.
         """
-        pulls = {n.name: node_command(self, n, "pull", script("image-pull", self._flink.image),
+        pulls = {n.name: node_command(self, n, "pull", script("image-pull", *hostargs.image_pull(self._settings)),
                                       depends_on=[self._swarm.installs[n.name]])
                  for n in nodes if n.role in FLINK_ROLES}
         image = pulls[jobmanager_node.name].stdout.apply(str.strip)

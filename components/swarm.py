@@ -11,8 +11,7 @@ import pulumi
 import pulumi_random as random
 from pulumi_command import remote
 
-from . import ports
-from .boot import docker_install_args
+from . import hostargs, ports
 from .config import Settings
 from .config.topology import MANAGER, STATIC
 from .machines import Node
@@ -87,7 +86,7 @@ class SwarmCluster(pulumi.ComponentResource):
 
     def _install(self, node: Node, settings: Settings, after: list[pulumi.Resource]) -> remote.Command:
         return node_command(self, node, "docker", script(
-            "docker-install", *docker_install_args(settings, node.connection.user)), depends_on=after)
+            "docker-install", *hostargs.docker_install(settings, node.connection.user)), depends_on=after)
 
     def _form(self, control: Node, nodes: Sequence[Node]) -> tuple[remote.Command, dict[str, remote.Command]]:
         """`swarm init` on the control manager, then every node joins: the init, and node name -> its join
@@ -123,9 +122,7 @@ class SwarmCluster(pulumi.ComponentResource):
         if password is None:
             password = random.RandomPassword("weave-password", length=32, special=False,
                                              opts=pulumi.ResourceOptions(parent=self)).result
-        net = settings.network
-        return {n.name: node_command(self, n, "weave", script("weave-plugin", net.weave_plugin, net.subnet,
-                                                             net.weave_mtu),
+        return {n.name: node_command(self, n, "weave", script("weave-plugin", *hostargs.weave_plugin(settings)),
                                      stdin=pulumi.Output.secret(pulumi.Output.concat(password, "\n")),
                                      depends_on=[in_swarm[n.name]])
                 for n in nodes}
