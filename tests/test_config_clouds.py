@@ -25,9 +25,9 @@ def test_static_only_topology_needs_no_cloud_config(parse):
 # Capacity -----------------------------------------------------------------------------------------
 
 def test_more_nodes_than_the_subnet_holds(parse, monkeypatch):
-    monkeypatch.setattr(config, "read_yaml", lambda path, field, real=config.read_yaml: (
+    monkeypatch.setattr(config, "read_yaml", lambda path, field, *fix, real=config.read_yaml: (
         dict(real(path, field), gcp=dict(real(path, field)["gcp"], subnet="10.20.0.0/29"))
-        if path == config.DEFAULTS_FILE else real(path, field)))
+        if path == config.DEFAULTS_FILE else real(path, field, *fix)))
     nodes = BLOG[:3] + [dict(BLOG[3], count=5)]
     refused(parse, "flink-swarm:topology", 5, nodes=nodes)
     assert len(parse(nodes=BLOG[:3] + [dict(BLOG[3], count=4)]).of_cloud("gcp")) == 4  # 8 - 4 reserved

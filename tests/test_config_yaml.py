@@ -21,7 +21,13 @@ def laughs(levels):
 def test_missing_topology_file(parse, tmp_path):
     missing = tmp_path / "nope.yaml"
     message = refused(parse, "flink-swarm:topology", str(missing), topology=str(missing))
-    assert "cannot read" in message
+    assert "cannot read" in message and "pulumi config set flink-swarm:topology config/topologies/blog.yaml" in message
+
+
+def test_an_unreadable_defaults_file_is_named_with_its_own_fix(parse, monkeypatch, tmp_path):
+    monkeypatch.setattr(config, "DEFAULTS_FILE", tmp_path / "defaults.yaml")
+    message = refused(parse, str(tmp_path / "defaults.yaml"), str(tmp_path / "defaults.yaml"))
+    assert "cannot read" in message and "git checkout" in message and "pulumi config set" not in message
 
 
 def test_malformed_topology_yaml(parse, tmp_path):

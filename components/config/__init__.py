@@ -55,7 +55,9 @@ def parse(cfg: Mapping[str, Any], providers: Mapping[str, Optional[str]], stack:
 def _topology(cfg: Mapping[str, Any], ssh_user: str) -> tuple[NodeSpec, ...]:
     topology = cfg.get("topology", DEFAULT_TOPOLOGY)
     path = Path(topology) if Path(str(topology)).is_absolute() else ROOT / str(topology)
-    return expand_topology(read_yaml(path, f"{OWN}topology"), ssh_user, f"{OWN}topology")
+    field = f"{OWN}topology"
+    unreadable = f"point {field} at a readable YAML file, e.g. `pulumi config set {field} {DEFAULT_TOPOLOGY}`"
+    return expand_topology(read_yaml(path, field, unreadable), ssh_user, field)
 
 
 def load() -> Settings:

@@ -161,7 +161,8 @@ def _check_unique(nodes: list[NodeSpec], fieldname: str) -> None:
 
 
 def _check_roles(nodes: list[NodeSpec], fieldname: str) -> None:
-    """1, 3 or 5 managers, exactly one jobmanager, at least one worker."""
+    """At least one manager (an even number is only warned of: swarm.manager_warnings), exactly one
+    jobmanager, at least one worker."""
     by_role = {role: [n.name for n in nodes if n.role == role] for role in ROLES}
     if not by_role[MANAGER]:
         fail(fieldname, [n.name for n in nodes], "no node has role manager",

@@ -8,7 +8,6 @@ from typing import Any, Hashable, Mapping
 import yaml
 
 from .checks import fail, short
-from .topology import DEFAULT_TOPOLOGY
 
 
 class _Refused(yaml.MarkedYAMLError):
@@ -43,15 +42,14 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
-def read_yaml(path: Path, fieldname: str) -> Any:
-    """Read a UTF-8 YAML file strictly, turning every error into a ConfigError naming `fieldname`."""
+def read_yaml(path: Path, fieldname: str, fix: str = "restore the file, e.g. `git checkout -- <file>`") -> Any:
+    """Read a UTF-8 YAML file strictly, turning every error into a ConfigError naming `fieldname`;
+    `fix` says what to do when the file cannot be read."""
     shown = repr(str(path))  # the path the user gave, in full
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as err:
-        fail(fieldname, path, f"cannot read the file ({err.strerror})",
-             f"point {fieldname} at a readable YAML file, e.g. "
-             f"`pulumi config set {fieldname} {DEFAULT_TOPOLOGY}`", shown)
+        fail(fieldname, path, f"cannot read the file ({err.strerror})", fix, shown)
     except UnicodeDecodeError as err:
         fail(fieldname, path, f"not UTF-8 text (byte {err.start})", "save the file as UTF-8", shown)
     try:
