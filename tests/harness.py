@@ -12,6 +12,7 @@ import ipaddress
 import json
 import runpy
 import shlex
+import shutil
 import threading
 import time
 import uuid
@@ -247,12 +248,13 @@ def user_data(vm: Res) -> dict:
 
 
 def edit_script(monkeypatch, folder: Path, name: str) -> None:
-    """Let the program read its host scripts from `folder`, a copy where `name` has one more line."""
+    """Let the program read its host scripts from `folder`, a copy where `name` (a script, or a library
+    under lib/) has one more line."""
     from components import steps
 
-    folder.mkdir()
-    for script in steps.SCRIPTS.iterdir():
-        (folder / script.name).write_text(script.read_text() + ("# edited\n" if script.name == name else ""))
+    shutil.copytree(steps.SCRIPTS, folder)
+    with open(folder / name, "a") as edited:
+        edited.write("# edited\n")
     monkeypatch.setattr(steps, "SCRIPTS", folder)
 
 
