@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "tests" / "toolchain" / "build.sh"
@@ -162,6 +162,7 @@ class Project:
             FLINK_SWARM_STANDIN_STATE=str(folder / "standins"),  # their counters (addresses, node ids) across runs
         )
         (folder / "state").mkdir(exist_ok=True)
+        self._applied: dict[str, Any] = {}  # the config the last `up(config)` set
 
     def pulumi(self, *args: str, check: bool = True, stdin: str = "", timeout: float = 900,
                env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess:
@@ -184,6 +185,19 @@ class Project:
         yes = () if command == "preview" else ("--yes",)
         done = self.pulumi(command, *yes, "--event-log", str(log), *args, check=check, env=env)
         return Plan.of_events(log, "" if done.returncode == 0 else done.stdout + done.stderr)
+
+    def up(self, config: dict[str, Any], replace: Iterable[str] = (), check: bool = True) -> Plan:
+        """A day-two `pulumi up`: the keys the last `up(config)` set become exactly `config` (a key whose
+        value changed or that is gone is `pulumi config rm`ed, since `--path` would keep keys under it,
+        then what changed is set), the resources named in `replace` are `--replace`d by URN, and `pulumi
+        up --skip-preview` runs (its plan is the update's own)."""
+        for key in [k for k, v in self._applied.items() if config.get(k) != v]:
+            self.pulumi("config", "rm", key)
+        self.set_config({k: v for k, v in config.items() if self._applied.get(k) != v})
+        self._applied = dict(config)
+        urns = {name: r["urn"] for name, r in self.resources().items()} if replace else {}
+        return self.run("up", "--skip-preview", *(a for name in replace for a in ("--replace", urns[name])),
+                        check=check)
 
     def set_config(self, settings: dict[str, Any], secret: bool = False) -> None:
         """`pulumi config set` for each key (full, e.g. `flink-swarm:flink`); objects and lists go in

@@ -23,22 +23,15 @@ RESOURCES = 79  # of the blog topology
 def day_two(project: Project, nodes, **first):
     """`up(replace=(), **settings)`: the stack's config is BASE_CONFIG, the topology `nodes(**settings)`
     and the other settings (flink-swarm keys) exactly, set with `pulumi config`; then `pulumi up` (its
-    preview skipped: the plan is the update's own)."""
+    preview skipped: the plan is the update's own; Project.up)."""
     project.pulumi("stack", "init", "test")
     project.set_config(BASE_CONFIG)
-    current: set[str] = set()
 
     def up(replace=(), **settings):
         path = project.dir / "topology.yaml"
         path.write_text(yaml.safe_dump({"nodes": nodes(settings)}))
-        config = {"flink-swarm:topology": str(path), **{f"flink-swarm:{k}": v for k, v in settings.items()}}
-        for key in sorted(current):
-            project.pulumi("config", "rm", key)
-        project.set_config(config)
-        current.clear()
-        current.update(config)
-        urns = {name: r["urn"] for name, r in project.resources().items()}
-        return project.run("up", "--skip-preview", *(a for name in replace for a in ("--replace", urns[name])))
+        return project.up({"flink-swarm:topology": str(path), **{f"flink-swarm:{k}": v for k, v in settings.items()}},
+                          replace)
 
     up.project = project
     up(**first)
