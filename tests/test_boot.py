@@ -12,7 +12,7 @@ import time
 import pytest
 
 from components.boot import BOOT_DIR
-from components.steps import SCRIPTS
+from components.steps import SCRIPTS, script_text
 from tests.harness import AZURE_VM, user_data
 
 CMD = "command:remote:Command"
@@ -33,7 +33,7 @@ def test_every_cloud_vm_boots_the_docker_install_of_its_step_then_fetches_what_i
         doc = user_data(vm)
         assert {f["path"]: f for f in doc["write_files"]} == {
             f"{BOOT_DIR}/{name}.sh": {"path": f"{BOOT_DIR}/{name}.sh", "permissions": "0755",
-                                      "content": (SCRIPTS / f"{name}.sh").read_text()}
+                                      "content": script_text(name)}
             for name in ("docker-install", "first-boot")}
         [command] = doc["runcmd"]
         assert command[:2] == ["bash", f"{BOOT_DIR}/first-boot.sh"]
@@ -65,7 +65,7 @@ def boot(tmp_path):
     bin_dir, locks, calls = tmp_path / "bin", tmp_path / "locks", tmp_path / "calls"
     bin_dir.mkdir()
     calls.touch()
-    (tmp_path / "first-boot.sh").write_text((SCRIPTS / "first-boot.sh").read_text())
+    (tmp_path / "first-boot.sh").write_text(script_text("first-boot"))  # as the user data writes it
     (tmp_path / "docker-install.sh").write_text('echo "docker-install $* at-boot=${FLINK_SWARM_AT_BOOT:-}" >>"$CALLS"\n')
     docker = bin_dir / "docker"
     docker.write_text('#!/bin/bash\necho "docker $*" >>"$CALLS"\n'
