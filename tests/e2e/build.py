@@ -1,11 +1,13 @@
 """Images for the end-to-end tests (Dockerfiles under images/), built from local material only (nothing is pulled).
 
-A Debian rootfs is debootstrapped from the mirror apt uses here and imported; the host, registry
-and Flink images are built from it (Flink from the PyPI packages of Flink); the WordCount jar is
-compiled against Flink's lib/. Everything is cached under CACHE, or as image tags, by a hash of its
-inputs. Must run as root (debootstrap, and dockerd if none is running).
+A Debian rootfs is debootstrapped from the mirror apt uses here and imported; the registry, mirror
+and Flink images are built from it (Flink from the PyPI packages of Flink), and so is the program's own
+node image (components/local-host, what a `cloud: local` node runs) that the test hosts are built on;
+the WordCount jar is compiled against Flink's lib/. Everything is cached under CACHE, or as image tags,
+by a hash of its inputs. Must run as root (debootstrap, and dockerd if none is running).
 """
 import hashlib
+import json
 import os
 import re
 import shlex
@@ -16,6 +18,8 @@ import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
+
+from components import local
 
 from .proc import digest, phase, run, tail, wait
 
@@ -129,10 +133,9 @@ def _context(root: Path, prefix: str = "") -> dict[str, Path]:
     return {prefix + str(path.relative_to(root)): path for path in sorted(root.rglob("*"))}
 
 
-def _build_image(name: str, base: str, context: dict[str, Path], args: dict[str, str] | None = None) -> str:
-    """Build `context` FROM `base` (with build `args`) as flink-swarm-e2e/<name>:<hash of all inputs>, once."""
-    args = args or {}
-    parts = [base, *(f"{key}={value}" for key, value in sorted(args.items()))]
+def _build_image(name: str, context: dict[str, Path], args: dict[str, str]) -> str:
+    """Build `context` with build `args` (its base among them) as flink-swarm-e2e/<name>:<hash of all inputs>, once."""
+    parts = [f"{key}={value}" for key, value in sorted(args.items())]
     for arcname, path in sorted(context.items()):
         parts += [arcname, oct(path.stat().st_mode)]
         if path.is_file():
@@ -146,7 +149,7 @@ def _build_image(name: str, base: str, context: dict[str, Path], args: dict[str,
             for arcname, path in sorted(context.items()):
                 tar.add(path, arcname, recursive=False)
         tar_file.seek(0)
-        proc = subprocess.run(["docker", "build", *(f"--build-arg={k}={v}" for k, v in {"BASE": base, **args}.items()), "-t", tag, "-"],
+        proc = subprocess.run(["docker", "build", *(f"--build-arg={k}={v}" for k, v in args.items()), "-t", tag, "-"],
                               stdin=tar_file, capture_output=True, text=True,
                               env={**os.environ, "DOCKER_BUILDKIT": "0"})
     if proc.returncode != 0:
@@ -185,25 +188,47 @@ def _flink_home() -> Path:
     return home
 
 
-def build_images(mirror: str) -> dict[str, str]:
-    """Build (or find cached) images; returns {"host"|"vm"|"flink"|"registry"|"mirror": image tag}.
+def _local_base(base: str, registry: str) -> str:
+    """The tests' `local.baseImage`: the imported Debian with python3 (the docker stand-in reaches a
+    node's Engine API with it: tests/plugins), whose Docker Engine (once the node image has installed
+    it) trusts the plain-HTTP `registry`."""
+    tag = f"{LABEL}/local-base:{digest(base, registry, 'python3')}"
+    if not _image_exists(tag):
+        daemon = json.dumps({"insecure-registries": [registry]})
+        dockerfile = (f"FROM {base}\nRUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y"
+                      " --no-install-recommends python3 && rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/*"
+                      f" && mkdir -p /etc/docker && echo '{daemon}' > /etc/docker/daemon.json\n")
+        proc = subprocess.run(["docker", "build", "--label", LABEL, "--tag", tag, "-"], input=dockerfile,
+                              text=True, capture_output=True, env={**os.environ, "DOCKER_BUILDKIT": "0"})
+        if proc.returncode != 0:
+            raise RuntimeError(f"building image local-base failed:\n{tail(proc.stdout + proc.stderr, 40)}")
+    return tag
 
-    host: a test host with Docker (static nodes); vm: a blank one (cloud VMs); both boot alike. The
-    flink image's apt and pip get their packages from `mirror` (the mirror image's address).
+
+def build_images(mirror: str, local_registry: str) -> dict[str, str]:
+    """Build (or find cached) images; returns {"local-base"|"node"|"host"|"vm"|"flink"|"registry"|"mirror": tag}.
+
+    local-base: what the tests give as `local.baseImage` (it trusts `local_registry`); node: the program's
+    node image (components/local-host) built on it as the program builds it; host: a test host with Docker
+    (static nodes), the node image with the test-only parts on top (images/host); vm: a blank one (cloud
+    VMs), the host without Docker (images/vm). The flink image's apt and pip get their packages from
+    `mirror` (the mirror image's address).
     """
     CACHE.mkdir(parents=True, exist_ok=True)
     with phase("rootfs"):
         rootfs = _rootfs()
     with phase("images"):
         base = _base_image(rootfs)
-        images = {name: _build_image(name, base, _context(HERE / "images" / name))
-                  for name in ("host", "registry", "mirror")}
-        boot = {name: HERE / "images" / "host" / name for name in ("entrypoint.sh", "sshd.conf")}
-        images["vm"] = _build_image("vm", base, {**_context(HERE / "images" / "vm"), **boot})
+        images = {name: _build_image(name, _context(HERE / "images" / name), {"BASE": base})
+                  for name in ("registry", "mirror")}
+        images["local-base"] = _local_base(base, local_registry)
+        images["node"] = _build_image("node", _context(local.CONTEXT),  # the build args the program passes
+                                      {"BASE_IMAGE": images["local-base"], "SSH_USER": "ubuntu"})
+        images["host"] = _build_image("host", _context(HERE / "images" / "host"), {"BASE": images["node"]})
+        images["vm"] = _build_image("vm", _context(HERE / "images" / "vm"), {"BASE": images["host"]})
         home = _flink_home()
-        images["flink"] = _build_image("flink", base, {**_context(HERE / "images" / "flink"),
-                                                       "flink": home, **_context(home, "flink/")},
-                                       {"MIRROR": mirror})
+        images["flink"] = _build_image("flink", {**_context(HERE / "images" / "flink"), "flink": home,
+                                                 **_context(home, "flink/")}, {"BASE": base, "MIRROR": mirror})
     return images
 
 

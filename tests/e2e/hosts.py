@@ -10,6 +10,7 @@ it as a cloud VM would pull from a registry. Images come from `build.py`.
     hosts = start_hosts(3)           # builds what is missing, then starts registry + hosts
     rc, out, err = run_ssh(hosts[0], "docker info")
     teardown()                       # removes containers, volumes, network
+    with lab() as images: ...        # start_lab(), then teardown() (the hosts are the test's)
 
 Blank hosts without Docker stand in for cloud VMs: `Vms(image, key_file)` starts one per VM the
 cloud stand-ins create (tests/plugins/providers/cloud.py; in the `pulumi` runs, the plugins' mode `vms`:
@@ -17,6 +18,7 @@ tests/plugins/standins.py), at the address of the VM's static IP.
 """
 
 import base64
+import contextlib
 import dataclasses
 import fcntl
 import ipaddress
@@ -29,15 +31,17 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from components import local
+
 from . import ssh
 from .build import CACHE, FLINK_VERSION, LABEL, build_images, ensure_dockerd, python_wheels
-from .proc import digest, phase, run, tail, wait
+from .proc import phase, run, tail, wait
 
 NETWORK = "fs-e2e"
 SUBNET = "10.77.0.0/24"
@@ -58,19 +62,12 @@ WORDCOUNT_COUNTS = {
 
 _lock = None  # open lock file, held from start_hosts() to teardown(): one set of hosts at a time
 
-# What a test host needs beyond Docker's default capabilities to run its own Docker Engine, and why
-# (not --privileged: that grants every capability, and is refused here anyway, CAP_SYS_RESOURCE
-# being out of the bounding set):
-HOST_PRIVILEGES = [
-    "--cap-add", "SYS_ADMIN",  # mounts (overlayfs, /sys and the cgroups remounted read-write), namespaces
-    "--cap-add", "NET_ADMIN",  # bridges, veths, VXLAN for the overlay, iptables, the nftables firewall
-    "--cap-add", "SYS_PTRACE",  # `docker exec`: entering the namespaces of a container's process of another user
-    "--security-opt", "seccomp=unconfined",  # the inner runc's unshare/mount/keyctl calls
-    "--security-opt", "apparmor=unconfined",  # the inner dockerd's mounts (docker-default forbids them)
-    "--security-opt", "systempaths=unconfined",  # /proc/sys writable: Docker sets forwarding, bridge sysctls
-    "--device-cgroup-rule", "a *:* rwm",  # the inner containers' /dev (null, zero, pts, ...)
-]
-IMAGES: dict[str, str] = {}  # what start_lab built: "host", "vm", "flink", "registry" -> image tag
+# What a test host needs beyond Docker's default capabilities to run its own Docker Engine: what the
+# program gives its `cloud: local` nodes, which run the same image and entrypoint (components/local.py).
+HOST_PRIVILEGES = [*(arg for cap in local.CAPABILITIES for arg in ("--cap-add", cap)),
+                   *(arg for opt in local.SECURITY_OPTS for arg in ("--security-opt", opt)),
+                   *(arg for rule in local.DEVICE_RULES for arg in ("--device-cgroup-rule", rule))]
+IMAGES: dict[str, str] = {}  # what start_lab built: "local-base", "node", "host", "vm", "flink", ... -> image tag
 
 
 @dataclass(frozen=True)
@@ -158,19 +155,6 @@ def _registry_answers(address: str) -> bool:
         return False
 
 
-def local_base_image() -> str:
-    """The test hosts' image as `local.baseImage`: Debian with sshd and Docker (so the program's
-    Dockerfile installs nothing) whose Engine trusts the plain-HTTP LOCAL_REGISTRY."""
-    tag = f"{LABEL}/local-base:{digest(IMAGES['host'], LOCAL_REGISTRY)}"
-    if run("docker", "images", "-q", tag):
-        return tag
-    daemon = json.dumps({"insecure-registries": [LOCAL_REGISTRY]})
-    dockerfile = f"FROM {IMAGES['host']}\nRUN mkdir -p /etc/docker && echo '{daemon}' > /etc/docker/daemon.json\n"
-    subprocess.run(["docker", "build", "--quiet", "--label", LABEL, "--tag", tag, "-"], input=dockerfile,
-                   text=True, check=True, capture_output=True)
-    return tag
-
-
 def start_mirror() -> None:
     """Serve Python's Debian packages and PyFlink's wheels at MIRROR_IP (images/mirror), which the
     Flink image's apt and pip use; the wheels are built first if they are not in CACHE."""
@@ -248,7 +232,7 @@ def _acquire_lock() -> None:
 def start_lab() -> dict[str, str]:
     """Build what is missing, then start the network and the registry; returns the images."""
     ensure_dockerd()
-    images = build_images(MIRROR_IP)
+    images = build_images(MIRROR_IP, LOCAL_REGISTRY)
     _acquire_lock()
     _remove_all()  # leftovers of a crashed run
     run("docker", "network", "create", "--label", LABEL, "--subnet", SUBNET, NETWORK)
@@ -256,6 +240,16 @@ def start_lab() -> dict[str, str]:
         _start_registry(images)
     IMAGES.update(images)
     return images
+
+
+@contextlib.contextmanager
+def lab() -> Iterator[dict[str, str]]:
+    """start_lab() for a `with` block (its images), torn down after it (teardown)."""
+    images = start_lab()
+    try:
+        yield images
+    finally:
+        teardown()
 
 
 def new_key() -> Path:

@@ -6,8 +6,8 @@ name, so that a local stack of this machine's user is left alone), `pulumi up`; 
 the four containers through this machine's Engine API (reading back what Docker stores, as the real
 provider does), then the same steps and services as on any cloud run on them over SSH to 127.0.0.1. A
 job runs, a second `up` changes nothing, and `pulumi destroy` leaves no container, volume, network or
-image behind. The test gives only what this machine differs in: its base image (the test hosts'
-Debian, which trusts the test registry) and ports that nothing else here uses.
+image behind. The test gives only what this machine differs in: its base image (the Debian the test
+hosts' node image is built on, which trusts the test registry) and ports that nothing else here uses.
 """
 import json
 import time
@@ -46,11 +46,10 @@ def remove_stack_leftovers() -> None:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    hosts.start_lab()
+    base = hosts.start_lab()["local-base"]  # the Debian the test hosts are built on (build.py)
     try:
         hosts.start_local_registry()
         remove_stack_leftovers()
-        base = hosts.local_base_image()
         before = engine_objects()
         project = Project(tmp_path_factory.mktemp("local"), mode="hosts")
         (project.dir / f"Pulumi.{STACK}.yaml").write_text((ROOT / "Pulumi.local.yaml").read_text())
