@@ -1,4 +1,5 @@
-"""Process helpers for the end-to-end tests: run a command, wait for a condition, time a phase.
+"""Process helpers for the end-to-end tests: run a command, wait for a condition (the one polling loop
+of the tests), time a phase.
 
 Every phase is timed (`with phase(name):`) into TIMINGS and printed as "[e2e] images: 12.3s";
 the session prints them all at the end (conftest.py), after the plans the engine printed (PLANS).
@@ -7,6 +8,8 @@ import contextlib
 import hashlib
 import subprocess
 import time
+from collections.abc import Callable
+from typing import Any
 
 TIMINGS: dict[str, float] = {}
 PLANS: list[str] = []  # the engine's plans, each under its scenario's title, printed at the end
@@ -41,10 +44,13 @@ def digest(*parts: bytes | str) -> str:
     return digest.hexdigest()[:16]
 
 
-def wait(what: str, ready, timeout: float, diagnose=lambda: "") -> None:
-    """Poll ready() until it is true; on timeout raise with what diagnose() returns."""
+def wait(what: str, ready: Callable[[], Any], timeout: float, diagnose: Callable[[], str] = lambda: "",
+         interval: float = 1) -> Any:
+    """Poll ready() every `interval` seconds until it returns a true value, and return that value; after
+    `timeout` seconds raise TimeoutError naming `what`, with what diagnose() returns."""
     deadline = time.monotonic() + timeout
-    while not ready():
+    while not (value := ready()):
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{what}: not ready after {timeout:.0f}s\n{diagnose()}")
-        time.sleep(1)
+            raise TimeoutError(f"{what}: not ready after {timeout:.0f}s\n{diagnose()}")
+        time.sleep(interval)
+    return value

@@ -9,6 +9,7 @@ prints its plan and its time.
 """
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ import yaml
 
 from tests.cli import Plan, Project
 from tests.e2e import flink_rest, hosts
-from tests.e2e.proc import PLANS, TIMINGS
+from tests.e2e.proc import PLANS, TIMINGS, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -32,8 +33,8 @@ SECRET_KEY = "flink-swarm:sshPrivateKey"
 class VmStack:
     """A stack of the program whose VMs are blank test hosts (the stand-ins' mode `vms`), with a fresh
     key: `pulumi stack init`, the settings every run shares set once with `pulumi config` (the private
-    key as a secret); `up()` writes the topology and sets what changed of the rest, then runs `pulumi up`
-    and times it. Also used by test_managers.py."""
+    key as a secret); `up()` writes the topology and runs Project.up with the rest (it sets what changed),
+    timed. Also used by test_managers.py."""
 
     def __init__(self, folder: Path, suite: str, vm_image: str, ssh: dict):
         self.suite, self.key_file = suite, hosts.new_key()
@@ -48,7 +49,6 @@ class VmStack:
             "flink-swarm:network": {"driver": "overlay", "encrypted": False}, "flink-swarm:ssh": ssh})
         self.project.set_config({SECRET_KEY: self.key_file.read_text()}, secret=True)
         self.topology = folder / "topology.yaml"
-        self.current: dict = {}  # the settings `up()` set last
         self.addresses: dict[str, str] = {}  # node -> its static IP's address (an IP's address never changes)
         self.last_plan = Plan()
 
@@ -58,21 +58,16 @@ class VmStack:
                   "flink-swarm:flink": {"image": hosts.FLINK_IMAGE, "taskSlots": 2, "jobmanagerMemory": "1024m",
                                         "taskmanagerMemory": "1280m", **(flink or {})},
                   **{f"flink-swarm:{k}": v for k, v in settings.items()}}
-        for key in [k for k, v in self.current.items() if config.get(k) != v]:
-            self.project.pulumi("config", "rm", key)  # then set anew: --path leaves other keys under it
-        self.project.set_config({k: v for k, v in config.items() if self.current.get(k) != v})
-        self.current = config
-        urns = {name: r["urn"] for name, r in self.project.resources().items()} if replace else {}
-        return self._run(scenario, "up", "--skip-preview", *(a for name in replace for a in ("--replace", urns[name])))
+        return self._run(scenario, lambda: self.project.up(config, replace))
 
     def destroy(self, scenario: str, check: bool = True) -> Plan:
-        return self._run(scenario, "destroy", check=check)
+        return self._run(scenario, lambda: self.project.run("destroy", check=check))
 
-    def _run(self, scenario: str, *args: str, check: bool = True) -> Plan:
+    def _run(self, scenario: str, run: Callable[[], Plan]) -> Plan:
         title = f"{self.suite}: {scenario}"
         started = time.monotonic()
         try:
-            self.last_plan = plan = self.project.run(*args, check=check)
+            self.last_plan = plan = run()
         finally:
             TIMINGS[title] = time.monotonic() - started
         counts = ", ".join(f"{op} {n}" for op, n in plan.counts().items() if n)
@@ -137,13 +132,12 @@ def taskmanager_mtu(lab: Lab, node: str) -> str:
     """The MTU of the overlay interface in the node's running taskmanager (a task may be restarting: retried)."""
     command = ("task=$(docker ps -q --filter label=com.docker.swarm.service.name=taskmanager --filter status=running"
                " | head -n 1) && docker exec \"$task\" cat /sys/class/net/eth0/mtu")
-    deadline = time.monotonic() + 60
-    while True:
-        rc, out, err = hosts.run_ssh(lab.host(node), command)
-        if rc == 0:
-            return out.strip()
-        assert time.monotonic() < deadline, f"{node}: no running taskmanager to read its MTU: {err}"
-        time.sleep(2)
+    failed = [""]  # the last attempt's error
+
+    def mtu() -> str | None:
+        rc, out, failed[0] = hosts.run_ssh(lab.host(node), command)
+        return out.strip() if rc == 0 else None
+    return wait(f"{node}: a running taskmanager to read its MTU", mtu, 60, lambda: failed[0], interval=2)
 
 
 def node_steps(node: str, cloud: str = "azure") -> set[str]:
@@ -156,12 +150,9 @@ def workers(lab: Lab) -> list[str]:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    images = hosts.start_lab()
-    try:
+    with hosts.lab() as images:
         yield Lab(tmp_path_factory.mktemp("day-two"), "day two", images["vm"],
                   ssh={"dialAttempts": 10, "dialTimeoutSeconds": 3})
-    finally:
-        hosts.teardown()
 
 
 @pytest.fixture(scope="module")
@@ -253,10 +244,8 @@ def test_a_flink_change_updates_only_the_services_rolling(lab, ticker):
     service = json.loads(lab.ssh(MANAGER, "docker service inspect taskmanager"))[0]
     assert service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"].startswith(hosts.FLINK_IMAGE_RETAGGED + "@sha256:")
     assert service["UpdateStatus"]["State"] in ("updating", "completed")  # rolled, not replaced
-    deadline = time.monotonic() + 240
-    while {tm["slotsNumber"] for tm in flink_rest.wait_taskmanagers(lab.rest, 2)} != {3}:
-        assert time.monotonic() < deadline, "the taskmanagers never came back with 3 slots"
-        time.sleep(3)
+    wait("the taskmanagers back with 3 slots",
+         lambda: {tm["slotsNumber"] for tm in flink_rest.wait_taskmanagers(lab.rest, 2)} == {3}, 240, interval=3)
     assert flink_rest.wait_recovered(lab.rest, ticker)["state"] == "RUNNING"  # the new jobmanager recovered it
     assert lab.up("Flink change, again", flink=NEW_FLINK).changed() == {}
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tests.e2e import flink_rest, hosts
-from tests.e2e.proc import TIMINGS
+from tests.e2e.proc import TIMINGS, wait
 from tests.e2e.test_day_two import VmStack, vm_containers
 
 pytestmark = pytest.mark.e2e
@@ -31,15 +31,12 @@ class Cluster(VmStack):
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    images = hosts.start_lab()
-    try:
+    with hosts.lab() as images:
         # 20 dials wait about 60 s for sshd: waits from 0.1 s growing 1.5x to 5 s (pulumi-command v1.2.1
         # provider/pkg/provider/connection.go:150-202, as tests/plugins/providers/command.py dials). Six VMs
         # booting at once on two busy cores took longer than the 11 s of 10 dials in CI.
         yield Cluster(tmp_path_factory.mktemp("managers"), "managers", images["vm"],
                       ssh={"dialAttempts": 20, "dialTimeoutSeconds": 3})
-    finally:
-        hosts.teardown()
 
 
 def managers_of(nodes: dict[str, dict]) -> dict[str, dict]:
@@ -70,19 +67,16 @@ def test_with_the_first_manager_down_control_moves_and_changes_go_through(cluste
     # a new leader reports a node it has not heard from yet as "unknown", then "down" (moby
     # api/types/swarm/node.go:123-126)
     assert nodes[new]["Status"]["State"] == "ready" and nodes["ha-mgr-1"]["Status"]["State"] in ("down", "unknown")
-    deadline = time.monotonic() + 240
-    while sorted(tm["slotsNumber"] for tm in flink_rest.wait_taskmanagers(cluster.rest, 3)) != [3, 3, 3]:
-        assert time.monotonic() < deadline, "3 taskmanagers with 3 slots never registered"
-        time.sleep(3)
+    wait("3 taskmanagers with 3 slots registered", lambda: sorted(
+        tm["slotsNumber"] for tm in flink_rest.wait_taskmanagers(cluster.rest, 3)) == [3, 3, 3], 240, interval=3)
 
 
 def test_the_first_manager_comes_back_and_nothing_changes(cluster):
     hosts.run("docker", "start", cluster.container("ha-mgr-1"))
-    deadline = time.monotonic() + 120
-    while managers_of(cluster.swarm(on="ha-mgr-2")).get("ha-mgr-1", {}).get("Reachability") != "reachable":
-        assert time.monotonic() < deadline, "ha-mgr-1 never became reachable again"
-        time.sleep(2)
-    TIMINGS["managers: the first manager reachable again"] = time.monotonic() - deadline + 120
+    started = time.monotonic()
+    wait("ha-mgr-1 reachable again", lambda: managers_of(cluster.swarm(on="ha-mgr-2")).get(
+        "ha-mgr-1", {}).get("Reachability") == "reachable", 120, interval=2)
+    TIMINGS["managers: the first manager reachable again"] = time.monotonic() - started
     plan = cluster.up("first manager back", workers=2, slots=3, controlManager="ha-mgr-2")
     assert plan.changed() == {}
 
