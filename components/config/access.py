@@ -13,7 +13,7 @@ from .yamlfile import deep_merge
 
 MAX_PREFIX = 19  # GCP names are at most 63: "<prefix>-<node>-ip" = 19 + 1 + 40 + 3
 WORLD_SIZED = 2 ** 24  # adminCidrs holding a /8's worth of public addresses or more are open to the world
-NOT_PUBLIC = tuple(ipaddress.ip_network(n) for n in (  # addresses no one on the internet has
+NOT_PUBLIC = tuple(ipaddress.ip_network(block) for block in (  # addresses no one on the internet has
     "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
     "192.168.0.0/16", "224.0.0.0/3"))
 # Azure refuses these admin user names on a VM (compute API OSProfile.adminUsername, "Disallowed values").
@@ -28,7 +28,7 @@ def ssh_user(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
 
 
 def check_azure_user(ssh_user: str, nodes: tuple[NodeSpec, ...]) -> None:
-    if ssh_user.lower() in AZURE_RESERVED_USERS and any(n.cloud == AZURE for n in nodes):
+    if ssh_user.lower() in AZURE_RESERVED_USERS and any(node.cloud == AZURE for node in nodes):
         fail(f"{OWN}sshUser", ssh_user, "Azure refuses this admin user name on a VM",
              "choose another, e.g. `pulumi config set flink-swarm:sshUser ubuntu`")
 
@@ -39,7 +39,7 @@ def admin_cidrs(cfg: Mapping[str, Any]) -> tuple[tuple[str, ...], bool]:
     if not isinstance(cidrs, list) or not cidrs:
         fail(f"{OWN}adminCidrs", cidrs, "required: the networks allowed to reach SSH and the Flink UI",
              "`pulumi config set --path 'flink-swarm:adminCidrs[0]' <your IP>/32`")
-    admin = tuple(cidr(f"{OWN}adminCidrs[{i}]", c) for i, c in enumerate(cidrs))
+    admin = tuple(cidr(f"{OWN}adminCidrs[{index}]", given) for index, given in enumerate(cidrs))
     world_open = boolean(f"{OWN}worldOpenAdmin", cfg.get("worldOpenAdmin", False))
     public = _public_addresses(admin)
     if public >= WORLD_SIZED and not world_open:
@@ -52,7 +52,7 @@ def admin_cidrs(cfg: Mapping[str, Any]) -> tuple[tuple[str, ...], bool]:
 
 def _public_addresses(cidrs: tuple[str, ...]) -> int:
     """How many internet (public) addresses the networks hold together."""
-    nets = list(ipaddress.collapse_addresses(ipaddress.ip_network(c) for c in cidrs))
+    nets = list(ipaddress.collapse_addresses(ipaddress.ip_network(network) for network in cidrs))
     total = sum(net.num_addresses for net in nets)
     for net in nets:  # disjoint, as the NOT_PUBLIC blocks are: each overlap is one inside the other
         for block in NOT_PUBLIC:
@@ -76,7 +76,7 @@ def key_pair(cfg: Mapping[str, Any], nodes: tuple[NodeSpec, ...]) -> tuple[Optio
     if public is not None:
         public = public_key(f"{OWN}sshPublicKey", public, f"{set_public} (the one line of the .pub file)")[0]
         private = private_key(f"{OWN}sshPrivateKey", private, f"{set_private} (the file without .pub)")
-    statics = [n.name for n in nodes if n.cloud == STATIC]
+    statics = [node.name for node in nodes if node.cloud == STATIC]
     if statics and public is None:
         fail(f"{OWN}sshPublicKey", None, f"static nodes {statics} need a key already in their "
              "authorized_keys; a generated key cannot be", f"{set_public}, and {set_private} or load the "

@@ -21,7 +21,7 @@ def azure(defaults: Mapping[str, Any], providers: Mapping[str, Optional[str]],
     given = defaults["azure"]
     azure = AzureSpec(providers.get("azure-native:location"), given["size"], given["diskGb"],
                       given["addressSpace"], given["subnet"], given["image"])
-    if any(n.cloud == AZURE for n in nodes) and not azure.location:
+    if any(node.cloud == AZURE for node in nodes) and not azure.location:
         fail("azure-native:location", None, "the topology has Azure nodes but no Azure region is set",
              "`pulumi config set azure-native:location westeurope`")
     return azure
@@ -31,7 +31,7 @@ def gcp(defaults: Mapping[str, Any], providers: Mapping[str, Optional[str]], nod
     """The project and zone are required with GCP nodes; the region follows the zone."""
     given = defaults["gcp"]
     project, zone, region = (providers.get(f"gcp:{key}") for key in ("project", "zone", "region"))
-    if any(n.cloud == GCP for n in nodes):
+    if any(node.cloud == GCP for node in nodes):
         for key, value, example in (("project", project, "my-project-id"), ("zone", zone, "europe-west1-b")):
             if not value:
                 fail(f"gcp:{key}", None, "the topology has Google Cloud nodes but no "
@@ -50,8 +50,8 @@ def local(cfg: Mapping[str, Any], defaults: Mapping[str, Any], nodes: tuple[Node
     """`local:` settings; local nodes are containers of this machine, which no other cloud's node reaches."""
     field = f"{OWN}local"
     loc = deep_merge(defaults["local"], mapping(field, cfg.get("local"), {*defaults["local"], "dockerHost"}))
-    count = sum(n.cloud == LOCAL for n in nodes)
-    others = sorted({n.cloud for n in nodes} - {LOCAL})
+    count = sum(node.cloud == LOCAL for node in nodes)
+    others = sorted({node.cloud for node in nodes} - {LOCAL})
     if count and others:
         fail(f"{OWN}topology", others, "local nodes are containers on this machine's Docker Engine, which "
              f"{' and '.join(others)} nodes cannot reach", "use a topology of local nodes only, e.g. "
@@ -79,15 +79,15 @@ def check_capacity(nodes: tuple[NodeSpec, ...], network: NetworkSpec, admin_cidr
                     azure: AzureSpec, gcp: GcpSpec) -> None:
     """No more nodes than a cloud's subnet holds, nor sources than Azure's NSG takes."""
     for cloud, subnet in ((AZURE, azure.subnet), (GCP, gcp.subnet)):
-        count = sum(n.cloud == cloud for n in nodes)
+        count = sum(node.cloud == cloud for node in nodes)
         room = ipaddress.ip_network(subnet).num_addresses - RESERVED_ADDRESSES[cloud]
         if count > room:
             fail(f"{OWN}topology", count, f"more {cloud} nodes than the {cloud} subnet {subnet} "
                  f"holds ({room})", f"use fewer nodes or a larger `{cloud}.subnet` in config/defaults.yaml")
-    if any(n.cloud == AZURE for n in nodes):
+    if any(node.cloud == AZURE for node in nodes):
         # cluster rules list every node's /32 and each cloud's private subnet; admin rules the adminCidrs
         rules = [rule.scope for _, rule in rules_for(network)]
-        subnets = len({n.cloud for n in nodes} - {STATIC})
+        subnets = len({node.cloud for node in nodes} - {STATIC})
         admin = rules.count(ADMIN) * len(admin_cidrs)
         sources = rules.count(CLUSTER) * (len(nodes) + subnets) + admin
         if sources > AZURE_NSG_SOURCES:
@@ -98,7 +98,7 @@ def check_capacity(nodes: tuple[NodeSpec, ...], network: NetworkSpec, admin_cidr
 
 
 def quota_warnings(nodes: tuple[NodeSpec, ...]) -> tuple[str, ...]:
-    azure = sum(n.cloud == AZURE for n in nodes)
+    azure = sum(node.cloud == AZURE for node in nodes)
     if azure <= AZURE_PUBLIC_IPS:
         return ()
     return (f"{azure} Azure nodes need {azure} Standard public IPs in one region; the default quota is "

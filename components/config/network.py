@@ -44,12 +44,12 @@ def check_subnets(network: NetworkSpec, nodes: tuple[NodeSpec, ...], azure: Azur
     if subnet.prefixlen < MIN_SUBNET_PREFIX:
         fail(f"{OWN}network.subnet", network.subnet, f"larger than a /{MIN_SUBNET_PREFIX}: containers would "
              "shadow whole parts of the internet", "use a private range such as 172.30.0.0/16 (the default)")
-    clouds = {n.cloud for n in nodes}
+    clouds = {node.cloud for node in nodes}
     used = [(f"{cloud}.{key} in config/defaults.yaml", net) for cloud, key, net in (
         (AZURE, "addressSpace", azure.address_space), (GCP, "subnet", gcp.subnet),
         (LOCAL, "subnet", local.subnet)) if cloud in clouds]
-    used += [(f"node {n.name!r}'s {key}", f"{address}/32") for n in nodes if n.cloud == STATIC
-             for key, address in (("publicIp", n.public_ip), ("privateIp", n.private_ip))]
+    used += [(f"node {node.name!r}'s {key}", f"{address}/32") for node in nodes if node.cloud == STATIC
+             for key, address in (("publicIp", node.public_ip), ("privateIp", node.private_ip))]
     for where, net in used:
         if subnet.overlaps(ipaddress.ip_network(net)):
             fail(f"{OWN}network.subnet", network.subnet, f"overlaps {where} ({net}): those addresses would "

@@ -29,7 +29,7 @@ def docker(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[str, st
 
 def control_manager(cfg: Mapping[str, Any], nodes: tuple[NodeSpec, ...]) -> str:
     """The manager the control steps run through: the first manager unless `controlManager` names another."""
-    managers = [n.name for n in nodes if n.role == MANAGER]
+    managers = [node.name for node in nodes if node.role == MANAGER]
     name = cfg.get("controlManager", managers[0])
     if name not in managers:
         fail(f"{OWN}controlManager", name, f"not a manager of the topology ({', '.join(managers)})",
@@ -39,7 +39,7 @@ def control_manager(cfg: Mapping[str, Any], nodes: tuple[NodeSpec, ...]) -> str:
 
 
 def manager_warnings(nodes: tuple[NodeSpec, ...]) -> tuple[str, ...]:
-    managers = sum(n.role == MANAGER for n in nodes)
+    managers = sum(node.role == MANAGER for node in nodes)
     if managers > 1 and managers % 2 == 0:
         return (f"{managers} managers: an even number above one adds no fault tolerance to the swarm's Raft "
                 "quorum (all of 2 must be up, 3 of 4); fine as a step between 1, 3 and 5 managers",)

@@ -140,7 +140,7 @@ def _names(where: str, entry: Mapping[str, Any], name: str, cloud: str) -> list[
     if count and cloud == STATIC:
         fail(f"{where}.count", count, "static nodes are single hosts with their own address",
              "list each static host as its own entry, without `count`")
-    return [f"{name}-{k}" for k in range(1, count + 1)]
+    return [f"{name}-{number}" for number in range(1, count + 1)]
 
 
 def _check_unique(nodes: list[NodeSpec], fieldname: str) -> None:
@@ -163,13 +163,13 @@ def _check_unique(nodes: list[NodeSpec], fieldname: str) -> None:
 def _check_roles(nodes: list[NodeSpec], fieldname: str) -> None:
     """At least one manager (an even number is only warned of: swarm.manager_warnings), exactly one
     jobmanager, at least one worker."""
-    by_role = {role: [n.name for n in nodes if n.role == role] for role in ROLES}
+    by_role = {role: [node.name for node in nodes if node.role == role] for role in ROLES}
     if not by_role[MANAGER]:
-        fail(fieldname, [n.name for n in nodes], "no node has role manager",
+        fail(fieldname, [node.name for node in nodes], "no node has role manager",
              "add a node with `role: manager` (it initialises the swarm)")
     if len(by_role[JOBMANAGER]) != 1:
         fail(fieldname, by_role[JOBMANAGER], "exactly one node must have role jobmanager",
              "give one node `role: jobmanager`; it hosts the Flink jobmanager")
     if not by_role[WORKER]:
-        fail(fieldname, [n.name for n in nodes], "no node has role worker",
+        fail(fieldname, [node.name for node in nodes], "no node has role worker",
              "add nodes with `role: worker`; each runs one Flink taskmanager")

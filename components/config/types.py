@@ -115,7 +115,7 @@ class Settings:
     local: Optional[LocalSpec] = None  # how `cloud: local` nodes are made
 
     def of_cloud(self, cloud: str) -> list[NodeSpec]:
-        return [n for n in self.nodes if n.cloud == cloud]
+        return [node for node in self.nodes if node.cloud == cloud]
 
     def of_role(self, role: str) -> list[NodeSpec]:
-        return [n for n in self.nodes if n.role == role]
+        return [node for node in self.nodes if node.role == role]
