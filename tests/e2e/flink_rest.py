@@ -1,18 +1,21 @@
 """The few calls of Flink's REST API the end-to-end tests need (stdlib only); jobs are submitted with
-the repository's own tools/flink, as a user submits them.
+the repository's own job CLI (`flink-swarm`, tools/flink_swarm_cli), as a user submits them.
 
-`rest` is the base URL of the jobmanager's REST endpoint, e.g. "http://10.77.0.12:8081".
+`rest` is the base URL of the jobmanager's REST endpoint, e.g. "http://10.77.0.12:8081". Every wait
+polls through proc.wait.
 """
 
 import json
-import re
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
+from typing import Any, Optional
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "flink"
+from .proc import wait
+
+JOBS = Path(__file__).resolve().parent / "jobs"  # the test jobs' sources
+CLI = [sys.executable, "-m", "flink_swarm_cli"]  # `flink-swarm` (requirements-dev.txt installs it)
 
 
 def get(rest: str, path: str) -> dict:
@@ -22,48 +25,46 @@ def get(rest: str, path: str) -> dict:
 
 def wait_taskmanagers(rest: str, count: int, timeout: float = 300, exactly: bool = False) -> list[dict]:
     """Wait until at least (or `exactly`) `count` taskmanagers are registered; returns them."""
-    deadline = time.monotonic() + timeout
-    last = "no answer yet"
-    while time.monotonic() < deadline:
-        try:
-            taskmanagers = get(rest, "/taskmanagers")["taskmanagers"]
-            if len(taskmanagers) == count or (len(taskmanagers) > count and not exactly):
-                return taskmanagers
-            last = f"{len(taskmanagers)} taskmanager(s) registered"
-        except OSError as error:
-            last = repr(error)
-        time.sleep(2)
-    raise TimeoutError(f"{rest}: {count} taskmanager(s) not registered after {timeout:.0f}s ({last})")
+    last = ["no answer yet"]
+
+    def registered() -> Optional[list[dict]]:
+        taskmanagers = _answer(rest, "/taskmanagers", last)
+        if taskmanagers is None:
+            return None
+        taskmanagers = taskmanagers["taskmanagers"]
+        last[0] = f"{len(taskmanagers)} taskmanager(s) registered"
+        return taskmanagers if len(taskmanagers) == count or (len(taskmanagers) > count and not exactly) else None
+
+    return wait(f"{rest}: {count} taskmanager(s)", registered, timeout, lambda: last[0], interval=2)
 
 
-def tool(rest: str, *args: str) -> str:
-    """tools/flink against `rest`, as a user runs it (--url: no Pulumi CLI needed); its output."""
-    proc = subprocess.run([sys.executable, str(TOOL), "--url", rest, *args], capture_output=True, text=True,
+def cli(rest: str, *args: str) -> dict:
+    """`flink-swarm --url REST --output json ARGS...`, as a user runs it (--url: no Pulumi CLI needed);
+    what it prints."""
+    proc = subprocess.run([*CLI, "--url", rest, "--output", "json", *args], capture_output=True, text=True,
                           timeout=300)
     if proc.returncode != 0:
-        raise RuntimeError(f"tools/flink {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
-    return proc.stdout
+        raise RuntimeError(f"flink-swarm {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
+    return json.loads(proc.stdout)
 
 
 def run_jar(rest: str, jar: Path) -> str:
-    """Submit `jar` with tools/flink (upload, run its main class); returns the job id it prints."""
-    (job_id,) = set(re.findall(r"\b[0-9a-f]{32}\b", tool(rest, "submit", str(jar))))
-    return job_id
+    """Submit `jar` with `flink-swarm run` (upload, run its main class); returns the job id."""
+    return cli(rest, "run", str(jar))["job_id"]
 
 
 def wait_job(rest: str, job_id: str, timeout: float = 300) -> str:
     """Wait until the job reaches a terminal state; returns it, or raises with Flink's exception."""
-    deadline = time.monotonic() + timeout
-    state = "unknown"
-    while time.monotonic() < deadline:
-        state = get(rest, f"/jobs/{job_id}")["state"]
-        if state == "FINISHED":
-            return state
+    last = ["unknown"]
+
+    def finished() -> Optional[str]:
+        last[0] = state = get(rest, f"/jobs/{job_id}")["state"]
         if state in ("FAILED", "CANCELED"):
             exceptions = get(rest, f"/jobs/{job_id}/exceptions")
             raise RuntimeError(f"job {job_id} {state}:\n{exceptions.get('root-exception')}")
-        time.sleep(2)
-    raise TimeoutError(f"job {job_id} still {state} after {timeout:.0f}s")
+        return state if state == "FINISHED" else None
+
+    return wait(f"job {job_id}", finished, timeout, lambda: f"still {last[0]}", interval=2)
 
 
 def word_counts(rest: str, job_id: str) -> dict[str, int]:
@@ -83,14 +84,35 @@ def job(rest: str, job_id: str) -> dict:
 
 def wait_running(rest: str, job_id: str, timeout: float = 120) -> dict:
     """Wait until every task of the job runs; returns `job()`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        details = get(rest, f"/jobs/{job_id}")
-        if details["state"] == "RUNNING" and all(v["status"] == "RUNNING" for v in details["vertices"]):
-            return job(rest, job_id)
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"job {job_id} is {details['state']} after {timeout:.0f}s")
-        time.sleep(2)
+    return _wait_running(rest, job_id, timeout, away=False)
+
+
+def _wait_running(rest: str, job_id: str, timeout: float, away: bool) -> dict:
+    """`wait_running`; `away`: the REST endpoint may refuse meanwhile (404 until it recovered the job)."""
+    last = ["no answer yet"]
+
+    def running() -> Optional[dict]:
+        try:
+            details = get(rest, f"/jobs/{job_id}")
+            last[0] = details["state"]
+            runs = details["state"] == "RUNNING" and all(v["status"] == "RUNNING" for v in details["vertices"])
+            return job(rest, job_id) if runs else None
+        except OSError as error:
+            if not away:
+                raise
+            last[0] = repr(error)
+            return None
+
+    return wait(f"job {job_id} running", running, timeout, lambda: f"it is {last[0]}", interval=2)
+
+
+def _answer(rest: str, path: str, last: list[str]) -> Any:
+    """GET `path`, or None (the error kept in `last`) while the endpoint refuses."""
+    try:
+        return get(rest, path)
+    except OSError as error:
+        last[0] = repr(error)
+        return None
 
 
 def checkpoints(rest: str, job_id: str) -> dict:
@@ -100,40 +122,28 @@ def checkpoints(rest: str, job_id: str) -> dict:
 
 def wait_checkpoint(rest: str, job_id: str, after: int = 0, timeout: float = 120) -> dict:
     """Wait for a completed checkpoint with an id above `after`; returns its statistics."""
-    deadline = time.monotonic() + timeout
-    while True:
-        completed = (checkpoints(rest, job_id).get("latest") or {}).get("completed")
-        if completed and completed["id"] > after:
-            return completed
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"job {job_id}: no checkpoint after {after} in {timeout:.0f}s")
-        time.sleep(1)
+    def completed() -> Optional[dict]:
+        latest = (checkpoints(rest, job_id).get("latest") or {}).get("completed")
+        return latest if latest and latest["id"] > after else None
+
+    return wait(f"job {job_id}: a checkpoint after {after}", completed, timeout)
 
 
 def gauge(rest: str, job_id: str, name: str, timeout: float = 60) -> int:
     """The value of a job's metric `name`, from whichever vertex has it (first subtask); it shows up
     once the jobmanager fetched the task's metrics (metrics.fetcher.update-interval, 10 s)."""
-    deadline = time.monotonic() + timeout
-    while True:
+    def value() -> Optional[list]:  # [the value], so that a 0 is found too
         for vertex in get(rest, f"/jobs/{job_id}")["vertices"]:
             path = f"/jobs/{job_id}/vertices/{vertex['id']}/metrics"
             ids = [m["id"] for m in get(rest, path) if m["id"].endswith(f".{name}")]
             values = get(rest, f"{path}?get={ids[0]}") if ids else []
             if values:
-                return int(values[0]["value"])
-        if time.monotonic() > deadline:
-            raise LookupError(f"job {job_id} has no metric {name} after {timeout:.0f}s")
-        time.sleep(2)
+                return [int(values[0]["value"])]
+        return None
+
+    return wait(f"job {job_id}: metric {name}", value, timeout, interval=2)[0]
 
 
 def wait_recovered(rest: str, job_id: str, timeout: float = 240) -> dict:
     """Wait (through a REST endpoint that is away meanwhile) until the job runs again; returns `job()`."""
-    deadline = time.monotonic() + timeout
-    last = "no answer yet"
-    while time.monotonic() < deadline:
-        try:
-            return wait_running(rest, job_id, timeout=max(1.0, deadline - time.monotonic()))
-        except OSError as error:  # refused while the jobmanager is away, 404 until it recovered the job
-            last = repr(error)
-            time.sleep(2)
-    raise TimeoutError(f"job {job_id} not running again after {timeout:.0f}s ({last})")
+    return _wait_running(rest, job_id, timeout, away=True)

@@ -12,7 +12,7 @@ import pytest
 
 from components.steps import script_text
 from tests.e2e import hosts, ssh
-from tests.e2e.proc import TIMINGS
+from tests.e2e.proc import TIMINGS, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -23,19 +23,13 @@ HOLD_LOCK = ("import fcntl, sys, time; f = open('/var/lib/apt/lists/lock', 'w');
 
 @pytest.fixture(scope="module")
 def vm():
-    images = hosts.start_lab()
-    vms = hosts.Vms(images["vm"], hosts.new_key())
-    address = vms.address("blank-ip")
-    try:
+    with hosts.lab() as images:
+        vms = hosts.Vms(images["vm"], hosts.new_key())
+        address = vms.address("blank-ip")
         vms.start_vm("blank-vm", address, "ubuntu", vms.key_file.with_suffix(".pub").read_text().strip())
         host = vms.host(address)
-        deadline = time.monotonic() + 60
-        while hosts.run_ssh(host, "true", timeout=10)[0] != 0:
-            assert time.monotonic() < deadline, "the blank VM never answered SSH"
-            time.sleep(1)
+        wait("the blank VM answering SSH", lambda: hosts.run_ssh(host, "true", timeout=10)[0] == 0, 60)
         yield host
-    finally:
-        hosts.teardown()
 
 
 def test_docker_install_waits_for_apts_lists_lock_then_installs_and_holds(vm):

@@ -11,7 +11,7 @@ import pytest
 
 from tests.e2e import flink_rest, hosts
 from tests.e2e.proc import TIMINGS, wait
-from tests.e2e.test_day_two import VmStack, vm_containers
+from tests.e2e.vmstack import VmStack, vm_containers
 
 pytestmark = pytest.mark.e2e
 

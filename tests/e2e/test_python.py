@@ -1,14 +1,13 @@
 """End to end with `flink.python`: every Flink node builds the image with Python and PyFlink, and
-PyFlink jobs with Python functions run on the cluster, submitted with tools/flink submit-python.
+PyFlink jobs with Python functions run on the cluster, submitted with `flink-swarm run --python`.
 
 The hosts reach no internet: the Flink test image's apt and pip get Python and PyFlink's wheels from
 the lab's mirror (images/mirror), as the official image would from Ubuntu's archive and PyPI.
 """
 import collections
 import csv
-import re
+import json
 import subprocess
-import sys
 import time
 
 import pytest
@@ -20,7 +19,7 @@ from tests.e2e.test_static import program_config, run_again, stack
 pytestmark = pytest.mark.e2e
 
 NODES = [("py-manager", "manager"), ("py-jobmanager", "jobmanager"), ("py-worker", "worker")]
-JOBS = flink_rest.TOOL.parents[1] / "tests" / "e2e" / "jobs"
+JOBS = flink_rest.JOBS
 LINES = ["to be or not to be", "that is the question", "flink on swarm with python to be"]
 
 
@@ -77,15 +76,15 @@ def test_the_build_run_again_changes_nothing(cluster):
 
 
 def submit_python(cluster, job: str, *args: str) -> str:
-    """tools/flink submit-python, as a user runs it in the project: it reads the stack's outputs with
-    the real `pulumi stack output --json`. Returns the job id it prints."""
+    """`flink-swarm run --python JOB ARGS`, as a user runs it in the project: it reads the stack's outputs
+    with the real `pulumi stack output --json`. Returns the job id it prints."""
     project = cluster["project"]
-    proc = subprocess.run([sys.executable, "tools/flink", "submit-python", str(JOBS / job), "--", *args],
+    proc = subprocess.run([*flink_rest.CLI, "--output", "json", "run", "--python", str(JOBS / job), *args],
                           capture_output=True, text=True, timeout=300, cwd=project.dir, env=project.env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    (job_id,) = set(re.findall(r"\b[0-9a-f]{32}\b", proc.stdout))
-    assert f"{cluster['rest']}/#/job/running/{job_id}/overview" in proc.stdout  # its page in the UI
-    return job_id
+    submitted = json.loads(proc.stdout)
+    assert submitted["url"] == f"{cluster['rest']}/#/job/running/{submitted['job_id']}/overview"  # its page
+    return submitted["job_id"]
 
 
 def written(cluster, directory: str) -> list[str]:

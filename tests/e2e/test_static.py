@@ -207,9 +207,9 @@ def worker_running(cluster, job: str) -> str:
 
 def test_a_job_survives_a_jobmanager_kill_and_a_taskmanager_loss(cluster, ticker_jar):
     rest = cluster["rest"]
-    job = flink_rest.run_jar(rest, ticker_jar)  # tools/flink submit
+    job = flink_rest.run_jar(rest, ticker_jar)  # flink-swarm run
     flink_rest.wait_running(rest, job)
-    assert job in flink_rest.tool(rest, "list")
+    assert job in [listed["job_id"] for listed in flink_rest.cli(rest, "list")["jobs"]]
 
     def floor_then_checkpoint() -> tuple[int, int]:
         """A lower bound of the state (the largest sum now), then a checkpoint that holds at least it."""
@@ -240,7 +240,7 @@ def test_a_job_survives_a_jobmanager_kill_and_a_taskmanager_loss(cluster, ticker
     assert restored["id"] >= checkpoint, restored
     time.sleep(12)
     assert flink_rest.gauge(rest, job, "largestSum") >= floor
-    assert job in flink_rest.tool(rest, "cancel", job)
+    assert flink_rest.cli(rest, "cancel", job)["job_id"] == job
     wait("the job cancelled", lambda: flink_rest.get(rest, f"/jobs/{job}")["state"] == "CANCELED", 60)
 
 
