@@ -1,7 +1,6 @@
 """The machines: one interface per node, whatever the cloud, and the cluster firewall on both clouds."""
 from __future__ import annotations
 
-
 import pulumi
 import pulumi_tls as tls
 from pulumi_command import remote
