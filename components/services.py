@@ -24,11 +24,11 @@ def flink_properties(props: dict[str, pulumi.Input[object]]) -> pulumi.Output[st
 
 
 def flink_service(name: str, image: pulumi.Input[str], network: docker.Network, opts: pulumi.ResourceOptions,
-             env: dict[str, pulumi.Input[str]], *, args: Optional[list[str]] = None,
-             command: Optional[list[pulumi.Input[str]]] = None, mounts: Optional[list] = None,
-             secrets: Optional[list] = None, mode: Optional[docker.ServiceModeArgs] = None,
-             role: str = JOBMANAGER,
-             published: Optional[list[docker.ServiceEndpointSpecPortArgs]] = None) -> docker.Service:
+                  env: dict[str, pulumi.Input[str]], *, args: Optional[list[str]] = None,
+                  command: Optional[list[pulumi.Input[str]]] = None, mounts: Optional[list] = None,
+                  secrets: Optional[list] = None, mode: Optional[docker.ServiceModeArgs] = None,
+                  role: str = JOBMANAGER,
+                  published: Optional[list[docker.ServiceEndpointSpecPortArgs]] = None) -> docker.Service:
     """A Flink service (one replica unless `mode` says otherwise) on the network, placed by node
     label, with dnsrr endpoints (no VIP/IPVS); it runs the image's `name` command unless `args`
     (through `command` instead of the image's entrypoint, if given)."""

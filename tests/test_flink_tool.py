@@ -132,6 +132,7 @@ class FakeFlink(ThreadingHTTPServer):
         self.calls: list[dict] = []
         self.savepoints_dir: str | None = "file:/flink-state/savepoints"  # state.savepoints.dir
         self.savepoint_failure: dict | None = None  # a SerializedThrowable, as the savepoint's outcome
+        self.savepoint_polls = 2  # the status poll that finds a savepoint COMPLETED
         self.slots_total = 8  # GET /overview: the registered taskmanagers' slots
         self.upcoming: dict[str, list[str]] = {}  # a job's next states, one per GET /jobs/:jobid
         self.failures: dict[str, str] = {}  # a job's latest failure (its trace), for /jobs/:jobid/exceptions
@@ -263,7 +264,7 @@ class FakeFlink(ThreadingHTTPServer):
                 f"There is no savepoint operation with triggerId={trigger} for job {jid}."))
         operation = self.triggers[(jid, trigger)]
         operation["polls"] += 1
-        if operation["polls"] < 2:
+        if operation["polls"] < self.savepoint_polls:
             return 200, {"status": {"id": "IN_PROGRESS"}, "operation": None}
         if self.savepoint_failure:
             return 200, {"status": {"id": "COMPLETED"}, "operation": {"failure-cause": self.savepoint_failure}}
@@ -539,6 +540,14 @@ def test_drain_without_stop_is_a_usage_error(flink):
     assert done.returncode == 2
     assert "--drain goes with --stop" in done.stderr
     assert not flink.calls
+
+
+def test_a_savepoint_that_never_completes_fails_with_the_old_tools_code(flink):
+    jid = flink.add_job("streaming")
+    flink.savepoint_polls = 10 ** 9
+    done = tool("--url", flink.url, "savepoint", jid, "--timeout", "0.2")
+    assert done.returncode == 1  # flink-swarm's own code for a timeout is 124; the old tool knew only 1
+    assert calls(flink, "GET", f"/jobs/{jid}/savepoints/.+") and "0.2" in done.stderr, done.stderr
 
 
 def test_a_failed_savepoint_prints_its_cause(flink):

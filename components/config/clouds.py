@@ -11,7 +11,7 @@ from .types import FIRST_LOCAL_HOST, OWN, AzureSpec, GcpSpec, LocalSpec, Network
 from .yamlfile import deep_merge
 
 AZURE_NSG_SOURCES = 4000  # Azure: addresses and ranges in one network security group's rules
-AZURE_PUBLIC_IPS = 10  # Azure: default quota of Standard public IPs per region and subscription (docs/configuration.md "Quotas")
+AZURE_PUBLIC_IPS = 10  # Azure: default quota of Standard public IPs per region and subscription (docs/configuration.md "Quotas to check before a large first `up`")
 RESERVED_ADDRESSES = {AZURE: 5, GCP: 4}  # per subnet
 DOCKER_HOSTS = ("unix://", "npipe://", "tcp://", "ssh://")  # what a docker provider's `host` takes
 

@@ -13,7 +13,7 @@ if [ "$state" != active ]; then
   for endpoint in ${others//,/ }; do
     if timeout 3 bash -c "echo > /dev/tcp/${endpoint%:*}/${endpoint##*:}" 2>/dev/null; then
       log "the manager at $endpoint runs a swarm already: this host must join it, not start another;" \
-        "set flink-swarm:controlManager to a manager of that swarm (README \"Managers\")"
+        "set flink-swarm:controlManager to a manager of that swarm (docs/operations.md \"Managers\")"
       exit 1
     fi
   done

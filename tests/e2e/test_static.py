@@ -322,7 +322,7 @@ def test_an_up_after_destroy_has_a_leader_at_once(cluster):
     ZooKeeper only once the jobmanager had stopped and closed its session, so the next jobmanager, on
     the same data, is leader as soon as it asks (an open old session would hold it back until it
     expired: 20 s after ZooKeeper's start). Warm: the image is on the hosts already."""
-    # Docker's bug (bench/README "The up after a destroy"): a daemon whose leave broadcast timed out (all
+    # Docker's bug (bench/FINDINGS.md "The up after a destroy"): a daemon whose leave broadcast timed out (all
     # nodes leave at once) keeps its gossip listener on 7946 until it restarts, and its next swarm has
     # no gossip: its overlay resolves no service of another node. swarm-leave.sh restarts such a daemon
     # on a systemd host and, elsewhere (these hosts), says to; the test does what it says.

@@ -92,7 +92,7 @@ def list_jobs(cluster: Cluster, args: argparse.Namespace) -> Outcome:
     found = jobs.overview(rest)
     data = [submitted(rest, j["jid"], name=j.get("name"), state=j.get("state"), start_time=j.get("start-time"),
                       end_time=j.get("end-time")) for j in found]
-    text = "\n".join(f"{j['jid']}  {j['state']:<12} {j['name']}" for j in found) or "no jobs"
+    text = "\n".join(f"{j['jid']}  {j.get('state') or '-':<12} {j.get('name') or '-'}" for j in found) or "no jobs"
     return Outcome({"jobs": data}, text)
 
 
@@ -102,13 +102,13 @@ def describe(cluster: Cluster, args: argparse.Namespace) -> Outcome:
     failure = jobs.last_failure(rest, args.job_id)
     vertices = [{"name": v.get("name"), "parallelism": v.get("parallelism"), "status": v.get("status")}
                 for v in info.get("vertices") or []]
-    data = submitted(rest, args.job_id, name=info.get("name"), state=info["state"],
+    data = submitted(rest, args.job_id, name=info.get("name"), state=info.get("state"),
                      start_time=info.get("start-time"), end_time=info.get("end-time"),
                      duration_ms=info.get("duration"), vertices=vertices,
                      last_failure=failure[0] if failure else None)
     lines = [f"job {args.job_id}  {data['name']}", f"state     {data['state']}",
              f"started   {clock(data['start_time'])}  (for {duration(data['duration_ms'])})"]
-    lines += [f"{'tasks' if i == 0 else '':<9} {v['status']:<12} parallelism {v['parallelism']}  {v['name']}"
+    lines += [f"{'tasks' if i == 0 else '':<9} {v['status'] or '-':<12} parallelism {v['parallelism']}  {v['name']}"
               for i, v in enumerate(vertices)]
     if failure:
         lines.append(f"failure   {failure[0]}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .errors import TimedOut
 from .main import main as cli_main
 
 PROG = "tools/flink"
@@ -123,4 +124,5 @@ def main(argv: list[str] | None = None) -> int:
             top.error("--drain goes with --stop")
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else 1
-    return cli_main(translate(args, program_args), prog=PROG, python_word="submit-python")
+    code = cli_main(translate(args, program_args), prog=PROG, python_word="submit-python")
+    return 1 if code == TimedOut.exit_code else code  # the old tool knew one failure code
