@@ -151,6 +151,13 @@ def test_list_json_newest_first(flink, capsys):
          "url": link(flink, old)}]}
 
 
+def test_list_shows_a_dash_for_what_the_answer_leaves_out(flink, capsys):
+    jid = flink.add_job("nameless")
+    del flink.jobs[jid]["name"], flink.jobs[jid]["state"]
+    code, out, err = cli(capsys, "--url", flink.url, "list")
+    assert (code, out.split()) == (0, [jid, "-", "-"]), err
+
+
 def test_list_no_jobs_json(flink, capsys):
     assert cli(capsys, "--url", flink.url, "--output", "json", "list")[:2] == (0, '{\n  "jobs": []\n}\n')
 
