@@ -15,6 +15,7 @@ previous stdout goes out as SSH environment unless `addPreviousOutputInEnv` is f
 """
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from pathlib import Path
@@ -50,13 +51,13 @@ def script_text(name: str) -> str:
 
 def _expanded(file: Path, included: set[Path]) -> str:
     """`file`'s text, its includes expanded; `included`: the libraries already in the text."""
-    lib = (SCRIPTS / "lib").resolve()
+    lib = SCRIPTS / "lib"  # paths compared as written, normalised (resolve() was most of a step's cost)
     out: list[str] = []
     for number, line in enumerate(file.read_text().splitlines(keepends=True), 1):
         if not (line.rstrip().endswith("# include") or _SOURCES_BESIDE.match(line)):
             out.append(line)
             continue
-        where = f"{'lib/' if file.resolve().parent == lib else ''}{file.name} line {number} ({line.strip()!r})"
+        where = f"{'lib/' if file.parent == lib else ''}{file.name} line {number} ({line.strip()!r})"
         found = _INCLUDE.fullmatch(line.rstrip("\n"))
         if not found:
             raise ValueError(f"{where}: an include is `. \"$(dirname \"${{BASH_SOURCE[0]}}\")/<path>\"  # include`")
@@ -64,7 +65,7 @@ def _expanded(file: Path, included: set[Path]) -> str:
         if not out or out[-1].rstrip("\n") != f"# shellcheck source={path}":
             raise ValueError(f"{where}: the line before an include is `# shellcheck source={path}`, "
                              "so that shellcheck follows it")
-        target = (file.parent / path).resolve()
+        target = Path(os.path.normpath(file.parent / path))
         if target.parent != lib or target.suffix != ".sh" or not target.is_file():
             raise ValueError(f"{where}: includes {path}, which is not a library in {SCRIPTS / 'lib'}")
         out.pop()  # the shellcheck directive goes with its include
