@@ -26,7 +26,7 @@ from .config import Settings
 from .config.types import NetworkSpec
 from .config.topology import FLINK_ROLES, JOBMANAGER, WORKER
 from .machines import Node
-from .services import flink_properties, flink_service
+from .services import flink_properties, flink_service, readiness
 from .state import StateBucket
 from .steps import node_command, script, script_text
 from .swarm import SwarmCluster
@@ -77,7 +77,8 @@ class FlinkCluster(pulumi.ComponentResource):
     ZooKeeper need only the control manager in the swarm (with its plugin), so they are made while the
     other nodes join; the jobmanager and taskmanagers wait until the swarm is formed (every node
     joined, labelled, with its plugin), and on destroy are removed before any node leaves. The steps,
-    in order: images, network, state, ZooKeeper, jobmanager, taskmanagers.
+    in order: images, network, state, ZooKeeper, jobmanager, taskmanagers, and the readiness steps:
+    `up` returns when Flink serves (services.readiness).
     """
 
     def __init__(self, name: str, swarm: SwarmCluster, nodes: Sequence[Node], ssh_opts: pulumi.Input[list[str]],
@@ -92,6 +93,10 @@ class FlinkCluster(pulumi.ComponentResource):
         self.zookeeper = self._zookeeper(image, state)
         self.jobmanager = self._jobmanager(jobmanager_node, flink_image, built, state)
         self.taskmanager = self._taskmanagers(flink_image, built, state)
+        workers = sum(n.role == WORKER for n in nodes)
+        self.serving = readiness(self, jobmanager_node, swarm.control, {
+            ZOOKEEPER: (self.zookeeper, 1), JOBMANAGER: (self.jobmanager, 1), TASKMANAGER: (self.taskmanager, workers)},
+            workers, workers * self._flink.task_slots)
 
         ui_host, ui_port = jobmanager_node.reach(ports.FLINK_UI)
         self.ui_url: pulumi.Output[str] = pulumi.Output.concat("http://", ui_host, ":", str(ui_port))

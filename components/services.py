@@ -9,12 +9,18 @@ nothing changed finds nothing to change:
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Optional
 
 import pulumi
 import pulumi_docker as docker
 
+from . import ports
 from .config.topology import JOBMANAGER
+from .machines import Node
+from .steps import node_command, script
+
+READY_TIMEOUT = 600  # seconds each readiness step waits (flink-ready, flink-serving) before it fails
 
 
 def flink_properties(props: dict[str, pulumi.Input[object]]) -> pulumi.Output[str]:
@@ -48,3 +54,23 @@ def flink_service(name: str, image: pulumi.Input[str], network: docker.Network, 
         rollback_config=docker.ServiceRollbackConfigArgs(parallelism=1, order="stop-first"),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
             ignore_changes=["taskSpec.placement.platforms"])))
+
+
+def readiness(parent: pulumi.Resource, jobmanager: Node, control: Node,
+              tasks: dict[str, tuple[docker.Service, int]], taskmanagers: int, slots: int) -> pulumi.Resource:
+    """`up` returns when Flink serves, or fails saying why: `<jobmanager node>-flink-ready`, on the
+    control manager, waits until each service (`tasks`: by name, with how many tasks) runs its tasks of its current spec
+    (scripts/flink-ready.sh); then `<jobmanager node>-flink-serving`, on the jobmanager's node, until
+    its REST API counts `taskmanagers` taskmanagers and `slots` slots (scripts/flink-serving.sh).
+
+    Both take a digest of the services' specs and the counts: they run again exactly when a service
+    changes or the workers do, and an `up` with nothing changed runs (and waits for) neither.
+    """
+    counts = [f"{name}={count}" for name, (_, count) in tasks.items()]
+    services = [service for service, _ in tasks.values()]
+    revision = pulumi.Output.all(*(pulumi.Output.json_dumps(s.task_spec) for s in services)).apply(
+        lambda specs: hashlib.sha256("\n".join([*specs, *counts, str(slots)]).encode()).hexdigest()[:16])
+    ready = node_command(parent, jobmanager, "flink-ready", script("flink-ready", READY_TIMEOUT, revision, *counts),
+                         on=control, depends_on=services)
+    return node_command(parent, jobmanager, "flink-serving", script(
+        "flink-serving", READY_TIMEOUT, ports.FLINK_UI, JOBMANAGER, taskmanagers, slots, revision), depends_on=[ready])

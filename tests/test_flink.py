@@ -16,6 +16,8 @@ DRIVERS = [({"driver": "weave"}, "weaveworks/net-plugin:latest_release", None),
            ({"driver": "overlay"}, "overlay", {"encrypted": "true", MTU: "1460"}),
            ({"driver": "overlay", "encrypted": False}, "overlay", {MTU: "1460"})]
 
+READINESS = {(CMD, "azure-flink-jobmanager-flink-ready"), (CMD, "azure-flink-jobmanager-flink-serving")}
+
 
 def pinned(run, image):
     """The image as the jobmanager node's pull printed it, pinned by digest (the fake's digest)."""
@@ -160,7 +162,7 @@ def test_changing_flink_touches_only_the_services(program):
     pulls = {(CMD, f"{n}-pull") for n in ["azure-flink-jobmanager", "azure-swarm-worker-1", "azure-swarm-worker-2",
                                           "google-cloud-worker-1"]}
     services = {(SERVICE, "jobmanager"), (SERVICE, "taskmanager"), (SERVICE, "zookeeper")}  # the image
-    assert changed == services | pulls  # no node, no swarm step
+    assert changed == services | pulls | READINESS  # no node, no swarm step
 
 
 def test_a_flink_setting_updates_the_two_flink_services_only(program):
@@ -169,7 +171,8 @@ def test_a_flink_setting_updates_the_two_flink_services_only(program):
 
     before = inputs(program())
     after = inputs(program(flink={"settings": {"state.backend.type": "rocksdb"}}))
-    assert {key for key in before if before[key] != after[key]} == {(SERVICE, "jobmanager"), (SERVICE, "taskmanager")}
+    assert {key for key in before if before[key] != after[key]} == {
+        (SERVICE, "jobmanager"), (SERVICE, "taskmanager"), *READINESS}
 
 
 def test_outputs(program):
@@ -200,9 +203,10 @@ def test_flink_nodes_pull_the_image_while_the_swarm_forms(program):
         assert words[5:] == ["image-pull", "flink:1.20.3-java17"]
         assert run.depends_on(pull, run.get(f"{row['name']}-docker"))
         assert not run.depends_on(pull, run.get(f"{row['name']}-join"))  # it overlaps the joins
-    # Only the services (and the step between ZooKeeper and the jobmanager) wait, for the jobmanager
-    # node's pull: it pins the image they run.
-    services = {r.name for r in run.of_type(SERVICE)} | {"azure-flink-jobmanager-flink-stopped"}
+    # Only the services (the step between ZooKeeper and the jobmanager, the readiness steps after them)
+    # wait, for the jobmanager node's pull: it pins the image they run.
+    services = {r.name for r in run.of_type(SERVICE)} | {"azure-flink-jobmanager-flink-stopped"} | {
+        name for _, name in READINESS}
     jm_pull = pulls["azure-flink-jobmanager"]
     for res in run.resources:
         if res.name == "ssh-key-files":  # the destroy guard: delete only, after everything (test_security)
@@ -347,4 +351,33 @@ def test_turning_python_on_touches_only_the_flink_services(program):
     added = after.keys() - before.keys()
     assert added == {(CMD, f"{n}-python") for n in ["azure-flink-jobmanager", "azure-swarm-worker-1",
                                                      "azure-swarm-worker-2", "google-cloud-worker-1"]}
-    assert {key for key in before if before[key] != after[key]} == {(SERVICE, "jobmanager"), (SERVICE, "taskmanager")}
+    assert {key for key in before if before[key] != after[key]} == {
+        (SERVICE, "jobmanager"), (SERVICE, "taskmanager"), *READINESS}
+
+
+def test_up_returns_when_every_service_runs_and_flink_counts_every_taskmanager(program):
+    run = program(flink={"taskSlots": 3})
+    ready, serving = (run.get(f"azure-flink-jobmanager-{step}", CMD) for step in ("flink-ready", "flink-serving"))
+    manager = next(r for r in run.outputs["nodes"] if r["role"] == "manager")
+    assert ready.inputs["connection"]["host"] == manager["publicIp"]  # the manager sees every task
+    assert serving.inputs["connection"]["host"] == ip_of(run, "jobmanager")  # Flink's port is open on its node only
+    words = shlex.split(ready.inputs["create"])
+    assert words[5] == "flink-ready" and words[6] == "600" and re.fullmatch(r"[0-9a-f]{16}", words[7])
+    assert words[8:] == ["zookeeper=1", "jobmanager=1", "taskmanager=3"]  # the blog's three workers
+    serving_words = shlex.split(serving.inputs["create"])
+    # port, service, 3 taskmanagers with 3 slots each, the same revision
+    assert serving_words[5:] == ["flink-serving", "600", "8081", "jobmanager", "3", "9", words[7]]
+    for name in ("zookeeper", "jobmanager", "taskmanager"):
+        assert run.depends_on(ready, run.get(name, SERVICE))
+    assert run.depends_on(serving, ready)
+
+
+def test_the_readiness_steps_run_again_exactly_when_a_service_or_the_workers_change(program):
+    def revision(run):
+        ready = run.get("azure-flink-jobmanager-flink-ready", CMD)
+        return shlex.split(ready.inputs["create"])[7]
+
+    first = revision(program())
+    assert revision(program()) == first  # nothing changed: no step runs, nothing waits
+    assert revision(program(flink={"settings": {"state.backend.type": "rocksdb"}})) != first
+    assert revision(program(flink={"taskSlots": 4})) != first

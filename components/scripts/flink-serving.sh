@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# On the jobmanager's node, after flink-ready: wait until Flink serves, its REST API (published on
+# this node in host mode) answering with the expected taskmanagers registered and their slots, or
+# fail saying what it answered and the jobmanager container's last log lines.
+# Usage: flink-serving.sh <timeout seconds> <port> <jobmanager service> <taskmanagers> <slots in all> <revision>
+# `GET /overview` answers {"taskmanagers": N, "slots-total": M, ...} (Flink 1.20 flink-runtime
+# rest/handler/legacy/messages/ClusterOverviewWithVersion.java, fields of ClusterOverview.java:
+# FIELD_NAME_TASKMANAGERS "taskmanagers", FIELD_NAME_SLOTS_TOTAL "slots-total"). Exactly N: a
+# taskmanager replaced a moment ago stays registered until it closes its connection or misses its
+# heartbeats (heartbeat.timeout, 50 s by default).
+# Read-only: running it twice changes nothing.
+set -euo pipefail
+# shellcheck source=lib/log.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/log.sh"  # include
+timeout=$1 port=$2 service=$3 taskmanagers=$4 slots=$5 revision=$6
+
+field() {  # <json> <name>: the number the object gives the field, or "?"
+  local found
+  found=$(grep -o "\"$2\":[0-9]*" <<<"$1" | head -n 1) || true
+  if [ -n "$found" ]; then echo "${found#*:}"; else echo "?"; fi
+}
+
+log "waiting for Flink's REST API on port $port: $taskmanagers taskmanager(s), $slots slot(s) (revision $revision)"
+deadline=$((SECONDS + timeout))
+answer="no answer yet"
+while [ "$SECONDS" -lt "$deadline" ]; do
+  if overview=$(curl -fsS --max-time 5 "http://127.0.0.1:$port/overview" 2>&1); then
+    seen=$(field "$overview" taskmanagers) total=$(field "$overview" slots-total)
+    answer="$seen taskmanager(s), $total slot(s)"
+    if [ "$seen" = "$taskmanagers" ] && [ "$total" = "$slots" ]; then
+      log "Flink serves: $answer"
+      exit 0
+    fi
+  else
+    answer=$overview
+  fi
+  sleep 3
+done
+log "Flink does not serve as expected after $timeout s: wanted $taskmanagers taskmanager(s) and $slots slot(s), last answer: $answer"
+container=$(docker ps -q --filter "label=com.docker.swarm.service.name=$service" | head -n 1)
+if [ -n "$container" ]; then
+  echo "--- the last log lines of $service"
+  docker logs --tail 30 "$container" 2>&1
+fi
+exit 1
