@@ -96,7 +96,7 @@ class FlinkCluster(pulumi.ComponentResource):
         workers = sum(n.role == WORKER for n in nodes)
         self.serving = readiness(self, jobmanager_node, swarm.control, {
             ZOOKEEPER: (self.zookeeper, 1), JOBMANAGER: (self.jobmanager, 1), TASKMANAGER: (self.taskmanager, workers)},
-            workers, workers * self._flink.task_slots)
+            [n.identity for n in nodes if n.role in FLINK_ROLES], workers, workers * self._flink.task_slots)
 
         ui_host, ui_port = jobmanager_node.reach(ports.FLINK_UI)
         self.ui_url: pulumi.Output[str] = pulumi.Output.concat("http://", ui_host, ":", str(ui_port))

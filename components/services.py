@@ -57,19 +57,21 @@ def flink_service(name: str, image: pulumi.Input[str], network: docker.Network, 
 
 
 def readiness(parent: pulumi.Resource, jobmanager: Node, control: Node,
-              tasks: dict[str, tuple[docker.Service, int]], taskmanagers: int, slots: int) -> pulumi.Resource:
+              tasks: dict[str, tuple[docker.Service, int]], machines: list[pulumi.Input[str]], taskmanagers: int,
+              slots: int) -> pulumi.Resource:
     """`up` returns when Flink serves, or fails saying why: `<jobmanager node>-flink-ready`, on the
     control manager, waits until each service (`tasks`: by name, with how many tasks) runs its tasks of its current spec
     (scripts/flink-ready.sh); then `<jobmanager node>-flink-serving`, on the jobmanager's node, until
     its REST API counts `taskmanagers` taskmanagers and `slots` slots (scripts/flink-serving.sh).
 
-    Both take a digest of the services' specs and the counts: they run again exactly when a service
-    changes or the workers do, and an `up` with nothing changed runs (and waits for) neither.
+    Both take a digest of the services' specs, the counts and the identities of the `machines` that run
+    Flink: they run again exactly when a service changes or a Flink node does (added, removed, its
+    machine replaced), and an `up` with nothing changed runs (and waits for) neither.
     """
     counts = [f"{name}={count}" for name, (_, count) in tasks.items()]
     services = [service for service, _ in tasks.values()]
-    revision = pulumi.Output.all(*(pulumi.Output.json_dumps(s.task_spec) for s in services)).apply(
-        lambda specs: hashlib.sha256("\n".join([*specs, *counts, str(slots)]).encode()).hexdigest()[:16])
+    revision = pulumi.Output.all(*(pulumi.Output.json_dumps(s.task_spec) for s in services), *machines).apply(
+        lambda parts: hashlib.sha256("\n".join([*parts, *counts, str(slots)]).encode()).hexdigest()[:16])
     ready = node_command(parent, jobmanager, "flink-ready", script("flink-ready", READY_TIMEOUT, revision, *counts),
                          on=control, depends_on=services)
     return node_command(parent, jobmanager, "flink-serving", script(

@@ -17,7 +17,9 @@ from tests.harness import BASE_CONFIG, ROOT
 BLOG = yaml.safe_load((ROOT / "config/topologies/blog.yaml").read_text())["nodes"]
 WORKER = "azure-swarm-worker-2"
 NODE_STEPS = ("docker", "join", "weave", "pull", "member")
-RESOURCES = 79  # of the blog topology
+RESOURCES = 80  # of the blog topology
+# `up` returns when Flink serves: these run again whenever a service or a Flink node changes
+READY = {"azure-flink-jobmanager-flink-ready": "update", "azure-flink-jobmanager-flink-serving": "update"}
 
 
 def day_two(project: Project, nodes, **first):
@@ -68,7 +70,7 @@ def test_a_worker_added_creates_its_machine_and_steps_and_relabels(stack):
     assert plan.changed() == {
         **{name: "create" for name in node_steps(new) | {f"{new}-ip", f"{new}-nic", f"{new}-vm", f"{new}-host-key"}},
         **{name: "update" for name in firewall},  # every firewall admits the new node's address
-        "swarm-labels": "update"}
+        "swarm-labels": "update", **READY}
     assert ("swarm-labels", "update") in plan.ran()  # runs again, with the new node
 
 
@@ -88,7 +90,7 @@ def test_a_worker_removed_is_removed_from_the_swarm_before_it_leaves(stack):
 def test_a_replaced_vm_leaves_then_is_bootstrapped_again(stack):
     plan = stack(replace=[f"{WORKER}-vm"])
     assert plan.changed() == {**{name: "replace" for name in node_steps(WORKER) | {f"{WORKER}-vm"}},
-                              "swarm-labels": "update"}  # labels the new node id
+                              "swarm-labels": "update", **READY}  # labels the new node id
     ran = plan.ran()
     # delete-first, dependents before the VM: the old node is removed on the manager, leaves, then the new
     # machine gets Docker, joins, and its new node id is followed by -member
@@ -111,7 +113,7 @@ def test_a_gcp_image_change_replaces_the_gcp_vms_and_reruns_their_steps(stack):
     plan = stack()
     node = "google-cloud-worker-1"
     assert plan.changed() == {**{name: "replace" for name in node_steps(node) | {f"{node}-vm"}},
-                              "swarm-labels": "update"}
+                              "swarm-labels": "update", **READY}
 
 
 def test_an_azure_image_change_replaces_the_azure_vms_which_azure_cannot_update(stack):
@@ -135,7 +137,7 @@ def test_the_only_manager_replaced_rebuilds_the_swarm_and_flink(stack):
     leader = {f"azure-swarm-manager-{s}" for s in ("vm", "docker", "join", "weave", "member")} | {
         "swarm-init", "swarm-tokens"}
     assert plan.changed() == {**{name: "replace" for name in joins | members | leader | {
-        "flink-net", "zookeeper", "jobmanager", "taskmanager"}}, "swarm-labels": "update"}
+        "flink-net", "zookeeper", "jobmanager", "taskmanager"}}, "swarm-labels": "update", **READY}
     ran = plan.ran()
     for join in joins:  # each node is removed (a manager demoted) on the manager before it leaves
         assert ran.index((join.replace("-join", "-member"), "delete")) < ran.index((join, "delete"))
@@ -146,7 +148,7 @@ def test_the_only_manager_replaced_rebuilds_the_swarm_and_flink(stack):
 def test_a_flink_change_updates_only_the_services_and_pulls(stack):
     plan = stack(flink={"image": "flink:1.20.2-java17", "taskSlots": 4})
     pulls = {f"{n}-pull" for n in ("azure-flink-jobmanager", "azure-swarm-worker-1", WORKER, "google-cloud-worker-1")}
-    assert plan.changed() == {name: "update" for name in pulls | {"zookeeper", "jobmanager", "taskmanager"}}
+    assert plan.changed() == {**{name: "update" for name in pulls | {"zookeeper", "jobmanager", "taskmanager"}}, **READY}
     assert stack(flink={"image": "flink:1.20.2-java17", "taskSlots": 4}).changed() == {}
 
 
@@ -257,10 +259,10 @@ def test_python_on_builds_on_the_flink_nodes_and_updates_the_services_in_place_a
     flink_nodes = ("azure-flink-jobmanager", "azure-swarm-worker-1", WORKER, "google-cloud-worker-1")
     builds = {f"{n}-python" for n in flink_nodes}
     plan = stack(flink={"python": True})
-    assert plan.changed() == {**{b: "create" for b in builds}, "jobmanager": "update", "taskmanager": "update"}
+    assert plan.changed() == {**{b: "create" for b in builds}, "jobmanager": "update", "taskmanager": "update", **READY}
     assert stack(flink={"python": True}).changed() == {}
     plan = stack()
-    assert plan.changed() == {**{b: "delete" for b in builds}, "jobmanager": "update", "taskmanager": "update"}
+    assert plan.changed() == {**{b: "delete" for b in builds}, "jobmanager": "update", "taskmanager": "update", **READY}
 
 
 def test_the_plan_tells_where_the_time_went(stack):

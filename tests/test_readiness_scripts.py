@@ -1,5 +1,6 @@
 """The readiness steps' scripts (`up` returns when Flink serves: components/services.py readiness), run for
 real against a fake `docker` and a fake `curl` that play a scenario from files."""
+import re
 import subprocess
 
 import pytest
@@ -25,7 +26,7 @@ case "$*" in
     read_file "$3.failed" ;;
   "service ps "*" --filter desired-state=running --format {{.CurrentState}}") read_file "$3.running" ;;
   "service ps --no-trunc "*) echo "taskmanager.1 on node1: Failed 2 seconds ago (desired Shutdown) task: non-zero exit (1)" ;;
-  "service logs --no-task-ids --tail 15 "*) echo "IllegalConfigurationException: Sum of configured memory exceeds" ;;
+  "service logs --no-task-ids --tail 25 "*) echo "IllegalConfigurationException: Sum of configured memory exceeds" ;;
   "ps -q --filter label=com.docker.swarm.service.name=jobmanager") echo c0ffee ;;
   "logs --tail 30 c0ffee") echo "jobmanager: Registering TaskManager with ResourceID" ;;
   *) echo "unexpected: docker $*" >&2; exit 1 ;;
@@ -91,6 +92,9 @@ def test_tasks_that_keep_failing_fail_the_step_without_waiting_out_the_bound(fak
     code, printed = fake("flink-ready", "600", "abc123", *SERVICES)
     assert code == 1
     assert "taskmanager: 3 of its tasks failed since this step began" in printed
+    (task,) = re.findall(r"^service logs --no-task-ids --tail 25 (\S+)$", (fake.dir / "log").read_text(), re.M)
+    assert task in (fake.dir / "taskmanager.failed").read_text().split()  # one of the failed tasks' logs
+    assert f"the last log lines of its failed task {task}, taskmanager" in printed
 
 
 def test_a_task_that_failed_once_restarts_the_count_of_stable_looks(fake):

@@ -23,14 +23,15 @@ failed_tasks() {  # the ids of the service's failed or rejected tasks that swarm
   docker service ps "$1" --format '{{.ID}} {{.CurrentState}}' | awk '$2 == "Failed" || $2 == "Rejected" {print $1}'
 }
 
-diagnose() {  # <service> <problem>: say what is wrong, with the tasks' errors and the logs' tail
-  local service=$1
+diagnose() {  # <service> <problem>: say what is wrong, with the tasks' errors and the last log lines
+  local service=$1 task        # of the task that failed last since the step began (else the service's)
   log "$service: $2"
   echo "--- docker service ps --no-trunc $service"
   docker service ps --no-trunc "$service" \
     --format '{{.Name}} on {{.Node}}: {{.CurrentState}} (desired {{.DesiredState}}) {{.Error}}' | head -n 12
-  echo "--- the last log lines of $service's tasks"
-  docker service logs --no-task-ids --tail 15 "$service" 2>&1 | tail -n 40
+  task=$(failed_tasks "$service" | grep -vxF -f <(echo "${earlier[$service]}") | head -n 1) || true
+  echo "--- the last log lines of ${task:+its failed task $task, }$service"
+  docker service logs --no-task-ids --tail 25 "${task:-$service}" 2>&1 | tail -n 40
   exit 1
 }
 

@@ -22,6 +22,8 @@ MANAGER, JOBMANAGER, AZURE_WORKER, GCP_WORKER = "lab-manager", "lab-jobmanager",
 NODE_STEPS = ("docker", "join", "pull", "member")  # overlay: no -weave step
 VM_RESOURCES = {"azure": ("ip", "nic", "vm", "host-key"), "gcp": ("ip", "vm", "host-key")}
 NEW_FLINK = {"image": hosts.FLINK_IMAGE_RETAGGED, "taskSlots": 3}
+# `up` returns when Flink serves: these run again whenever a service or a Flink node changes
+READY = {f"{JOBMANAGER}-flink-ready": "update", f"{JOBMANAGER}-flink-serving": "update"}
 FIREWALL = {"nsg", *(f"fw-{rule}" for rule in ("swarm-management", "swarm-gossip-tcp", "swarm-gossip-udp",
                                                "overlay-vxlan", "flink-jobmanager", "flink-taskmanager"))}
 
@@ -29,12 +31,12 @@ FIREWALL = {"nsg", *(f"fw-{rule}" for rule in ("swarm-management", "swarm-gossip
 class Lab(VmStack):
     """The day-two stack: `up()` with the azure workers' count and settings."""
 
-    def up(self, scenario: str, azure_workers: int = 1, replace=(), **settings) -> Plan:
+    def up(self, scenario: str, azure_workers: int = 1, replace=(), check: bool = True, **settings) -> Plan:
         nodes = [{"name": MANAGER, "cloud": "azure", "role": "manager"},
                  {"name": JOBMANAGER, "cloud": "azure", "role": "jobmanager"},
                  {"name": AZURE_WORKER, "cloud": "azure", "role": "worker", "count": azure_workers},
                  {"name": "gcp-worker", "cloud": "gcp", "role": "worker", "count": 1}]
-        return super().up(scenario, nodes, replace, **settings)
+        return super().up(scenario, nodes, replace, check=check, **settings)
 
     def swarm(self, on: str = MANAGER) -> dict[str, dict]:
         return super().swarm(on)
@@ -114,7 +116,7 @@ def test_a_worker_added_joins_with_its_labels_and_jobs_run_on(lab, ticker):
     plan = lab.up("worker added", azure_workers=2)
     new = f"{AZURE_WORKER}-2"
     assert plan.changed() == {**{r: "create" for r in node_steps(new)}, **{r: "update" for r in FIREWALL},
-                              "swarm-labels": "update"}
+                              "swarm-labels": "update", **READY}
     node = lab.swarm()[new]
     assert node["Status"]["State"] == "ready" and node["Spec"]["Labels"] == {
         "role": "worker", "cloud": "azure", "name": new}
@@ -126,7 +128,7 @@ def test_a_worker_removed_is_drained_removed_and_leaves(lab, ticker):
     gone = f"{AZURE_WORKER}-2"
     plan = lab.up("worker removed", azure_workers=1)
     assert plan.names("delete") == node_steps(gone)
-    assert set(plan.changed()) == node_steps(gone) | FIREWALL | {"swarm-labels"}
+    assert set(plan.changed()) == node_steps(gone) | FIREWALL | {"swarm-labels", *READY}
     ran = plan.ran()
     assert ran.index((f"{gone}-member", "delete")) < ran.index((f"{gone}-join", "delete"))
     nodes = lab.swarm()
@@ -140,7 +142,7 @@ def test_a_replaced_vm_comes_back_blank_and_rejoins(lab):
     plan = lab.up("VM replaced", replace=[f"{GCP_WORKER}-vm"])
     kept = {f"{GCP_WORKER}-ip", f"{GCP_WORKER}-host-key"}  # the same address and host key
     assert plan.changed() == {**{r: "replace" for r in node_steps(GCP_WORKER, "gcp") - kept},
-                              "swarm-labels": "update"}  # labels the new node
+                              "swarm-labels": "update", **READY}  # labels the new node
     assert lab.ssh(GCP_WORKER, "test -e /etc/old-vm && echo old || echo blank").strip() == "blank"
     nodes = lab.swarm()
     assert nodes[GCP_WORKER]["ID"] != old_id and nodes[GCP_WORKER]["Status"]["State"] == "ready"
@@ -152,7 +154,7 @@ def test_a_flink_change_updates_only_the_services_rolling(lab, ticker):
     plan = lab.up("image tag and slots changed", flink=NEW_FLINK)
     pulls = {f"{n}-pull" for n in (JOBMANAGER, f"{AZURE_WORKER}-1", GCP_WORKER)}
     assert plan.changed() == {"jobmanager": "update", "taskmanager": "update", "zookeeper": "update",
-                              **{p: "update" for p in pulls}}
+                              **{p: "update" for p in pulls}, **READY}
     service = json.loads(lab.ssh(MANAGER, "docker service inspect taskmanager"))[0]
     assert service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"].startswith(hosts.FLINK_IMAGE_RETAGGED + "@sha256:")
     assert service["UpdateStatus"]["State"] in ("updating", "completed")  # rolled, not replaced
@@ -160,6 +162,23 @@ def test_a_flink_change_updates_only_the_services_rolling(lab, ticker):
          lambda: {tm["slotsNumber"] for tm in flink_rest.wait_taskmanagers(lab.rest, 2)} == {3}, 240, interval=3)
     assert flink_rest.wait_recovered(lab.rest, ticker)["state"] == "RUNNING"  # the new jobmanager recovered it
     assert lab.up("Flink change, again", flink=NEW_FLINK).changed() == {}
+
+
+def test_a_setting_that_breaks_the_taskmanagers_fails_the_up_naming_them_and_flinks_error(lab, ticker):
+    """A heap larger than the taskmanagers' process: Flink refuses its memory configuration as a
+    taskmanager starts (the jobmanager does not read it). Swarm rolls the taskmanagers' update back, and
+    `up` fails within its bound, naming the service and Flink's own error; the setting reverted, Flink
+    serves again and the job runs on."""
+    scenario = "a setting breaks the taskmanagers"
+    broken = {**NEW_FLINK, "settings": {"taskmanager.memory.task.heap.size": "8g"}}
+    plan = lab.up(scenario, flink=broken, check=False)
+    assert f"{JOBMANAGER}-flink-ready" in plan.error and "taskmanager: its update failed" in plan.error, plan.error
+    assert "non-zero exit" in plan.error  # the task's error, from docker service ps
+    assert "IllegalConfigurationException" in plan.error  # Flink's own, from the failed task's log
+    assert TIMINGS[f"day two: {scenario}"] < 240, "the step waited for the bound instead of seeing the rollback"
+    plan = lab.up("the setting reverted", flink=NEW_FLINK)
+    assert {"jobmanager", "taskmanager"} <= set(plan.changed()) and plan.error == ""
+    assert flink_rest.wait_recovered(lab.rest, ticker)["state"] == "RUNNING"
 
 
 def test_an_edited_script_updates_exactly_its_commands(lab):

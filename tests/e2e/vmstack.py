@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from tests.cli import Plan, Project
+from components import ports
 from tests.e2e import hosts
 from tests.e2e.proc import PLANS, TIMINGS
 
@@ -36,13 +37,13 @@ class VmStack:
         self.addresses: dict[str, str] = {}  # node -> its static IP's address (an IP's address never changes)
         self.last_plan = Plan()
 
-    def up(self, scenario: str, nodes: list[dict], replace=(), flink=None, **settings) -> Plan:
+    def up(self, scenario: str, nodes: list[dict], replace=(), flink=None, check: bool = True, **settings) -> Plan:
         self.topology.write_text(yaml.safe_dump({"nodes": nodes}))
         config = {"flink-swarm:topology": str(self.topology),
                   "flink-swarm:flink": {"image": hosts.FLINK_IMAGE, "taskSlots": 2, "jobmanagerMemory": "1024m",
                                         "taskmanagerMemory": "1280m", **(flink or {})},
                   **{f"flink-swarm:{k}": v for k, v in settings.items()}}
-        return self._run(scenario, lambda: self.project.up(config, replace))
+        return self._run(scenario, lambda: self.project.up(config, replace, check=check))
 
     def destroy(self, scenario: str, check: bool = True) -> Plan:
         return self._run(scenario, lambda: self.project.run("destroy", check=check))
@@ -63,7 +64,10 @@ class VmStack:
 
     @property
     def rest(self) -> str:
-        return self.project.outputs()["flinkUiUrl"]
+        """The jobmanager's REST endpoint: the VMs' addresses are the test machine's neighbours, with no
+        cloud firewall between (the CLI's SSH tunnel is tested in test_static and test_local)."""
+        row = next(r for r in self.project.outputs()["nodes"] if r["role"] == "jobmanager")
+        return f"http://{row['publicIp']}:{ports.FLINK_UI}"
 
     def address(self, node: str) -> str:
         if node not in self.addresses:
