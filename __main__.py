@@ -9,10 +9,11 @@ gc.set_threshold(50_000, 20, 100)
 
 import pulumi  # noqa: E402
 
-from components import config  # noqa: E402
+from components import config, ports  # noqa: E402
+from components.config.topology import JOBMANAGER, LOCAL  # noqa: E402
 from components.flink import FlinkCluster  # noqa: E402
 from components.nodes import Nodes  # noqa: E402
-from components.sshkey import SshKey  # noqa: E402
+from components.sshkey import KEY_DIR_DEFAULT, SshKey  # noqa: E402
 from components.state import StateBucket  # noqa: E402
 from components.steps import destroy_guard  # noqa: E402
 from components.swarm import SwarmCluster  # noqa: E402
@@ -21,22 +22,35 @@ settings = config.load()
 key = SshKey("ssh-key", settings)
 nodes = Nodes("nodes", settings, key)
 swarm = SwarmCluster("swarm", nodes.nodes, settings, nodes.cluster_sources)
-ssh_options = key.ssh_options(key.known_hosts(nodes.known_hosts()))
+ssh_options = key.ssh_options(key.known_hosts(nodes.known_hosts()))  # the docker provider's
 bucket = StateBucket("flink-state", settings) if settings.flink.state != "node" else None
 flink = FlinkCluster("flink", swarm, nodes.nodes, ssh_options, settings, bucket)
 destroy_guard(key, [flink])  # a destroy that lacks the files the docker provider needs stops first, saying why
 
 pulumi.export("nodes", nodes.table())
+# Where each node's SSH answers, as data (the job CLI builds its ssh command lines from it), and the
+# stack whose key files the deployer's machine has: flink-swarm-<stack> (none in ssh-agent mode) and
+# flink-swarm-<stack>.known_hosts, in $FLINK_SWARM_KEY_DIR or ~/.ssh/flink-swarm (components/sshkey.py).
+pulumi.export("ssh", {n.name: {"host": n.connection.host, "port": n.connection.port, "user": n.connection.user}
+                      for n in nodes.nodes})
+pulumi.export("sshIdentity", {"stack": settings.stack, "agent": key.private_key is None})
+files = f"~/{KEY_DIR_DEFAULT}/{config.PROJECT}-{settings.stack}"  # no path of this machine: ssh expands ~
+identity = "" if key.private_key is None else f"-i {files} -o IdentitiesOnly=yes "
 pulumi.export("sshCommands", {
-    n.name: pulumi.Output.format("ssh {0} -p {1} {2}@{3}", ssh_options.apply(" ".join), n.connection.port,
-                                 n.connection.user, n.connection.host)
+    n.name: pulumi.Output.format("ssh {0}-o UserKnownHostsFile={1}.known_hosts -o StrictHostKeyChecking=yes "
+                                 "-p {2} {3}@{4}", identity, files, n.connection.port, n.connection.user,
+                                 n.connection.host)
     for n in nodes.nodes})
 pulumi.export("sshPublicKey", key.public_key)
 pulumi.export("sshPrivateKey", key.private_key)
 pulumi.export("managerAddress", swarm.manager_address)
 pulumi.export("dockerHost", swarm.docker_host)
-pulumi.export("flinkUiUrl", flink.ui_url)
+# Flink's UI and REST API (no authentication: it runs any jar uploaded to it) answer on the jobmanager
+# node's 127.0.0.1 only, reached through an SSH tunnel (`flink-swarm ui`); a local stack's on this
+# machine's loopback (local.uiPort).
+jobmanager = next(n for n in nodes.nodes if n.role == JOBMANAGER)
+direct = flink.ui_url if jobmanager.cloud == LOCAL else None
+pulumi.export("flinkRest", {"node": jobmanager.name, "port": ports.FLINK_UI, "url": direct})
+pulumi.export("flinkUi", direct or f"flink-swarm ui --stack {settings.stack}")
 pulumi.export("jobmanagerAddress", flink.jobmanager_address)
 pulumi.export("flinkState", flink.state_location)
-pulumi.export("submitJob", pulumi.Output.format(
-    "curl -s -X POST -F jarfile=@<your-job.jar> {0}/jars/upload", flink.ui_url))

@@ -19,18 +19,21 @@ SSH = 22
 
 CLUSTER = "cluster"  # every node's public IP /32 plus the private subnets
 ADMIN = "admin"  # flink-swarm:adminCidrs
+# No firewall admits it; the host firewall drops it from everyone but the node itself: reached through
+# an SSH tunnel to the node's 127.0.0.1 (Flink's REST API runs any jar uploaded to it, unauthenticated).
+LOOPBACK = "loopback"
 # On an admin rule, marks world-sized adminCidrs as the user's choice (the policy pack then only warns).
 WORLD_OPEN_ADMIN = "flink-swarm:worldOpenAdmin"
 
 
 @dataclass(frozen=True)
 class PortRule:
-    """One inbound allow rule. `ports` is empty for ESP (a protocol without ports)."""
+    """One inbound rule: open to its scope only. `ports` is empty for ESP (a protocol without ports)."""
 
     name: str  # stable: Azure rule names, GCP firewall names and priorities derive from it
     protocol: str  # tcp | udp | esp
     ports: tuple[str, ...]
-    scope: str  # CLUSTER | ADMIN
+    scope: str  # CLUSTER | ADMIN | LOOPBACK
     needs: str = ""  # "" always | "weave" | "encrypted-overlay"
 
 
@@ -44,7 +47,7 @@ TABLE: tuple[PortRule, ...] = (
     PortRule("weave-udp", "udp", (f"{WEAVE}-{WEAVE + 1}",), CLUSTER, needs="weave"),
     PortRule("flink-jobmanager", "tcp", (f"{JOBMANAGER_RPC}-{QUERY_SERVER}",), CLUSTER),
     PortRule("flink-taskmanager", "tcp", (f"{TASKMANAGER_DATA}-{TASKMANAGER_RPC}",), CLUSTER),
-    PortRule("flink-ui", "tcp", (str(FLINK_UI),), ADMIN),
+    PortRule("flink-ui", "tcp", (str(FLINK_UI),), LOOPBACK),
     PortRule("ssh", "tcp", (str(SSH),), ADMIN),
 )
 
@@ -62,6 +65,11 @@ def rules_for(network: Network) -> list[tuple[int, PortRule]]:
     if network.driver == "overlay" and network.encrypted:
         active.add("encrypted-overlay")
     return [(i, rule) for i, rule in enumerate(TABLE) if rule.needs in active]
+
+
+def cloud_rules_for(network: Network) -> list[tuple[int, PortRule]]:
+    """The rules a cloud firewall opens (an allow rule each): no LOOPBACK one, which no firewall opens."""
+    return [(i, rule) for i, rule in rules_for(network) if rule.scope != LOOPBACK]
 
 
 def describe(rule: PortRule, world_open_admin: bool) -> str:

@@ -52,7 +52,9 @@ def test_only_ssh_and_the_flink_ui_are_published_and_only_on_loopback(local_stac
                              {"internal": 8081, "external": 8081, "ip": "127.0.0.1"}],
         "local-worker-1": [{"internal": 22, "external": 2224, "ip": "127.0.0.1"}],
         "local-worker-2": [{"internal": 22, "external": 2225, "ip": "127.0.0.1"}]}
-    assert run.outputs["flinkUiUrl"] == "http://127.0.0.1:8081"
+    # the job CLI reaches Flink there directly, no SSH tunnel
+    assert run.outputs["flinkRest"] == {"node": "local-jobmanager", "port": 8081, "url": "http://127.0.0.1:8081"}
+    assert run.outputs["flinkUi"] == "http://127.0.0.1:8081"
     assert run.outputs["sshCommands"]["local-worker-2"].endswith("-p 2225 ubuntu@127.0.0.1")
     assert run.outputs["dockerHost"] == "ssh://ubuntu@127.0.0.1:2222"
 
@@ -117,7 +119,8 @@ def test_the_image_is_built_from_the_repos_dockerfile_on_the_base_image(local_st
 def test_addresses_and_ports_follow_the_settings(local_stack):
     run = local_stack(local={"subnet": "192.168.77.0/26", "sshPort": 30022, "uiPort": 30081})
     assert [row["publicIp"] for row in run.outputs["nodes"]] == [f"192.168.77.{11 + k}" for k in range(4)]
-    assert run.outputs["flinkUiUrl"] == "http://127.0.0.1:30081"
+    assert run.outputs["flinkUi"] == run.outputs["flinkRest"]["url"] == "http://127.0.0.1:30081"
+    assert run.outputs["ssh"]["local-worker-1"] == {"host": "127.0.0.1", "port": 30024, "user": "ubuntu"}
     assert run.get("local-worker-1-join").inputs["connection"]["port"] == 30024
 
 

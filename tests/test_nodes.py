@@ -1,4 +1,5 @@
 """The node layer under mocks: machines, static IPs, the firewall from the port table, names, secrets."""
+import json
 import os
 import stat
 
@@ -86,8 +87,8 @@ def test_size_is_overridable_per_group(program, tmp_path):
 def test_azure_nsg_follows_the_port_table(program, driver, encrypted):
     run = program(network={"driver": driver, "encrypted": encrypted})
     rules = {r["name"]: r for r in run.of_type(NSG)[0].inputs["securityRules"]}
-    expected = ports.rules_for(network(driver, encrypted))
-    assert set(rules) == {rule.name for _, rule in expected}
+    expected = ports.cloud_rules_for(network(driver, encrypted))
+    assert set(rules) == {rule.name for _, rule in expected} and "flink-ui" not in rules  # reached over SSH
     for index, rule in expected:
         got = rules[rule.name]
         assert got["protocol"] == {"tcp": "Tcp", "udp": "Udp", "esp": "Esp"}[rule.protocol]
@@ -107,8 +108,8 @@ def test_azure_nsg_follows_the_port_table(program, driver, encrypted):
 def test_gcp_firewall_follows_the_port_table(program, driver, encrypted):
     run = program(network={"driver": driver, "encrypted": encrypted})
     firewalls = {f.inputs["name"]: f.inputs for f in run.of_type(FIREWALL)}
-    expected = ports.rules_for(network(driver, encrypted))
-    assert set(firewalls) == {f"test-{rule.name}" for _, rule in expected}
+    expected = ports.cloud_rules_for(network(driver, encrypted))
+    assert set(firewalls) == {f"test-{rule.name}" for _, rule in expected} and "test-flink-ui" not in firewalls
     for _, rule in expected:
         got = firewalls[f"test-{rule.name}"]
         allow = got["allows"][0]
@@ -124,7 +125,11 @@ def test_port_table_matches_design():
     assert {("tcp", "2377"), ("tcp", "7946"), ("udp", "7946"), ("udp", "4789"), ("esp", ""), ("tcp", "6783"),
             ("udp", "6783-6784"), ("tcp", "6123-6125"), ("tcp", "6126-6127"), ("tcp", "8081"),
             ("tcp", "22")} == table
-    assert {r.name for r in ports.TABLE if r.scope == ports.ADMIN} == {"flink-ui", "ssh"}
+    assert {r.name for r in ports.TABLE if r.scope == ports.ADMIN} == {"ssh"}
+    # Flink's REST API runs any jar uploaded to it: no firewall opens it, SSH tunnels reach it
+    assert {r.name for r in ports.TABLE if r.scope == ports.LOOPBACK} == {"flink-ui"}
+    assert [rule.name for _, rule in ports.cloud_rules_for(network("weave", True))] == [
+        r.name for r in ports.TABLE if r.scope != ports.LOOPBACK and r.needs in ("", "weave")]
 
 
 def test_nothing_is_open_to_the_world(program):
@@ -154,7 +159,7 @@ def test_static_nodes_have_no_cloud_resources_but_are_in_the_firewall(program, t
     assert row == {"name": "lab-box", "cloud": "static", "role": "worker", "publicIp": "192.0.2.10",
                    "privateIp": "10.0.0.5"}
     for rule in run.of_type(NSG)[0].inputs["securityRules"]:
-        assert ("192.0.2.10/32" in rule["sourceAddressPrefixes"]) == (rule["name"] not in ("ssh", "flink-ui"))
+        assert ("192.0.2.10/32" in rule["sourceAddressPrefixes"]) == (rule["name"] != "ssh")
     assert "admin@192.0.2.10" in run.outputs["sshCommands"]["lab-box"]
     assert "-p 2222" in run.outputs["sshCommands"]["lab-box"]
 
@@ -226,7 +231,11 @@ def test_generated_key_is_secret_and_written_private(program, tmp_path):
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(key_file.parent).st_mode) == 0o700
     assert key_file.read_text() == run.outputs["sshPrivateKey"]
-    assert f"-i {key_file} " in run.outputs["sshCommands"]["azure-swarm-manager"]
+    # the command names the key as every machine has it (ssh expands ~), no path of the deployer's machine
+    command = run.outputs["sshCommands"]["azure-swarm-manager"]
+    assert command.startswith("ssh -i ~/.ssh/flink-swarm/flink-swarm-test -o IdentitiesOnly=yes -o "
+                              "UserKnownHostsFile=~/.ssh/flink-swarm/flink-swarm-test.known_hosts ")
+    assert str(tmp_path) not in json.dumps(run.outputs)
 
 
 def test_own_key_is_used_and_nothing_generated(program):
@@ -246,7 +255,13 @@ def test_outputs_node_table_and_ssh_commands(program):
         ("google-cloud-worker-1", "gcp", "worker")]
     assert all(r["privateIp"].startswith(("10.10.", "10.20.")) for r in table)
     for row in table:
-        assert run.outputs["sshCommands"][row["name"]].endswith(f"ubuntu@{row['publicIp']}")
+        assert run.outputs["sshCommands"][row["name"]].endswith(f"-p 22 ubuntu@{row['publicIp']}")
+        assert run.outputs["ssh"][row["name"]] == {"host": row["publicIp"], "port": 22, "user": "ubuntu"}
+    assert run.outputs["sshIdentity"] == {"stack": "test", "agent": False}  # the job CLI's key files
+    # Flink's REST API: on the jobmanager node's loopback, through SSH (`flink-swarm ui`), at no public URL
+    assert run.outputs["flinkRest"] == {"node": "azure-flink-jobmanager", "port": 8081, "url": None}
+    assert run.outputs["flinkUi"] == "flink-swarm ui --stack test"
+    assert not {"flinkUiUrl", "submitJob"} & set(run.outputs)
 
 
 def test_azure_resources_live_in_the_stack_resource_group(program):

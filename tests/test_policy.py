@@ -387,7 +387,7 @@ def test_admin_cidrs_open_to_the_world_by_the_opt_in_only_warn(program):
     found = check(graph(program(adminCidrs=["0.0.0.0/0"], worldOpenAdmin=True)))
     assert mandatory(found) == {}
     assert sorted(m.split(":")[0] for m in found["admin-ports-world-open-by-choice"]) == [
-        "fw-flink-ui", "fw-ssh", "nsg", "nsg"]
+        "fw-ssh", "nsg"]  # SSH only: no firewall opens Flink's REST API (8081)
 
 
 def test_program_nsg_opened_to_the_world_on_2377_is_caught(program):

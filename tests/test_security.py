@@ -66,8 +66,9 @@ def test_the_deployer_checks_host_keys_too(program, tmp_path):
     (provider,) = run.of_type(PROVIDER)
     opts = json.loads(provider.inputs["sshOpts"])
     assert f"UserKnownHostsFile={known_hosts}" in opts and "StrictHostKeyChecking=yes" in opts
-    for command in run.outputs["sshCommands"].values():
-        assert f"-o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=yes" in command
+    for command in run.outputs["sshCommands"].values():  # the file as every machine names it (ssh expands ~)
+        assert "-o UserKnownHostsFile=~/.ssh/flink-swarm/flink-swarm-test.known_hosts -o StrictHostKeyChecking=yes" \
+            in command and str(tmp_path) not in command
 
 
 def test_the_ssh_agent_mode_keeps_no_private_key_anywhere(program, tmp_path):
@@ -79,6 +80,8 @@ def test_the_ssh_agent_mode_keeps_no_private_key_anywhere(program, tmp_path):
     assert "-i" not in opts and "IdentitiesOnly=yes" not in opts  # ssh offers the agent's keys
     assert run.outputs["sshPrivateKey"] is None
     assert not (tmp_path / "keys" / "flink-swarm-test").exists()
+    assert run.outputs["sshIdentity"] == {"stack": "test", "agent": True}  # the job CLI passes no -i either
+    assert all(" -i " not in command for command in run.outputs["sshCommands"].values())
 
 
 def test_static_hosts_get_the_port_table_before_docker_unless_their_owner_opts_out(program, tmp_path):
@@ -89,7 +92,8 @@ def test_static_hosts_get_the_port_table_before_docker_unless_their_owner_opts_o
     assert words[5:7] == ["host-firewall", "apply"]
     cluster, admin, rules = words[7].split(","), words[8], words[9:]
     assert "192.0.2.10/32" in cluster and "10.10.0.0/20" in cluster and admin == "203.0.113.7/32"
-    assert "tcp:2377:cluster" in rules and "tcp:8081:admin" in rules and "udp:6783-6784:cluster" in rules
+    assert "tcp:2377:cluster" in rules and "udp:6783-6784:cluster" in rules and "tcp:22:admin" in rules
+    assert "tcp:8081:loopback" in rules  # Flink's REST API: the host itself only (SSH tunnels), Docker's publish too
     assert shlex.split(firewall.inputs["delete"])[5:] == ["host-firewall", "remove"]
     assert run.depends_on(run.get("lab-docker", CMD), firewall)  # before Docker opens a port
     assert [c.name for c in run.of_type(CMD) if c.name.endswith("-firewall")] == ["lab-firewall"]  # cloud: no
@@ -102,7 +106,7 @@ def test_world_open_admin_rules_carry_the_opt_in(program):
     opened = program(adminCidrs=["0.0.0.0/0"], worldOpenAdmin=True)
     rules = {r["name"]: r["description"] for r in opened.of_type("azure-native:network:NetworkSecurityGroup")[0]
              .inputs["securityRules"]}
-    assert "flink-swarm:worldOpenAdmin" in rules["ssh"] and "flink-swarm:worldOpenAdmin" in rules["flink-ui"]
+    assert "flink-swarm:worldOpenAdmin" in rules["ssh"] and "flink-ui" not in rules  # no firewall opens 8081
     assert "flink-swarm:worldOpenAdmin" not in rules["swarm-management"]
     assert "flink-swarm:worldOpenAdmin" in opened.get("fw-ssh").inputs["description"]
     assert "worldOpenAdmin" not in program().get("fw-ssh").inputs["description"]

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # A static host's firewall from the cluster's port table, in its own nftables table: each port of a
-# rule is open only to its sources (the cluster's addresses, or adminCidrs), to IPv4 only; everything
-# else is left as the host's owner has it. Its forward chain covers the ports Docker publishes (they
-# are DNATed to a container, so they never reach the input chain: `ct original proto-dst`), which a
-# host's ufw or INPUT rules do not see. Loaded at boot by a systemd unit. Idempotent.
-# Usage: host-firewall.sh apply <cluster CIDR,...> <admin CIDR,...> <proto:ports:cluster|admin>...
+# rule is open only to its sources (the cluster's addresses, adminCidrs, or for `loopback` the host
+# itself: Flink's REST API, reached through an SSH tunnel), to IPv4 only; everything else is left as the
+# host's owner has it. Its forward chain covers the ports Docker publishes (they are DNATed to a
+# container, so they never reach the input chain: `ct original proto-dst`), which a host's ufw or INPUT
+# rules do not see: every rule's ports are in both chains. Loaded at boot by a systemd unit. Idempotent.
+# Usage: host-firewall.sh apply <cluster CIDR,...> <admin CIDR,...> <proto:ports:cluster|admin|loopback>...
 #        host-firewall.sh remove
 set -euo pipefail
 # shellcheck source=lib/log.sh
@@ -30,6 +31,7 @@ ruleset() {
   printf 'table inet flink_swarm\ndelete table inet flink_swarm\ntable inet flink_swarm {\n'
   printf '  set cluster { type ipv4_addr; flags interval; auto-merge; elements = { %s } }\n' "${cluster//,/, }"
   printf '  set admin { type ipv4_addr; flags interval; auto-merge; elements = { %s } }\n' "${admin//,/, }"
+  printf '  set loopback { type ipv4_addr; flags interval; elements = { 127.0.0.0/8 } }\n'
   printf '  chain input {\n    type filter hook input priority filter - 1; policy accept;\n'
   printf '    ct state established,related accept\n    iifname "lo" accept\n'
   for rule in "$@"; do
@@ -77,5 +79,5 @@ apply() {
 case ${1:-} in
   apply) shift; apply "$@" ;;
   remove) remove ;;
-  *) log "usage: host-firewall.sh apply <cluster CIDRs> <admin CIDRs> <proto:ports:scope>... | remove"; exit 2 ;;
+  *) log "usage: host-firewall.sh apply <cluster CIDRs> <admin CIDRs> <proto:ports:cluster|admin|loopback>... | remove"; exit 2 ;;
 esac
