@@ -28,9 +28,9 @@ def test_network_mtu_and_the_weave_mtu_that_follows_it(parse):
 # The containers' subnet among the nodes' networks ---------------------------------------------------
 
 @pytest.mark.parametrize("subnet,nodes,overlaps", [
-    ("10.0.0.0/8", BLOG, "azure.addressSpace"), ("10.10.8.0/24", BLOG, "azure.addressSpace"),
+    ("10.8.0.0/13", BLOG, "azure.addressSpace"), ("10.10.8.0/24", BLOG, "azure.addressSpace"),
     ("10.20.0.0/16", BLOG, "gcp.subnet"), ("172.31.0.0/16", GCP_ONLY + [static(privateIp="172.31.0.9")], "privateIp"),
-    ("192.0.2.0/24", GCP_ONLY + [static()], "publicIp"),
+    ("192.168.5.0/24", GCP_ONLY + [static(ip="192.168.5.10")], "publicIp"),
 ])
 def test_container_subnet_overlapping_a_node_network(parse, subnet, nodes, overlaps):
     message = refused(parse, "flink-swarm:network.subnet", subnet, network={"subnet": subnet}, nodes=nodes, **OWN_KEY)

@@ -9,14 +9,15 @@ and `ConfigError`; `yamlfile` the strict YAML reader; `types` what `parse()` ret
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Collection, Mapping, Optional
 
 import pulumi
 
-from . import access, clouds, flink, network, swarm
-from .checks import ConfigError
+from . import access, clouds, flink, network, stackkeys, swarm
+from .checks import ConfigError, fail
 from .topology import DEFAULT_TOPOLOGY, NodeSpec, expand_topology
 from .types import OWN, PROJECT, ROOT, Settings
 from .yamlfile import read_yaml
@@ -26,17 +27,21 @@ __all__ = ["ConfigError", "NodeSpec", "PROJECT", "Settings", "load", "parse"]
 DEFAULTS_FILE = ROOT / "config" / "defaults.yaml"
 
 
-def parse(cfg: Mapping[str, Any], providers: Mapping[str, Optional[str]], stack: str) -> Settings:
-    """Validate raw stack config (`flink-swarm:` keys without the prefix) into `Settings`.
+def parse(cfg: Mapping[str, Any], providers: Mapping[str, Optional[str]], stack: str,
+          secret: Optional[Collection[str]] = None) -> Settings:
+    """Validate raw stack config (`flink-swarm:` keys without the prefix, every key the stack sets) into
+    `Settings`.
 
-    `providers` holds `azure-native:location`, `gcp:project`, `gcp:region`, `gcp:zone` (or None).
+    `providers` holds `azure-native:location`, `gcp:project`, `gcp:region`, `gcp:zone` (or None);
+    `secret` the keys the stack stores as secrets (None: not known, as without an engine).
     """
+    stackkeys.check(cfg, secret)
     defaults = read_yaml(DEFAULTS_FILE, str(DEFAULTS_FILE))
     ssh_user = access.ssh_user(cfg, defaults)
     docker_install, docker_version = swarm.docker(cfg, defaults)
     nodes = _topology(cfg, ssh_user)
     access.check_azure_user(ssh_user, nodes)
-    admin_cidrs, world_open = access.admin_cidrs(cfg)
+    admin_cidrs, world_open = access.admin_cidrs(cfg, nodes)
     public, private, agent = access.key_pair(cfg, nodes)
     network_spec = network.read(cfg, defaults)
     flink_spec = flink.read(cfg, defaults)
@@ -54,33 +59,27 @@ def parse(cfg: Mapping[str, Any], providers: Mapping[str, Optional[str]], stack:
 
 def _topology(cfg: Mapping[str, Any], ssh_user: str) -> tuple[NodeSpec, ...]:
     topology = cfg.get("topology", DEFAULT_TOPOLOGY)
-    path = Path(topology) if Path(str(topology)).is_absolute() else ROOT / str(topology)
     field = f"{OWN}topology"
+    if not isinstance(topology, str) or not topology or "\0" in topology:
+        fail(field, topology, "not a file path", f"`pulumi config set {field} {DEFAULT_TOPOLOGY}`")
+    path = Path(topology) if Path(topology).is_absolute() else ROOT / topology
     unreadable = f"point {field} at a readable YAML file, e.g. `pulumi config set {field} {DEFAULT_TOPOLOGY}`"
     return expand_topology(read_yaml(path, field, unreadable), ssh_user, field)
 
 
 def load() -> Settings:
     """Read the current stack's config through Pulumi and validate it."""
-    conf = pulumi.Config(PROJECT)
-    raw: dict[str, Any] = {}
-    for key in ("topology", "sshUser", "dockerInstall", "dockerVersion", "namePrefix", "sshPublicKey",
-                "controlManager"):
-        if (value := conf.get(key)) is not None:
-            raw[key] = value
-    for key in ("adminCidrs", "network", "flink", "ssh", "worldOpenAdmin", "local"):
-        if (value := conf.get_object(key)) is not None:
-            raw[key] = value
-    for key in ("sshPrivateKey", "weavePassword"):  # stay secret Outputs end to end
-        if (value := conf.get_secret(key)) is not None:
-            raw[key] = value
+    raw, secret = stackkeys.read()
     providers = {
         "azure-native:location": pulumi.Config("azure-native").get("location"),
         "gcp:project": pulumi.Config("gcp").get("project"),
         "gcp:region": pulumi.Config("gcp").get("region"),
         "gcp:zone": pulumi.Config("gcp").get("zone"),
     }
-    settings = parse(raw, providers, pulumi.get_stack())
+    settings = parse(raw, providers, pulumi.get_stack(), secret)
+    conf = pulumi.Config(PROJECT)  # the secrets parse checked, as secret Outputs from here on
+    settings = dataclasses.replace(settings, ssh_private_key=conf.get_secret("sshPrivateKey") if settings.ssh_private_key
+                                   else None, weave_password=conf.get_secret("weavePassword"))
     for warning in settings.warnings:
         pulumi.log.warn(warning)
     if settings.ssh_agent and not os.environ.get("SSH_AUTH_SOCK"):

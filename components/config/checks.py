@@ -6,6 +6,8 @@ callers pass the field's full name.
 """
 from __future__ import annotations
 
+import base64
+import difflib
 import ipaddress
 import re
 import reprlib
@@ -28,6 +30,12 @@ PUBLIC_KEY = re.compile(rf"({'|'.join(map(re.escape, KEY_TYPES))})[ \t]+"
                         r"((?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)(?:[ \t][^\r\n]*)?")
 PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z0-9]+ |)PRIVATE KEY-----\r?\n(?:(?!-----)[\s\S])+"
                          r"-----END \1PRIVATE KEY-----")
+# Container networks (network.subnet, local.subnet): private or shared (CGNAT) ranges, never public ones,
+# and not the networks Docker makes on every swarm node (docker0; docker_gwbridge, the first of Docker's
+# pools; the swarm's routing-mesh network `ingress`).
+PRIVATE = tuple(map(ipaddress.ip_network, ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")))
+DOCKER_HOST_NETWORKS = {"172.17.0.0/16": "Docker's default bridge docker0", "172.18.0.0/16": "docker_gwbridge",
+                        "10.0.0.0/24": "the swarm's ingress network"}
 _repr = reprlib.Repr()
 _repr.maxstring = _repr.maxother = SHOWN
 
@@ -78,11 +86,34 @@ def ip(fieldname: str, value: Any) -> str:
     return str(address)
 
 
-def positive_int(fieldname: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        fail(fieldname, value, f"must be a whole number of at least {minimum}",
-             f"set {fieldname} to {max(minimum, 1)} or more")
+def positive_int(fieldname: str, value: Any, minimum: int = 1, maximum: Optional[int] = None, why: str = "") -> int:
+    """A whole number from `minimum` to `maximum` (`why`: what the bounds come from, for the fix)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum or (maximum and value > maximum):
+        bounds = f"from {minimum} to {maximum}" if maximum else f"of at least {minimum}"
+        fail(fieldname, value, f"must be a whole number {bounds}",
+             f"set {fieldname} to a number {bounds}{f' ({why})' if why else ''}")
     return value
+
+
+def container_subnet(fieldname: str, value: Any) -> str:
+    """A container network: a private range that Docker's own networks on a host do not use."""
+    net = ipaddress.ip_network(cidr(fieldname, value))
+    if not any(net.subnet_of(block) for block in PRIVATE):
+        fail(fieldname, value, "not inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, or "
+             "100.64.0.0/10): its addresses would shadow hosts on the internet",
+             "use a private range no node's network uses, e.g. 172.30.0.0/16")
+    for block, what in DOCKER_HOST_NETWORKS.items():
+        if net.overlaps(ipaddress.ip_network(block)):
+            fail(fieldname, value, f"overlaps {block}, {what} on every Docker host",
+                 f"use a private range outside {', '.join(DOCKER_HOST_NETWORKS)}, e.g. 172.30.0.0/16")
+    return str(net)
+
+
+def did_you_mean(name: str, known: Any) -> str:
+    """"did you mean 'x'? " for the known name closest to `name` (case aside), or ""."""
+    lowered = {str(key).lower(): key for key in known}
+    close = difflib.get_close_matches(str(name).lower(), list(lowered), n=1, cutoff=0.6)
+    return f"did you mean {lowered[close[0]]!r}? " if close else ""
 
 
 def boolean(fieldname: str, value: Any) -> bool:
@@ -107,7 +138,7 @@ def mapping(fieldname: str, value: Any, allowed: set[str]) -> Mapping[str, Any]:
     unknown = sorted(set(value) - allowed)
     if unknown:
         fail(f"{fieldname}.{clip(unknown[0])}", value[unknown[0]], "unknown key",
-             f"use only: {', '.join(sorted(allowed))}")
+             f"{did_you_mean(unknown[0], allowed)}use only: {', '.join(sorted(allowed))}")
     return value
 
 
@@ -162,12 +193,17 @@ def public_key(fieldname: str, value: Any, fix: str) -> tuple[str, str, str]:
     if not match:
         fail(fieldname, value, f"not one OpenSSH public key line ({', '.join(KEY_TYPES[:5])}, sk-...)", fix,
              shown=key_description(value))
+    blob = base64.b64decode(match[2])  # the pattern admits only whole base64
+    named = blob[4:4 + int.from_bytes(blob[:4], "big")] if len(blob) > 4 else b""
+    if named != match[1].encode():  # RFC 4253 6.6: the key blob starts with its type, length-prefixed
+        fail(fieldname, value, f"its base64 data is not an {match[1]} key (a truncated, altered or "
+             "mislabelled key)", fix, shown=f"a key of type {match[1]!r}")
     return text, match[1], match[2]
 
 
 def private_key(fieldname: str, value: Any, fix: str) -> Any:
-    """A PEM or OpenSSH private key block; a secret Output (a real run) is passed through unread."""
-    if isinstance(value, str) and not PRIVATE_KEY.fullmatch(value.strip()):
+    """A PEM or OpenSSH private key block."""
+    if not isinstance(value, str) or not PRIVATE_KEY.fullmatch(value.strip()):
         fail(fieldname, value, "not a private key (-----BEGIN ... PRIVATE KEY----- ... -----END ...)", fix,
              shown=key_description(value))
     return value

@@ -5,7 +5,7 @@ import ipaddress
 from typing import Any, Mapping, Optional
 
 from ..ports import ADMIN, CLUSTER, rules_for
-from .checks import cidr, fail, image, mapping, positive_int
+from .checks import container_subnet, fail, image, mapping, positive_int
 from .topology import AZURE, GCP, LOCAL, STATIC, NodeSpec
 from .types import FIRST_LOCAL_HOST, OWN, AzureSpec, GcpSpec, LocalSpec, NetworkSpec
 from .yamlfile import deep_merge
@@ -14,6 +14,9 @@ AZURE_NSG_SOURCES = 4000  # Azure: addresses and ranges in one network security 
 AZURE_PUBLIC_IPS = 10  # Azure: default quota of Standard public IPs per region and subscription (docs/configuration.md "Quotas to check before a large first `up`")
 RESERVED_ADDRESSES = {AZURE: 5, GCP: 4}  # per subnet
 DOCKER_HOSTS = ("unix://", "npipe://", "tcp://", "ssh://")  # what a docker provider's `host` takes
+LOCAL_PORTS = (1024, 65535)  # local.sshPort, uiPort: unprivileged ports on 127.0.0.1
+HOST_PORTS = {2375: "the Docker Engine's API", 2376: "the Docker Engine's TLS API", 2377: "swarm management",
+              7946: "swarm gossip"}  # what this machine's own Docker may listen on
 
 
 def azure(defaults: Mapping[str, Any], providers: Mapping[str, Optional[str]],
@@ -56,23 +59,37 @@ def local(cfg: Mapping[str, Any], defaults: Mapping[str, Any], nodes: tuple[Node
         fail(f"{OWN}topology", others, "local nodes are containers on this machine's Docker Engine, which "
              f"{' and '.join(others)} nodes cannot reach", "use a topology of local nodes only, e.g. "
              "config/topologies/local.yaml, or none")
-    subnet = cidr(f"{field}.subnet", loc["subnet"])
+    subnet = container_subnet(f"{field}.subnet", loc["subnet"])
     room = ipaddress.ip_network(subnet).num_addresses - FIRST_LOCAL_HOST - 1  # and the broadcast address
     if count > room:
         fail(f"{field}.subnet", subnet, f"holds {max(room, 0)} local nodes from its {FIRST_LOCAL_HOST}th address, "
              f"not {count}", "use a larger private range, e.g. 10.213.0.0/24 (the default)")
-    ssh_port, ui_port = (positive_int(f"{field}.{key}", loc[key]) for key in ("sshPort", "uiPort"))
-    if ssh_port + max(count, 1) - 1 > 65535 or ui_port > 65535:
-        fail(f"{field}.sshPort", ssh_port, f"the {count} nodes' SSH ports or the UI port run past 65535",
-             "use ports from 1024 to 65535, e.g. sshPort 2222 and uiPort 8081 (the defaults)")
-    if ssh_port <= ui_port < ssh_port + count:
-        fail(f"{field}.uiPort", ui_port, f"one of the nodes' SSH ports ({ssh_port}-{ssh_port + count - 1})",
-             "choose a port outside that range, e.g. 8081 (the default)")
+    ssh_port, ui_port = _local_ports(loc, count)
     host = loc.get("dockerHost")
     if host is not None and (not isinstance(host, str) or not host.startswith(DOCKER_HOSTS)):
         fail(f"{field}.dockerHost", host, "not a Docker Engine address",
              "write it as DOCKER_HOST takes it, e.g. unix:///var/run/docker.sock, or unset it")
     return LocalSpec(image(f"{field}.baseImage", loc["baseImage"]), subnet, ssh_port, ui_port, host)
+
+
+def _local_ports(loc: Mapping[str, Any], count: int) -> tuple[int, int]:
+    """The first node's SSH port and the UI port: unprivileged, apart, none of this machine's Docker's."""
+    field = f"{OWN}local"
+    ssh_port, ui_port = (positive_int(f"{field}.{key}", loc[key], *LOCAL_PORTS, "an unprivileged port")
+                         for key in ("sshPort", "uiPort"))
+    last = ssh_port + max(count, 1) - 1
+    if last > LOCAL_PORTS[1]:
+        fail(f"{field}.sshPort", ssh_port, f"the {count} nodes' SSH ports run past {LOCAL_PORTS[1]}",
+             f"use a port of at most {LOCAL_PORTS[1] - count + 1}, e.g. 2222 (the default)")
+    if ssh_port <= ui_port <= last:
+        fail(f"{field}.uiPort", ui_port, f"one of the nodes' SSH ports ({ssh_port}-{last})",
+             "choose a port outside that range, e.g. 8081 (the default)")
+    for port, use in HOST_PORTS.items():
+        if ssh_port <= port <= last or port == ui_port:
+            key, given = ("uiPort", ui_port) if port == ui_port else ("sshPort", ssh_port)
+            fail(f"{field}.{key}", given, f"takes port {port}, {use} on this machine",
+                 "choose ports clear of 2375-2377 and 7946, e.g. sshPort 2222 and uiPort 8081 (the defaults)")
+    return ssh_port, ui_port
 
 
 def check_capacity(nodes: tuple[NodeSpec, ...], network: NetworkSpec, admin_cidrs: tuple[str, ...],

@@ -4,7 +4,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Mapping
 
-from .checks import boolean, choice, cidr, fail, image, mapping, positive_int
+from .checks import boolean, choice, container_subnet, fail, image, mapping, positive_int
 from .topology import AZURE, GCP, LOCAL, STATIC, NodeSpec
 from .types import OWN, AzureSpec, GcpSpec, LocalSpec, NetworkSpec
 from .yamlfile import deep_merge
@@ -12,24 +12,25 @@ from .yamlfile import deep_merge
 DRIVERS = ("weave", "overlay")
 MTU_RANGE = (1280, 9000)  # IPv6's minimum to jumbo frames
 WEAVE_OVERHEAD = 84  # VXLAN 50 + ESP 34 (weaveworks/weave net/bridge.go:381-388)
-MIN_SUBNET_PREFIX = 8  # network.subnet: a larger container network would shadow whole parts of the internet
+# weaveMtu: the containers' MTU, so network.mtu's range less Weave's overhead; the one rule for both (a
+# weaveMtu below the smallest hosts' MTU less the overhead only fragments more, it fits no smaller link).
+WEAVE_MTU_MIN = MTU_RANGE[0] - WEAVE_OVERHEAD
 
 
 def read(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> NetworkSpec:
     keys = {"driver", "subnet", "encrypted", "weavePlugin", "weaveMtu", "mtu"}
     net = deep_merge(defaults["network"], mapping(f"{OWN}network", cfg.get("network"), keys))
-    mtu = positive_int(f"{OWN}network.mtu", net["mtu"], MTU_RANGE[0])
-    if mtu > MTU_RANGE[1]:
-        fail(f"{OWN}network.mtu", mtu, f"more than {MTU_RANGE[1]}, the largest jumbo frame",
-             "give your hosts' network MTU: 1460 on Google Cloud, 1500 on Azure")
-    weave_mtu = positive_int(f"{OWN}network.weaveMtu", net.get("weaveMtu", mtu - WEAVE_OVERHEAD), 576)
+    mtu = positive_int(f"{OWN}network.mtu", net["mtu"], *MTU_RANGE,
+                       "your hosts' network MTU: 1460 on Google Cloud, 1500 on Azure")
+    weave_mtu = positive_int(f"{OWN}network.weaveMtu", net.get("weaveMtu", mtu - WEAVE_OVERHEAD), WEAVE_MTU_MIN,
+                             why=f"network.mtu's minimum {MTU_RANGE[0]} less Weave's {WEAVE_OVERHEAD} bytes")
     if weave_mtu > mtu - WEAVE_OVERHEAD:
         fail(f"{OWN}network.weaveMtu", weave_mtu, f"more than network.mtu {mtu} less Weave's "
              f"{WEAVE_OVERHEAD} bytes of encapsulation (full-size packets would be dropped)",
              f"unset it (it follows network.mtu) or use at most {mtu - WEAVE_OVERHEAD}")
     return NetworkSpec(
         driver=choice(f"{OWN}network.driver", net["driver"], DRIVERS),
-        subnet=cidr(f"{OWN}network.subnet", net["subnet"]),
+        subnet=container_subnet(f"{OWN}network.subnet", net["subnet"]),
         encrypted=boolean(f"{OWN}network.encrypted", net["encrypted"]),
         weave_plugin=image(f"{OWN}network.weavePlugin", net["weavePlugin"]),
         weave_mtu=weave_mtu,
@@ -39,11 +40,8 @@ def read(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> NetworkSpec:
 
 def check_subnets(network: NetworkSpec, nodes: tuple[NodeSpec, ...], azure: AzureSpec, gcp: GcpSpec,
                    local: LocalSpec) -> None:
-    """The containers' subnet is at most a /8 and overlaps no network or address of the nodes."""
+    """The containers' subnet overlaps no network or address of the nodes."""
     subnet = ipaddress.ip_network(network.subnet)
-    if subnet.prefixlen < MIN_SUBNET_PREFIX:
-        fail(f"{OWN}network.subnet", network.subnet, f"larger than a /{MIN_SUBNET_PREFIX}: containers would "
-             "shadow whole parts of the internet", "use a private range such as 172.30.0.0/16 (the default)")
     clouds = {node.cloud for node in nodes}
     used = [(f"{cloud}.{key} in config/defaults.yaml", net) for cloud, key, net in (
         (AZURE, "addressSpace", azure.address_space), (GCP, "subnet", gcp.subnet),

@@ -2,12 +2,16 @@
 defaults with a stack's settings."""
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any, Hashable, Mapping
 
 import yaml
 
-from .checks import fail, short
+from .checks import clip, fail, short
+
+MAX_BYTES = 1 << 20  # a topology of 5000 groups fits in a tenth of it
 
 
 class _Refused(yaml.MarkedYAMLError):
@@ -45,8 +49,13 @@ class _StrictLoader(yaml.SafeLoader):
 def read_yaml(path: Path, fieldname: str, fix: str = "restore the file, e.g. `git checkout -- <file>`") -> Any:
     """Read a UTF-8 YAML file strictly, turning every error into a ConfigError naming `fieldname`;
     `fix` says what to do when the file cannot be read."""
-    shown = repr(str(path))  # the path the user gave, in full
+    shown = repr(str(path))  # the path the user gave, in full; an error never shows the file's content
     try:
+        info = os.stat(path)  # before opening: a FIFO or a device (/dev/zero) is never read
+        if not stat.S_ISREG(info.st_mode):
+            fail(fieldname, path, "not a regular file (a directory, FIFO, socket or device)", fix, shown)
+        if info.st_size > MAX_BYTES:
+            fail(fieldname, path, f"{info.st_size} bytes, more than {MAX_BYTES}", fix, shown)
         text = path.read_bytes().decode("utf-8")
     except OSError as err:
         fail(fieldname, path, f"cannot read the file ({err.strerror})", fix, shown)
@@ -55,10 +64,17 @@ def read_yaml(path: Path, fieldname: str, fix: str = "restore the file, e.g. `gi
     try:
         return yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as err:
-        fail(fieldname, path, f"not valid YAML: {err}".replace("\n", " "),
+        fail(fieldname, path, f"not valid YAML: {_where(err)}",
              getattr(err, "fix", "correct the YAML syntax at the position shown"), shown)
     except RecursionError:
         fail(fieldname, path, "nested too deeply", "write a flat list of `nodes:` entries", shown)
+
+
+def _where(err: yaml.YAMLError) -> str:
+    """The error's line, column and problem, without the snippet of the file PyYAML quotes."""
+    mark = getattr(err, "problem_mark", None)
+    problem = clip(" ".join(str(getattr(err, "problem", None) or "a syntax error").split()))
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
