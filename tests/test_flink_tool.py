@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import socket
 import subprocess
 import sys
@@ -622,12 +621,50 @@ with open(os.environ["FAKE_LOG"], "a") as log:
     log.write(json.dumps(["pulumi", *sys.argv[1:]]) + "\\n")
 print(os.environ["FAKE_OUTPUTS"])
 """
-FAKE_SSH = """import json, os, subprocess, sys
+FAKE_SSH = """import json, os, socket, subprocess, sys, threading, time
+# ssh as the job CLI runs it: options, `--`, the host, then a remote command or (-N -L) a tunnel.
+argv = sys.argv[1:]
 with open(os.environ["FAKE_LOG"], "a") as log:
-    log.write(json.dumps(["ssh", *sys.argv[1:]]) + "\\n")
+    log.write(json.dumps(["ssh", *argv]) + "\\n")
+end = argv.index("--")  # the CLI always ends its options with `--`
+options, host, command = argv[:end], argv[end + 1], argv[end + 2:]
 if os.environ.get("FAKE_SSH_FAIL"):
-    sys.exit("flink@203.0.113.7: Permission denied (publickey).")
-sys.exit(subprocess.run(["sh", "-c", sys.argv[-1]], check=False).returncode)  # the remote command
+    sys.exit(f"flink@{host}: Permission denied (publickey).")
+if "-N" not in options:
+    assert len(command) == 1, command  # one string, for the node's shell
+    sys.exit(subprocess.run(["sh", "-c", command[0]], check=False).returncode)  # the remote command
+if os.environ.get("FAKE_SSH_HANG"):  # connects forever, never listens
+    time.sleep(3600)
+time.sleep(float(os.environ.get("FAKE_SSH_DELAY", "0")))  # a dial of that long
+bind, port, to_host, to_port = options[options.index("-L") + 1].split(":")
+assert (bind, to_host, to_port) == ("127.0.0.1", "127.0.0.1", "8081"), options  # the node's own loopback
+node_host, node_port = os.environ["FAKE_NODE_REST"].rsplit(":", 1)  # what answers on the node's 127.0.0.1:8081
+server = socket.create_server((bind, int(port)))
+
+
+def pipe(source, sink):
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in (source, sink):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+while True:
+    client, _ = server.accept()
+    try:
+        upstream = socket.create_connection((node_host, int(node_port)))
+    except OSError:
+        client.close()
+        continue
+    threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
+    threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
 """
 FAKE_DOCKER = """import io, json, os, sys, tarfile
 args = sys.argv[1:]
@@ -638,7 +675,7 @@ if args[0] == "ps":
     if not os.environ.get("FAKE_NO_CONTAINER"):
         print("c0ffee")
 elif args[0] == "cp":
-    assert args[1:] == ["-", "c0ffee:/tmp"], args
+    assert args[1:] == ["--", "-", "c0ffee:/tmp"], args  # `--` before the file names
     tarfile.open(fileobj=io.BytesIO(sys.stdin.buffer.read())).extractall(os.environ["FAKE_CONTAINER_TMP"],
                                                                           filter="data")
 elif args[0] == "exec":
@@ -647,12 +684,23 @@ elif args[0] == "exec":
     assert args[1:6] == ["c0ffee", "flink", "run", "-d", "-py"], args
     print("Job has been submitted with JobID 0123456789abcdef0123456789abcdef")
 """
-JM, SSH_COMMAND = "azure-flink-jobmanager", "ssh -i /keys/id_ed25519 -o StrictHostKeyChecking=yes -p 2222"
+JM = "azure-flink-jobmanager"
+JM_SSH = {"host": "203.0.113.7", "port": 2222, "user": "flink"}
+
+
+def ssh_options(home: Path, key: bool = True) -> list[str]:
+    """The options the CLI gives ssh for the stack `dev`, its files in home's ~/.ssh/flink-swarm."""
+    files = home / ".ssh" / "flink-swarm" / "flink-swarm-dev"
+    return [*(["-o", f"IdentityFile={files}", "-o", "IdentitiesOnly=yes"] if key else []),
+            "-o", f"UserKnownHostsFile={files}.known_hosts", "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+            "-o", "ConnectTimeout=15", "-o", "LogLevel=ERROR"]
 
 
 @pytest.fixture
 def stack(tmp_path):
-    """A PATH with fake pulumi, ssh and docker (and the system's sh, tar, head); their calls in `log`."""
+    """A PATH with fake pulumi, ssh and docker (and the system's sh, tar, head); their calls in `log`.
+    The fake ssh's tunnels lead to FAKE_NODE_REST (the fake Flink a test sets there, standing for the
+    jobmanager node's 127.0.0.1:8081)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     executable(bin_dir / "pulumi", FAKE_PULUMI)
@@ -661,28 +709,36 @@ def stack(tmp_path):
     container_tmp = tmp_path / "container-tmp"
     container_tmp.mkdir()
     log = tmp_path / "calls.jsonl"
-    outputs = {"flinkUiUrl": "http://203.0.113.7:8081",
+    outputs = {"flinkRest": {"node": JM, "port": 8081, "url": None}, "flinkUi": "flink-swarm ui --stack dev",
                "nodes": [{"name": "azure-swarm-manager", "role": "manager"}, {"name": JM, "role": "jobmanager"}],
-               "sshCommands": {"azure-swarm-manager": "ssh -p 22 flink@203.0.113.5",
-                               JM: f"{SSH_COMMAND} flink@203.0.113.7"}}
+               "ssh": {"azure-swarm-manager": {"host": "203.0.113.5", "port": 22, "user": "flink"}, JM: JM_SSH},
+               "sshIdentity": {"stack": "dev", "agent": False}}
 
     def logged() -> list[list[str]]:
         return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
     return SimpleNamespace(
         env={"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "FAKE_LOG": str(log),
-             "FAKE_OUTPUTS": json.dumps(outputs), "FAKE_CONTAINER_TMP": str(container_tmp)},
-        tmp=container_tmp, calls=logged)
+             "FAKE_OUTPUTS": json.dumps(outputs), "FAKE_CONTAINER_TMP": str(container_tmp),
+             "FAKE_NODE_REST": "127.0.0.1:9"},  # nothing: a test that tunnels sets its fake Flink
+        tmp=container_tmp, calls=logged, home=tmp_path)
 
 
-def test_list_uses_the_stacks_flink_url(flink, stack):
-    outputs = json.loads(stack.env["FAKE_OUTPUTS"])
-    env = {**stack.env, "FAKE_OUTPUTS": json.dumps({**outputs, "flinkUiUrl": flink.url})}
+def node_rest(server: FakeFlink) -> str:
+    """FAKE_NODE_REST for a fake Flink: what the fake ssh's tunnels lead to."""
+    return f"127.0.0.1:{server.server_address[1]}"
+
+
+def test_list_goes_through_an_ssh_tunnel_to_the_jobmanager(flink, stack):
     jid = flink.add_job("from the stack")
-    done = tool("--stack", "dev", "list", env=env)
+    done = tool("--stack", "dev", "list", env={**stack.env, "FAKE_NODE_REST": node_rest(flink)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[0] == jid
-    assert stack.calls() == [["pulumi", "stack", "output", "--json", "--stack", "dev"]]
+    pulumi, ssh = stack.calls()
+    assert pulumi == ["pulumi", "stack", "output", "--json", "--stack", "dev"]
+    port = int(ssh[ssh.index("-L") + 1].split(":")[1])
+    assert ssh == ["ssh", *ssh_options(stack.home), "-N", "-o", "ExitOnForwardFailure=yes",
+                   "-L", f"127.0.0.1:{port}:127.0.0.1:8081", "-p", "2222", "-l", "flink", "--", "203.0.113.7"]
 
 
 def test_without_url_and_without_pulumi(tmp_path):
@@ -709,11 +765,12 @@ def test_submit_python_over_the_stacks_ssh(stack, tmp_path):
     done = tool("--stack", "dev", "submit-python", str(job), "--", *args, env=stack.env)
     assert done.returncode == 0, done.stderr
     jid = "0123456789abcdef0123456789abcdef"
-    assert done.stdout.splitlines() == [f"job {jid}", f"http://203.0.113.7:8081/#/job/running/{jid}/overview"]
+    # the job's page where `flink-swarm ui` serves it (no tunnel was needed to submit it)
+    assert done.stdout.splitlines() == [f"job {jid}", f"http://127.0.0.1:8081/#/job/running/{jid}/overview"]
     assert (stack.tmp / "word count.py").read_text() == job.read_text()
     pulumi, ssh, *docker = stack.calls()
     assert pulumi == ["pulumi", "stack", "output", "--json", "--stack", "dev"]
-    assert ssh[1:-1] == [*shlex.split(SSH_COMMAND)[1:], "flink@203.0.113.7"]  # the jobmanager node's command
+    assert ssh[:-1] == ["ssh", *ssh_options(stack.home), "-p", "2222", "-l", "flink", "--", "203.0.113.7"]
     assert [d[1] for d in docker] == ["ps", "cp", "exec"]
     assert docker[-1][1:] == ["exec", "c0ffee", "flink", "run", "-d", "-py", "/tmp/word count.py", *args]
 

@@ -4,17 +4,23 @@ and a fake `pulumi`, `ssh` and `docker` on PATH."""
 from __future__ import annotations
 
 import json
+import shutil
+import signal
+import socket
 import subprocess
 import sys
 import sysconfig
 import threading
+import time
+import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from tests.test_flink_tool import JAR_BYTES, JM, calls, flink, jar, json_body, link, stack  # noqa: F401
+from tests.test_flink_tool import (JAR_BYTES, JM, calls, flink, jar, json_body, link, node_rest,  # noqa: F401
+                                   ssh_options, stack)
 
 TOOLS = Path(__file__).resolve().parent.parent / "tools"
 sys.path.insert(0, str(TOOLS))
@@ -416,27 +422,31 @@ def test_without_parallelism_the_slots_are_not_asked(flink, jar, capsys):
 # the stack: --stack and --cwd go to pulumi; Python jobs over SSH ---------------------------------------
 
 
-def stack_env(stack, monkeypatch, **outputs) -> None:
-    """The fake pulumi, ssh and docker on PATH (in-process), with these outputs changed."""
+def stack_env(stack, monkeypatch, node=None, **outputs) -> None:
+    """The fake pulumi, ssh and docker on PATH (in-process), with these outputs changed; the fake ssh's
+    tunnels lead to the fake Flink `node` (standing for the jobmanager node's 127.0.0.1:8081)."""
     for name, value in stack.env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("FAKE_OUTPUTS", json.dumps({**json.loads(stack.env["FAKE_OUTPUTS"]), **outputs}))
+    if node is not None:
+        monkeypatch.setenv("FAKE_NODE_REST", node_rest(node))
 
 
 def test_stack_and_cwd_go_to_pulumi(flink, stack, monkeypatch, capsys, tmp_path):
-    stack_env(stack, monkeypatch, flinkUiUrl=flink.url)
+    stack_env(stack, monkeypatch, node=flink)
     project = tmp_path / "my project"
     jid = flink.add_job("from the stack")
     code, out, err = cli(capsys, "--stack", "dev", "--cwd", str(project), "list")
     assert code == 0, err
     assert out.split()[0] == jid
-    assert stack.calls() == [["pulumi", "stack", "output", "--json", "--stack", "dev", "--cwd", str(project)]]
+    assert stack.calls()[0] == ["pulumi", "stack", "output", "--json", "--stack", "dev", "--cwd", str(project)]
+    assert [c[0] for c in stack.calls()] == ["pulumi", "ssh"]  # then the tunnel
 
 
 def test_the_selected_stack_in_this_folder_by_default(flink, stack, monkeypatch, capsys):
-    stack_env(stack, monkeypatch, flinkUiUrl=flink.url)
+    stack_env(stack, monkeypatch, node=flink)
     assert cli(capsys, "list")[0] == 0
-    assert stack.calls() == [["pulumi", "stack", "output", "--json"]]
+    assert stack.calls()[0] == ["pulumi", "stack", "output", "--json"]
 
 
 def test_pulumi_failing_is_said(stack, monkeypatch, capsys, tmp_path):
@@ -457,11 +467,11 @@ def python_job(tmp_path: Path) -> Path:
 
 
 def test_run_python_with_parallelism_and_the_programs_arguments(flink, stack, monkeypatch, capsys, tmp_path):
-    stack_env(stack, monkeypatch, flinkUiUrl=flink.url)
+    stack_env(stack, monkeypatch, node=flink)
     code, out, err = cli(capsys, "run", "-p", "2", "-py", str(python_job(tmp_path)), "-p", "7", "--", "x")
     assert code == 0, err
     jid = "0123456789abcdef0123456789abcdef"
-    assert out.splitlines() == [f"job {jid}", f"{flink.url}/#/job/running/{jid}/overview"]
+    assert out.splitlines() == [f"job {jid}", f"http://127.0.0.1:8081/#/job/running/{jid}/overview"]
     docker = [c for c in stack.calls() if c[0] == "docker"]
     assert docker[-1][1:] == ["exec", "c0ffee", "flink", "run", "-d", "-p", "2", "-py", "/tmp/job.py", "-p", "7",
                               "--", "x"]
@@ -469,12 +479,13 @@ def test_run_python_with_parallelism_and_the_programs_arguments(flink, stack, mo
 
 
 def test_run_python_above_the_task_slots_is_refused_before_ssh(flink, stack, monkeypatch, capsys, tmp_path):
-    stack_env(stack, monkeypatch, flinkUiUrl=flink.url)
+    stack_env(stack, monkeypatch, node=flink)
     flink.slots_total = 2
     code, _, err = cli(capsys, "run", "--parallelism", "3", "--python", str(python_job(tmp_path)))
     assert code == 1
     assert "--parallelism 3 is more than the cluster's 2 task slots" in err
-    assert [c[0] for c in stack.calls()] == ["pulumi"]
+    assert [c[0] for c in stack.calls()] == ["pulumi", "ssh"]  # the tunnel only: the job was not copied
+    assert "-N" in stack.calls()[1]
 
 
 def test_run_python_needs_the_stack_even_with_url(flink, capsys, tmp_path, monkeypatch):
@@ -498,6 +509,190 @@ def test_run_python_failing_in_flink_is_its_root_cause(stack, monkeypatch, capsy
     assert code == 1
     assert err == f"flink-swarm: flink run -py on {JM} failed: RuntimeException: Python process exits with " \
                   "code: 1 (--verbose: the full text)\n"
+
+
+# SSH: the argv builder, the tunnel to Flink's REST API, `ui` --------------------------------------------
+
+
+def target(host="203.0.113.7", port=2222, user="flink", node=JM):
+    from flink_swarm_cli.stack import SshTarget
+    return SshTarget(node, host, port, user)
+
+
+def test_ssh_argv_is_a_list_with_the_stacks_files_and_the_host_after_double_dash(tmp_path):
+    from flink_swarm_cli.stack import Identity
+    from flink_swarm_cli.tunnel import ssh_argv
+    files = tmp_path / "keys" / "flink-swarm-dev"
+    argv = ssh_argv(target(), Identity(files, files.with_name("flink-swarm-dev.known_hosts")), command="uptime")
+    assert argv == ["ssh", "-o", f"IdentityFile={files}", "-o", "IdentitiesOnly=yes",
+                    "-o", f"UserKnownHostsFile={files}.known_hosts", "-o", "StrictHostKeyChecking=yes",
+                    "-o", "BatchMode=yes", "-o", "ConnectTimeout=15", "-o", "LogLevel=ERROR",
+                    "-p", "2222", "-l", "flink", "--", "203.0.113.7", "uptime"]
+    agent = ssh_argv(target(), Identity(None, files.with_name("flink-swarm-dev.known_hosts")))
+    assert "IdentitiesOnly=yes" not in agent and agent[-2:] == ["--", "203.0.113.7"]  # the agent's keys
+
+
+@pytest.mark.parametrize("folder", ["keys with spaces", "it's \"quoted\"", "100%", "plain"])
+def test_ssh_reads_the_file_names_as_they_are(tmp_path, folder):
+    """Real ssh parses the argv (`ssh -G`, no connection): file names with spaces, quotes or % arrive
+    whole, or are refused with a reason (ssh cannot take a double quote in an -o value)."""
+    from flink_swarm_cli.errors import Refused
+    from flink_swarm_cli.stack import Identity
+    from flink_swarm_cli.tunnel import ssh_argv
+    if not shutil.which("ssh"):
+        pytest.fail("ssh is not installed: apt-get install openssh-client")
+    key = tmp_path / folder / "flink-swarm-dev"
+    key.parent.mkdir()
+    key.write_text("")
+    identity = Identity(key, key.with_name("flink-swarm-dev.known_hosts"))
+    if '"' in folder:
+        with pytest.raises(Refused, match="ssh cannot take the file name"):
+            ssh_argv(target(), identity)
+        return
+    argv = ssh_argv(target(host="node.example", user="jane.doe"), identity)
+    done = subprocess.run(["ssh", "-G", *argv[1:]], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    config = dict(line.split(" ", 1) for line in done.stdout.splitlines())
+    assert config["userknownhostsfile"] == f"{identity.known_hosts}"
+    assert (config["hostname"], config["port"], config["user"]) == ("node.example", "2222", "jane.doe")
+    assert config["identitiesonly"] == "yes" and config["stricthostkeychecking"] == "true"
+
+
+def test_no_stack_output_reaches_a_shell(flink, stack, monkeypatch, capsys, tmp_path):
+    """Outputs are data: a host or user that a shell would run stays one argument of ssh."""
+    marker = tmp_path / "ran"
+    hostile = {"host": f"$(touch${{IFS}}{marker})", "port": 2222, "user": f"`touch${{IFS}}{marker}`;x"}
+    stack_env(stack, monkeypatch, node=flink, ssh={JM: hostile})
+    code, _, err = cli(capsys, "run", "--python", str(python_job(tmp_path)), "a b", "it's")
+    assert code == 0, err
+    ssh = [c for c in stack.calls() if c[0] == "ssh"]
+    assert [c[c.index("--") + 1] for c in ssh] == [hostile["host"]]
+    assert ssh[0][ssh[0].index("-l") + 1] == hostile["user"]
+    assert hostile["host"] not in ssh[0][-1] and hostile["user"] not in ssh[0][-1]  # not in the remote command
+    assert not marker.exists()
+
+
+def test_a_stack_output_that_is_not_data_is_refused(stack, monkeypatch, capsys):
+    stack_env(stack, monkeypatch, ssh={JM: {"host": "203.0.113.7 -oProxyCommand=x", "port": 22, "user": "u"}})
+    code, _, err = cli(capsys, "list")
+    assert code == 1 and "the stack's output `ssh` is not as this CLI reads it" in err
+    assert [c[0] for c in stack.calls()] == ["pulumi"]
+
+
+def test_an_older_stack_without_the_outputs_says_to_update_it(stack, monkeypatch, capsys):
+    stack_env(stack, monkeypatch)
+    monkeypatch.setenv("FAKE_OUTPUTS", json.dumps({"flinkUiUrl": "http://203.0.113.7:8081"}))
+    code, _, err = cli(capsys, "list")
+    assert code == 1
+    assert "the stack's output `flinkRest` has none: is the stack deployed with this version of the program " \
+           "(`pulumi up`)? (or give the cluster with --url)" in err
+
+
+def test_a_local_stack_is_reached_directly(flink, stack, monkeypatch, capsys):
+    stack_env(stack, monkeypatch, flinkRest={"node": "local-jobmanager", "port": 8081, "url": flink.url})
+    jid = flink.add_job("local")
+    code, out, err = cli(capsys, "--output", "json", "list")
+    assert code == 0, err
+    assert json.loads(out)["jobs"][0]["url"] == link(flink, jid)
+    assert [c[0] for c in stack.calls()] == ["pulumi"]  # no ssh
+
+
+def test_the_tunnel_waits_until_ssh_listens_and_closes_when_the_command_ends(flink, stack, monkeypatch, capsys):
+    stack_env(stack, monkeypatch, node=flink)
+    monkeypatch.setenv("FAKE_SSH_DELAY", "1.5")  # ssh's dial takes a while
+    jid = flink.add_job("streaming")
+    code, out, err = cli(capsys, "--output", "json", "describe", jid)
+    assert code == 0, err
+    assert json.loads(out)["url"] == f"http://127.0.0.1:8081/#/job/running/{jid}/overview"  # where `ui` serves it
+    [ssh] = [c for c in stack.calls() if c[0] == "ssh"]
+    port = int(ssh[ssh.index("-L") + 1].split(":")[1])
+    assert ssh[:-11] == ["ssh", *ssh_options(stack.home)] and ssh[-11:-8] == ["-N", "-o", "ExitOnForwardFailure=yes"]
+    from flink_swarm_cli.tunnel import listening
+    assert not listening(port)  # ssh was ended with the command
+
+
+def test_a_failed_tunnel_says_what_ssh_said(stack, monkeypatch, capsys):
+    stack_env(stack, monkeypatch)
+    monkeypatch.setenv("FAKE_SSH_FAIL", "1")
+    code, _, err = cli(capsys, "list")
+    assert code == 1
+    assert err == (f"flink-swarm: the SSH tunnel to {JM} (flink@203.0.113.7 port 2222, to its 127.0.0.1:8081) "
+                   "failed (ssh exit code 1): flink@203.0.113.7: Permission denied (publickey).\n")
+
+
+def test_a_tunnel_that_never_listens_times_out(stack, monkeypatch, capsys):
+    from flink_swarm_cli import tunnel
+    stack_env(stack, monkeypatch)
+    monkeypatch.setenv("FAKE_SSH_HANG", "1")
+    monkeypatch.setattr(tunnel, "TIMEOUT", 1.0)
+    started = time.monotonic()
+    code, _, err = cli(capsys, "list")
+    assert code == 124 and time.monotonic() - started < 10
+    assert f"the SSH tunnel to {JM} (flink@203.0.113.7 port 2222, to its 127.0.0.1:8081) did not listen" in err
+
+
+def test_without_ssh_on_path(stack, monkeypatch, capsys):
+    stack_env(stack, monkeypatch)
+    (Path(stack.env["PATH"].split(":")[0]) / "ssh").unlink()
+    monkeypatch.setenv("PATH", stack.env["PATH"].split(":")[0])
+    code, _, err = cli(capsys, "list")
+    assert code == 1 and "ssh is not on PATH: install an OpenSSH client" in err
+
+
+def test_the_ssh_agent_mode_passes_no_key_file(flink, stack, monkeypatch, capsys, tmp_path):
+    stack_env(stack, monkeypatch, node=flink, sshIdentity={"stack": "dev", "agent": True})
+    monkeypatch.setenv("FLINK_SWARM_KEY_DIR", str(tmp_path / "my keys"))
+    assert cli(capsys, "list")[0] == 0
+    [ssh] = [c for c in stack.calls() if c[0] == "ssh"]
+    assert ssh[1:3] == ["-o", f'UserKnownHostsFile="{tmp_path}/my keys/flink-swarm-dev.known_hosts"']
+    assert not [word for word in ssh if "IdentityFile" in word or "IdentitiesOnly" in word]
+
+
+def ui(stack, flink, *args: str) -> subprocess.Popen:
+    env = {**stack.env, "FAKE_NODE_REST": node_rest(flink)}
+    return subprocess.Popen([str(console_command()), "ui", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+
+
+def test_ui_keeps_the_tunnel_open_until_ctrl_c(flink, stack):
+    proc = ui(stack, flink, "--port", "0")
+    try:
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), proc.stderr.read()
+        with urllib.request.urlopen(f"{url}/overview", timeout=10) as answer:  # Flink, through the tunnel
+            assert json.load(answer)["slots-total"] == flink.slots_total
+        assert proc.poll() is None  # still open
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+    finally:
+        proc.kill()
+    from flink_swarm_cli.tunnel import listening
+    assert not listening(int(url.rsplit(":", 1)[1]))
+    assert "through SSH; Ctrl-C closes the tunnel" in proc.stderr.read()
+
+
+def test_ui_takes_8081_or_another_free_port(flink, stack):
+    from flink_swarm_cli.tunnel import free_port
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        assert free_port(busy) != busy
+    assert free_port(busy) == busy  # free again
+
+
+def test_ui_of_a_local_stack_only_prints_its_url(flink, stack, monkeypatch, capsys):
+    stack_env(stack, monkeypatch, flinkRest={"node": "local-jobmanager", "port": 8081, "url": "http://127.0.0.1:18081"})
+    code, out, err = cli(capsys, "--output", "json", "ui")
+    assert code == 0, err
+    assert json.loads(out) == {"url": "http://127.0.0.1:18081", "tunnel": False, "node": None}
+
+
+def test_ui_says_when_the_tunnel_fails(stack, monkeypatch, capsys):
+    stack_env(stack, monkeypatch)
+    monkeypatch.setenv("FAKE_SSH_FAIL", "1")
+    code, out, err = cli(capsys, "ui")
+    assert code == 1 and out == "" and "Permission denied (publickey)." in err
 
 
 # the package, installed: the console command ------------------------------------------------------------
@@ -532,7 +727,7 @@ def test_the_console_commands_help_and_usage_error(tmp_path):
                           check=False)
     assert done.returncode == 0
     assert done.stdout.startswith("usage: flink-swarm ")
-    for command in ("run", "list", "describe", "wait", "cancel", "savepoint", "stop"):
+    for command in ("run", "list", "describe", "wait", "cancel", "savepoint", "stop", "ui"):
         assert f"flink-swarm [GLOBAL OPTIONS] {command}" in done.stdout
     wrong = subprocess.run([str(console_command()), "wait"], capture_output=True, text=True, timeout=60, check=False)
     assert wrong.returncode == 2 and "the following arguments are required: job_id" in wrong.stderr

@@ -8,24 +8,32 @@
     flink-swarm [GLOBAL OPTIONS] cancel JOB_ID
     flink-swarm [GLOBAL OPTIONS] savepoint JOB_ID [--dir DIR] [--timeout SECONDS]
     flink-swarm [GLOBAL OPTIONS] stop JOB_ID [--savepoint-dir DIR] [--drain] [--timeout SECONDS]
+    flink-swarm [GLOBAL OPTIONS] ui [--port N]
 
 GLOBAL OPTIONS (before or after the command word, not after run's JAR): --stack S, --cwd DIR (the
-Pulumi project's folder), --url http://host:8081, --output json, -v/--verbose.
+Pulumi project's folder), --url http://host:port, --output json, -v/--verbose.
 
-The cluster is the stack's `flinkUiUrl` (`pulumi stack output --json [--stack S] [--cwd DIR]`, so the
-Pulumi CLI is needed unless `--url` is given). Jars go through Flink's REST API: `run` uploads the jar
-and runs it. As with Flink's own `flink run`, run's options come before the jar: every word after
-the jar is the program's, as it is (no `--` needed; one right after the jar is dropped). A Python
-job is copied into the jobmanager's container over SSH (the stack's `sshCommands`) and started there
-with `flink run -d -py`, so the cluster's image needs Python and PyFlink (flink-swarm:flink.python)
-and the stack's outputs are needed even with `--url`. A `--parallelism` above the cluster's task
-slots (GET /overview) is refused before anything is uploaded.
+The cluster is found through the stack's outputs (`pulumi stack output --json [--stack S] [--cwd DIR]`,
+so the Pulumi CLI is needed unless `--url` is given). Flink's REST API has no authentication and runs
+any jar uploaded to it, so no firewall opens it: it answers on the jobmanager node's 127.0.0.1:8081, and
+each command opens an SSH tunnel to that node for as long as it runs (`ssh -N -L`, with the stack's key
+files ~/.ssh/flink-swarm/flink-swarm-<stack>[.known_hosts], or $FLINK_SWARM_KEY_DIR's, or the ssh-agent's
+keys); a local stack's UI is on this machine's loopback already. Jars go through the REST API: `run`
+uploads the jar and runs it. As with Flink's own `flink run`, run's options come before the jar: every
+word after the jar is the program's, as it is (no `--` needed; one right after the jar is dropped). A
+Python job is copied into the jobmanager's container over SSH and started there with `flink run -d
+-py`, so the cluster's image needs Python and PyFlink (flink-swarm:flink.python) and the stack's outputs
+are needed even with `--url`. A `--parallelism` above the cluster's task slots (GET /overview) is
+refused before anything is uploaded.
 
 `run` prints the job id and its page in the UI; `list` the jobs, newest first; `describe` a job's
 state, tasks and latest failure's root cause; `wait` waits until the job ends (exit code 0 if it
 FINISHED, 1 if it FAILED or was CANCELED, 124 at --timeout); `cancel` cancels it; `savepoint` takes a
 savepoint (to DIR, or the cluster's `state.savepoints.dir`) and waits for it; `stop` stops the job
-with a savepoint (`--drain`: emit MAX_WATERMARK first, for a job that will not be resumed).
+with a savepoint (`--drain`: emit MAX_WATERMARK first, for a job that will not be resumed); `ui` opens
+the tunnel on local port N (default 8081, or a free one), prints the URL of Flink's web UI and keeps the
+tunnel open until Ctrl-C. A job's page that a command prints is under that URL when the cluster is
+reached through SSH.
 
 A refusal prints one line: what failed and Flink's root cause (the last "Caused by" of its Java
 trace); `--verbose` prints the whole trace. An HTTP error that does not come from Flink (a proxy's

@@ -1,7 +1,8 @@
 """The commands: each takes the cluster and the parsed arguments and returns an Outcome, what it
 prints as text and as JSON (`--output json`) and its exit code.
 
-JSON (times are Flink's, milliseconds since the epoch; `url` is the job's page in the web UI):
+JSON (times are Flink's, milliseconds since the epoch; `url` is the job's page in the web UI, through
+`flink-swarm ui`'s default local port when the cluster is reached over SSH):
     run        {"job_id", "url"}
     list       {"jobs": [{"job_id", "name", "state", "start_time", "end_time", "url"}]}   newest first
     describe   {"job_id", "name", "state", "start_time", "end_time", "duration_ms",
@@ -10,42 +11,83 @@ JSON (times are Flink's, milliseconds since the epoch; `url` is the job's page i
     cancel     {"job_id", "url"}
     savepoint  {"job_id", "savepoint", "url"}
     stop       {"job_id", "savepoint", "stopped": true, "url"}
+    ui         {"url", "tunnel": bool, "node": str | null}   printed once the tunnel listens
     (error)    {"error", "trace": str | null, "exit_code"}
 """
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import jobs, python_job
 from .errors import Refused
-from .rest import Rest
-from .stack import flink_url, jobmanager_ssh, outputs
+from .rest import Rest, check_url
+from .stack import flink_rest, identity, outputs, ssh_target
+from .tunnel import Tunnel
+
+UI_PORT = 8081  # the local port `flink-swarm ui` takes when it is free; the job links printed point there
 
 
 @dataclass
 class Outcome:
-    data: Any  # what --output json prints
+    data: Any  # what --output json prints (None: nothing)
     text: str  # what it prints otherwise
     code: int = 0
 
 
 class Cluster:
-    """The cluster the command works on: --url, or the stack's outputs (read once, when needed)."""
+    """The cluster the command works on: --url, or the stack's outputs (read once, when needed): a local
+    stack's URL, else an SSH tunnel to the jobmanager's node (open until the command ends: `with`)."""
 
     def __init__(self, args: argparse.Namespace):
         self.args = args
         self._outputs: dict | None = None
+        self._rest: Rest | None = None
+        self.tunnel: Tunnel | None = None
+
+    def __enter__(self) -> "Cluster":
+        return self
+
+    def __exit__(self, *_) -> None:
+        if self.tunnel is not None:
+            self.tunnel.close()
 
     def outputs(self) -> dict:
         if self._outputs is None:
             self._outputs = outputs(self.args.stack, self.args.cwd)
         return self._outputs
 
+    def url(self, local_port: int = 0) -> str:
+        """Where this machine reaches Flink's REST API: --url, a local stack's URL, or a tunnel's end
+        (on `local_port` when it is free)."""
+        if self.args.url:
+            return self.args.url
+        if self.tunnel is None:
+            stack_outputs = self.outputs()
+            where = flink_rest(stack_outputs)
+            if where.url:
+                return where.url
+            self.tunnel = Tunnel(ssh_target(stack_outputs, where.node), identity(stack_outputs), where.port,
+                                 local_port)
+            self.tunnel.open()
+        return self.tunnel.url
+
     def rest(self) -> Rest:
-        return Rest(self.args.url or flink_url(self.outputs()))
+        if self._rest is None:
+            self._rest = Rest(self.url())
+        return self._rest
+
+    def page(self, job_id: str) -> str:
+        """The job's page in the web UI. Through a tunnel: where `flink-swarm ui` serves it (this
+        command's tunnel is gone once it ends), without opening one for it."""
+        if self.args.url:
+            base = check_url(self.args.url)
+        else:
+            base = check_url(flink_rest(self.outputs()).url or f"http://127.0.0.1:{UI_PORT}")
+        return job_link(base, job_id)
 
 
 def job_link(url: str, job_id: str) -> str:
@@ -55,13 +97,13 @@ def job_link(url: str, job_id: str) -> str:
     return f"{url}/#/job/running/{job_id}/overview"
 
 
-def submitted(rest: Rest, job_id: str, **more) -> dict:
-    return {"job_id": job_id, **more, "url": job_link(rest.url, job_id)}
+def submitted(cluster: Cluster, job_id: str, **more) -> dict:
+    return {"job_id": job_id, **more, "url": cluster.page(job_id)}
 
 
 def run(cluster: Cluster, args: argparse.Namespace) -> Outcome:
     if args.python:
-        job_id, rest = run_python(cluster, args)
+        job_id = run_python(cluster, args)
     else:
         rest = cluster.rest()
         if args.parallelism is not None:
@@ -69,28 +111,28 @@ def run(cluster: Cluster, args: argparse.Namespace) -> Outcome:
         jar_id = jobs.upload_jar(rest, args.jar)
         job_id = jobs.run_jar(rest, jar_id, args.args, args.entry_class, args.parallelism, args.savepoint,
                               args.allow_non_restored_state)
-    data = submitted(rest, job_id)
+    data = submitted(cluster, job_id)
     return Outcome(data, f"job {job_id}\n{data['url']}")
 
 
-def run_python(cluster: Cluster, args: argparse.Namespace) -> tuple[str, Rest]:
+def run_python(cluster: Cluster, args: argparse.Namespace) -> str:
     """A PyFlink job, over SSH: it needs the stack's outputs, even with --url."""
     try:
         stack_outputs = cluster.outputs()
     except Refused as err:
         raise Refused(f"{args.python_word} copies the job to the jobmanager's node over SSH, so it needs the "
                       f"stack's outputs (`--url` is not enough): {err}") from None
-    node, ssh = jobmanager_ssh(stack_outputs)
-    rest = cluster.rest()
+    target = ssh_target(stack_outputs, flink_rest(stack_outputs).node)
+    ssh_identity = identity(stack_outputs)
     if args.parallelism is not None:
-        jobs.check_parallelism(rest, args.parallelism)
-    return python_job.submit(node, ssh, args.python, args.args, args.parallelism), rest
+        jobs.check_parallelism(cluster.rest(), args.parallelism)
+    return python_job.submit(target, ssh_identity, args.python, args.args, args.parallelism)
 
 
 def list_jobs(cluster: Cluster, args: argparse.Namespace) -> Outcome:
     rest = cluster.rest()
     found = jobs.overview(rest)
-    data = [submitted(rest, j["jid"], name=j.get("name"), state=j.get("state"), start_time=j.get("start-time"),
+    data = [submitted(cluster, j["jid"], name=j.get("name"), state=j.get("state"), start_time=j.get("start-time"),
                       end_time=j.get("end-time")) for j in found]
     text = "\n".join(f"{j['jid']}  {j.get('state') or '-':<12} {j.get('name') or '-'}" for j in found) or "no jobs"
     return Outcome({"jobs": data}, text)
@@ -102,7 +144,7 @@ def describe(cluster: Cluster, args: argparse.Namespace) -> Outcome:
     failure = jobs.last_failure(rest, args.job_id)
     vertices = [{"name": v.get("name"), "parallelism": v.get("parallelism"), "status": v.get("status")}
                 for v in info.get("vertices") or []]
-    data = submitted(rest, args.job_id, name=info.get("name"), state=info.get("state"),
+    data = submitted(cluster, args.job_id, name=info.get("name"), state=info.get("state"),
                      start_time=info.get("start-time"), end_time=info.get("end-time"),
                      duration_ms=info.get("duration"), vertices=vertices,
                      last_failure=failure[0] if failure else None)
@@ -119,7 +161,7 @@ def wait(cluster: Cluster, args: argparse.Namespace) -> Outcome:
     rest = cluster.rest()
     state = jobs.wait_job(rest, args.job_id, args.timeout)["state"]
     cause = jobs.last_failure(rest, args.job_id) if state == "FAILED" else None
-    data = submitted(rest, args.job_id, state=state, finished=state == "FINISHED",
+    data = submitted(cluster, args.job_id, state=state, finished=state == "FINISHED",
                      root_cause=cause[0] if cause else None)
     text = f"job {args.job_id} {state}" + (f": {cause[0]}" if cause else "")
     return Outcome(data, text, 0 if state == "FINISHED" else 1)
@@ -128,7 +170,7 @@ def wait(cluster: Cluster, args: argparse.Namespace) -> Outcome:
 def cancel(cluster: Cluster, args: argparse.Namespace) -> Outcome:
     rest = cluster.rest()
     jobs.cancel(rest, args.job_id)
-    data = submitted(rest, args.job_id)
+    data = submitted(cluster, args.job_id)
     return Outcome(data, f"cancelling job {args.job_id}\n{data['url']}")
 
 
@@ -136,7 +178,7 @@ def savepoint(cluster: Cluster, args: argparse.Namespace) -> Outcome:
     rest = cluster.rest()
     trigger = jobs.trigger_savepoint(rest, args.job_id, args.dir)
     location = jobs.wait_savepoint(rest, args.job_id, trigger, args.timeout)
-    data = submitted(rest, args.job_id, savepoint=location)
+    data = submitted(cluster, args.job_id, savepoint=location)
     return Outcome(data, f"savepoint {location}\njob {args.job_id}\n{data['url']}")
 
 
@@ -144,13 +186,31 @@ def stop(cluster: Cluster, args: argparse.Namespace) -> Outcome:
     rest = cluster.rest()
     trigger = jobs.trigger_stop(rest, args.job_id, args.savepoint_dir, args.drain)
     location = jobs.wait_savepoint(rest, args.job_id, trigger, args.timeout)
-    data = submitted(rest, args.job_id, savepoint=location, stopped=True)
+    data = submitted(cluster, args.job_id, savepoint=location, stopped=True)
     return Outcome(data, f"savepoint {location}\nstopped job {args.job_id}\n{data['url']}")
+
+
+def ui(cluster: Cluster, args: argparse.Namespace) -> Outcome:
+    """Flink's web UI and REST API at a local URL: an SSH tunnel to the jobmanager's node, kept open
+    until Ctrl-C (a local stack's URL, or --url, is only printed)."""
+    url = cluster.url(args.port)
+    tunnel = cluster.tunnel
+    data = {"url": url, "tunnel": tunnel is not None, "node": tunnel.target.node if tunnel else None}
+    if tunnel is None:
+        return Outcome(data, url)
+    args.show(Outcome(data, url))
+    print(f"Flink's UI and REST API on {tunnel.target.node}, through SSH; Ctrl-C closes the tunnel",
+          file=sys.stderr, flush=True)
+    try:
+        said = tunnel.wait()
+    except KeyboardInterrupt:
+        return Outcome(None, "")
+    raise Refused(f"{tunnel.where()} closed: {said or 'ssh said nothing'}")
 
 
 COMMANDS: dict[str, Callable[[Cluster, argparse.Namespace], Outcome]] = {
     "run": run, "list": list_jobs, "describe": describe, "wait": wait, "cancel": cancel,
-    "savepoint": savepoint, "stop": stop}
+    "savepoint": savepoint, "stop": stop, "ui": ui}
 
 
 def clock(ms) -> str:

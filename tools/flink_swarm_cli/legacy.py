@@ -64,7 +64,7 @@ def parser() -> argparse.ArgumentParser:
                                   formatter_class=argparse.RawDescriptionHelpFormatter,
                                   epilog="The same, and more: the flink-swarm command (flink-swarm --help).")
     top.add_argument("--stack", help="the Pulumi stack (default: the selected one)")
-    top.add_argument("--url", help="the Flink REST URL (http://host:8081) instead of the stack's flinkUiUrl")
+    top.add_argument("--url", help="the Flink REST URL (http://host:port) instead of the stack's (an SSH tunnel to its jobmanager)")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     jar = commands.add_parser(
         "submit", help="upload and run a jar", allow_abbrev=False,

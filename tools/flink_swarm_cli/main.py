@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from . import __doc__ as USAGE
-from .commands import COMMANDS, Cluster, Outcome
+from .commands import COMMANDS, UI_PORT, Cluster, Outcome
 from .errors import Refused
 
 # The value-taking options that may come before the command word (and before `run`'s jar).
@@ -73,7 +73,8 @@ def _global_options(parser: argparse.ArgumentParser, default) -> None:
     parser.add_argument("--cwd", default=value(None), metavar="DIR",
                         help="the Pulumi project's folder (default: this one), for `pulumi stack output`")
     parser.add_argument("--url", default=value(None),
-                        help="the Flink REST URL (http://host:8081) instead of the stack's flinkUiUrl")
+                        help="the Flink REST URL (http://host:port) instead of the stack's (a local stack's "
+                             "URL, or an SSH tunnel to the jobmanager's node)")
     parser.add_argument("--output", choices=("text", "json"), default=value("text"),
                         help="json: machine-readable output (errors too, as {\"error\": ...})")
     parser.add_argument("-v", "--verbose", action="store_true", default=value(False),
@@ -116,6 +117,10 @@ def _job_parsers(commands, common) -> None:
                       help="emit MAX_WATERMARK first (ends event-time windows; for a job that will not be resumed)")
     for parser in (savepoint, stop):
         parser.add_argument("--timeout", type=float, default=600, metavar="SECONDS", help="seconds to wait for it (default: 600)")
+    ui = commands.add_parser("ui", parents=[common], allow_abbrev=False,
+                             help="Flink's web UI and REST API at a local URL, through SSH, until Ctrl-C")
+    ui.add_argument("--port", type=int, default=UI_PORT, metavar="N",
+                    help=f"the local port (default: {UI_PORT}, or a free one if it is taken; 0: a free one)")
 
 
 def parser(prog: str = "flink-swarm") -> argparse.ArgumentParser:
@@ -142,10 +147,10 @@ def parse(argv: list[str], prog: str) -> argparse.Namespace:
 
 
 def report(outcome: Outcome, args: argparse.Namespace) -> None:
-    if args.output == "json":
-        print(json.dumps(outcome.data, indent=2))
-    elif outcome.text:
-        print(outcome.text)
+    if args.output == "json" and outcome.data is not None:
+        print(json.dumps(outcome.data, indent=2), flush=True)
+    elif args.output != "json" and outcome.text:
+        print(outcome.text, flush=True)
 
 
 def report_error(err: Refused, args: argparse.Namespace, prog: str) -> None:
@@ -167,8 +172,10 @@ def main(argv: list[str] | None = None, prog: str = "flink-swarm", python_word: 
     except SystemExit as done:  # a usage error (2) or --help (0)
         return done.code if isinstance(done.code, int) else 1
     args.python_word = python_word
+    args.show = lambda outcome: report(outcome, args)  # a command's output before it ends (`ui`)
     try:
-        outcome = COMMANDS[args.command](Cluster(args), args)
+        with Cluster(args) as cluster:  # closes the SSH tunnel it opened, whatever happens
+            outcome = COMMANDS[args.command](cluster, args)
     except Refused as err:
         report_error(err, args, prog)
         return err.exit_code

@@ -1,4 +1,6 @@
-"""The stack's outputs (`pulumi stack output --json`): the cluster's URL and the jobmanager's SSH command.
+"""The stack's outputs (`pulumi stack output --json`), read as data: where Flink's REST API is
+(`flinkRest`), where each node's SSH answers (`ssh`) and the stack whose key files this machine has
+(`sshIdentity`). No output is ever run as a command line or handed to a shell.
 
 `--cwd DIR` is the Pulumi project's folder (passed on as Pulumi's own `--cwd`), so the CLI works from
 any directory; `--stack S` picks the stack (default: the selected one).
@@ -6,10 +8,45 @@ any directory; `--stack S` picks the stack (default: the selected one).
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
+from dataclasses import dataclass
+from pathlib import Path
 
 from .errors import Refused
+
+PROJECT = "flink-swarm"
+KEY_DIR_ENV = "FLINK_SWARM_KEY_DIR"  # as components/sshkey.py: the folder of the stack's SSH files
+KEY_DIR_DEFAULT = f".ssh/{PROJECT}"  # under the home folder
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    """Where one node's SSH answers (the stack's output `ssh`)."""
+
+    node: str
+    host: str
+    port: int
+    user: str
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The stack's SSH files on this machine: its key (None: the ssh-agent's keys) and known_hosts."""
+
+    key_file: Path | None
+    known_hosts: Path
+
+
+@dataclass(frozen=True)
+class FlinkRest:
+    """Where Flink's REST API is (the stack's output `flinkRest`): `url` when this machine reaches it
+    directly (a local stack), else `port` on the loopback of `node`, through SSH."""
+
+    node: str
+    port: int
+    url: str | None
 
 
 def pulumi_command(stack: str | None, cwd: str | None) -> list[str]:
@@ -35,18 +72,53 @@ def outputs(stack: str | None, cwd: str | None) -> dict:
     return answer
 
 
-def flink_url(stack_outputs: dict) -> str:
-    url = stack_outputs.get("flinkUiUrl")
-    if not url:
-        raise Refused("the stack has no flinkUiUrl output: is it deployed? (or give the cluster with --url)")
-    return str(url)
+def _port(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+        raise ValueError(f"not a port: {value!r}")
+    return value
 
 
-def jobmanager_ssh(stack_outputs: dict) -> tuple[str, list[str]]:
-    """(the jobmanager's node, its SSH command as words), from the outputs `nodes` and `sshCommands`."""
+def _word(value) -> str:
+    """A host or user name as one argument: a non-empty string without whitespace or control characters."""
+    if not isinstance(value, str) or not value or any(c.isspace() or ord(c) < 32 for c in value):
+        raise ValueError(f"not a name: {value!r}")
+    return value
+
+
+def _output(stack_outputs: dict, name: str, read):
     try:
-        node = next(n["name"] for n in stack_outputs["nodes"] if n["role"] == "jobmanager")
-        return node, shlex.split(stack_outputs["sshCommands"][node])
-    except (KeyError, TypeError, StopIteration):
-        raise Refused("the stack's outputs have no jobmanager node in `nodes` with an `sshCommands` entry: "
-                      "is the stack deployed?") from None
+        return read(stack_outputs[name])
+    except (KeyError, TypeError, ValueError) as err:
+        found = "has none" if name not in stack_outputs else f"is not as this CLI reads it ({err})"
+        raise Refused(f"the stack's output `{name}` {found}: is the stack deployed with this version of the "
+                      "program (`pulumi up`)? (or give the cluster with --url)") from None
+
+
+def flink_rest(stack_outputs: dict) -> FlinkRest:
+    def read(value: dict) -> FlinkRest:
+        url = value.get("url")
+        if url is not None and not isinstance(url, str):
+            raise ValueError(f"url {url!r}")
+        return FlinkRest(_word(value["node"]), _port(value["port"]), url or None)
+    return _output(stack_outputs, "flinkRest", read)
+
+
+def ssh_target(stack_outputs: dict, node: str) -> SshTarget:
+    def read(value: dict) -> SshTarget:
+        entry = value[node]
+        return SshTarget(node, _word(entry["host"]), _port(entry["port"]), _word(entry["user"]))
+    return _output(stack_outputs, "ssh", read)
+
+
+def identity(stack_outputs: dict) -> Identity:
+    """The stack's key files as components/sshkey.py writes them on the machine that runs the program:
+    `flink-swarm-<stack>` (none in ssh-agent mode) and `flink-swarm-<stack>.known_hosts` in
+    $FLINK_SWARM_KEY_DIR, else ~/.ssh/flink-swarm."""
+    def read(value: dict) -> Identity:
+        stack, agent = _word(value["stack"]), value["agent"]
+        if not isinstance(agent, bool) or "/" in stack:
+            raise ValueError(f"{value!r}")
+        folder = Path(os.environ.get(KEY_DIR_ENV, Path.home() / KEY_DIR_DEFAULT))
+        path = folder / f"{PROJECT}-{stack}"
+        return Identity(None if agent else path, path.with_name(path.name + ".known_hosts"))
+    return _output(stack_outputs, "sshIdentity", read)
