@@ -1,4 +1,5 @@
 """tools/dev-stack and its small topology: a researcher's own stack, checked without the Pulumi CLI."""
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -25,11 +26,26 @@ def test_dev_small_topology(program):
 DEV_STACK = ROOT / "tools" / "dev-stack"
 
 
-def dev_stack(*args, env=None):
-    """Run tools/dev-stack with a minimal environment (no pulumi on PATH: --dry-run must not need it)."""
+def dev_stack(*args, env=None, email=None, home=None):
+    """Run tools/dev-stack with a minimal environment (no pulumi on PATH: --dry-run must not need it);
+    `email`: the git email in the global git config of a home folder (`home`) made for it."""
     base = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "USER": "alice"}
+    if email is not None:
+        (home / ".gitconfig").write_text(f"[user]\n\temail = {email}\n")
+        base["HOME"] = str(home)
     return subprocess.run([str(DEV_STACK), *args], env={**base, **(env or {})}, capture_output=True, text=True,
                           timeout=30)
+
+
+def stack_name(user: str, prefix: str, email: str = "") -> str:
+    """dev-<user cut to 10>-<4 hex digits of the whole user name and the git email>, as tools/dev-stack names it."""
+    digest = hashlib.sha256(f"{user}\n{email}\n".encode()).hexdigest()
+    return f"dev-{prefix}-{digest[:4]}"
+
+
+def created_stack(result) -> str:
+    assert result.returncode == 0, result.stderr
+    return next(line for line in result.stdout.splitlines() if "namePrefix" in line).split()[-1]
 
 
 def require(tool: str, package: str) -> None:
@@ -56,21 +72,22 @@ def test_dev_stack_dry_run_sets_up_the_researchers_stack(tmp_path):
     result = dev_stack("--dry-run", "--key", str(key), "--gcp-project", "alice-lab",
                        env={"USER": "Alice.Smith", "DEV_STACK_IP": "203.0.113.9"})
     assert result.returncode == 0, result.stderr
-    cfg = "+ pulumi config set --stack dev-alice-smith "
+    name = stack_name("Alice.Smith", "alice-smit")  # no git email here
+    cfg = f"+ pulumi config set --stack {name} "
     public_key = (tmp_path / "id_ed25519.pub").read_text().strip()
     assert result.stdout.splitlines()[:-1] == [
-        "+ cp Pulumi.dev.yaml Pulumi.dev-alice-smith.yaml",
-        "+ pulumi stack select --create dev-alice-smith",
-        cfg + "flink-swarm:namePrefix dev-alice-smith",
+        f"+ cp Pulumi.dev.yaml Pulumi.{name}.yaml",
+        f"+ pulumi stack select --create {name}",
+        cfg + f"flink-swarm:namePrefix {name}",
         cfg + "flink-swarm:topology config/topologies/dev-small.yaml",
         cfg + "--path flink-swarm:adminCidrs[0] 203.0.113.9/32",
         cfg + "--path flink-swarm:flink.taskmanagerMemory 2048m",
         cfg + "gcp:project alice-lab",
         cfg + f"flink-swarm:sshPublicKey {' '.join(public_key.split()[:2])}",
-        "+ pulumi config rm --stack dev-alice-smith flink-swarm:sshPrivateKey"]  # the ssh-agent holds it
+        f"+ pulumi config rm --stack {name} flink-swarm:sshPrivateKey"]  # the ssh-agent holds it
     assert "PRIVATE KEY" not in result.stdout + result.stderr and "sshPrivateKey <" not in result.stdout
     assert "is not in your ssh-agent: run `ssh-add" in result.stderr
-    assert not (ROOT / "Pulumi.dev-alice-smith.yaml").exists()
+    assert not (ROOT / f"Pulumi.{name}.yaml").exists()
     assert result.stdout.splitlines()[-1].endswith("pulumi up --parallel 16")  # dev-small: 4 nodes
 
 
@@ -83,8 +100,31 @@ def test_dev_stack_without_a_usable_key_lets_the_stack_generate_one(tmp_path):
 
 def test_dev_stack_name_prefix_is_dns_safe_and_short():
     result = dev_stack("--dry-run", "--ip", "203.0.113.9", "--user", "Dr_Jane.Very-Long-Surname-")
-    prefix = next(line for line in result.stdout.splitlines() if "namePrefix" in line).split()[-1]
-    assert prefix == "dev-dr-jane-very-lo" and DNS_NAME.match(prefix) and len(prefix) <= MAX_PREFIX
+    prefix = created_stack(result)
+    assert prefix == stack_name("Dr_Jane.Very-Long-Surname-", "dr-jane-ve")
+    assert DNS_NAME.match(prefix) and len(prefix) == MAX_PREFIX
+
+
+def test_two_researchers_never_share_a_stack(tmp_path):
+    """The same login on two machines (other git emails), or long names that start alike, get stacks of
+    their own; the same researcher gets the same stack every time."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    alice = created_stack(dev_stack("--dry-run", "--ip", "203.0.113.9", email="alice@lab-a.example", home=tmp_path / "a"))
+    other = created_stack(dev_stack("--dry-run", "--ip", "203.0.113.9", email="alice@lab-b.example", home=tmp_path / "b"))
+    assert alice == stack_name("alice", "alice", "alice@lab-a.example") != other
+    assert created_stack(dev_stack("--dry-run", "--ip", "203.0.113.9", email="alice@lab-a.example",
+                                   home=tmp_path / "a")) == alice
+    long = {created_stack(dev_stack("--dry-run", "--ip", "203.0.113.9", "--user", user))
+            for user in ("maximilian.schmidt", "maximilian.schneider", "maximilianschmidt")}
+    assert len(long) == 3 and all(len(name) <= MAX_PREFIX and DNS_NAME.match(name) for name in long)
+
+
+def test_an_explicit_stack_name(tmp_path):
+    assert created_stack(dev_stack("--dry-run", "--ip", "203.0.113.9", "--stack", "dev-alice")) == "dev-alice"
+    for bad in ("Dev-Alice", "dev-a-name-that-is-too-long", "dev-", "1dev"):
+        result = dev_stack("--dry-run", "--ip", "203.0.113.9", "--stack", bad)
+        assert result.returncode == 1 and "not a DNS-safe stack name of at most 19 characters" in result.stderr
 
 
 def test_dev_stack_refuses_a_bad_address():
@@ -95,9 +135,10 @@ def test_dev_stack_refuses_a_bad_address():
 def test_dev_stack_destroy_dry_run():
     result = dev_stack("destroy", "--user", "bob", "--dry-run", env={"FLINK_SWARM_KEY_DIR": "/keys"})
     assert result.returncode == 0
-    assert result.stdout.splitlines() == ["+ pulumi destroy --stack dev-bob --run-program --yes --parallel 16",
-                                          "+ pulumi stack rm --yes dev-bob",
-                                          "+ rm -f /keys/flink-swarm-dev-bob"]
+    bob = stack_name("bob", "bob")
+    assert result.stdout.splitlines() == [f"+ pulumi destroy --stack {bob} --run-program --yes --parallel 16",
+                                          f"+ pulumi stack rm --yes {bob}",
+                                          f"+ rm -f /keys/flink-swarm-{bob}"]
 
 
 PARALLELISM = ROOT / "tools" / "parallelism"
