@@ -28,15 +28,16 @@ HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILEVAxhBK0IIpcdvPntgpGr+cXDxLljF
 
 @pytest.fixture
 def parse(tmp_path):
-    """parse(nodes=..., **config) -> Settings, with the topology written to a temp file."""
+    """parse(nodes=..., secret=..., **config) -> Settings, with the topology written to a temp file;
+    `secret`: the keys stored as secrets (None: not known, as without an engine)."""
 
-    def run(nodes=None, providers=PROVIDERS, **cfg):
+    def run(nodes=None, providers=PROVIDERS, secret=None, **cfg):
         if nodes is not None:
             path = tmp_path / "topology.yaml"
             path.write_text(yaml.safe_dump({"nodes": nodes}))
             cfg.setdefault("topology", str(path))
         cfg.setdefault("adminCidrs", ["203.0.113.7/32"])
-        return config.parse(cfg, providers, "dev")
+        return config.parse(cfg, providers, "dev", secret)
 
     return run
 

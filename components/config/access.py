@@ -42,8 +42,9 @@ def admin_cidrs(cfg: Mapping[str, Any], nodes: tuple[NodeSpec, ...]) -> tuple[tu
     """The admin networks, and the opt-in that world-sized ones need (they expose SSH and Flink's API)."""
     cidrs = cfg.get("adminCidrs")
     if not isinstance(cidrs, list) or not cidrs:
-        fail(f"{OWN}adminCidrs", cidrs, "required: the networks allowed to reach SSH and the Flink UI",
-             "`pulumi config set --path 'flink-swarm:adminCidrs[0]' <your IP>/32`")
+        fail(f"{OWN}adminCidrs", cidrs, "required: a list of the networks allowed to reach SSH and the Flink UI"
+             if not cidrs else "must be a list of networks", "`pulumi config set --path "
+             "'flink-swarm:adminCidrs[0]' <your IP>/32`")
     admin = tuple(cidr(f"{OWN}adminCidrs[{index}]", given) for index, given in enumerate(cidrs))
     _check_admin_networks(admin, any(node.cloud == LOCAL for node in nodes))
     world_open = boolean(f"{OWN}worldOpenAdmin", cfg.get("worldOpenAdmin", False))

@@ -17,7 +17,13 @@ FIELD = f"{OWN}flink.settings"
 # envsubst and echoes it unquoted (globbing it against the working directory; a leading '-' is an option
 # of echo) (apache/flink-docker 1.20/scala_2.12-java17-ubuntu/docker-entrypoint.sh:104-128).
 FLINK_KEY = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
-FLINK_VALUE = re.compile(r"(?!-)[^\s$*?\[\x00-\x1f\x7f]+(?<!:)")
+VALUE_PROBLEMS = (  # what a value must not have, and why
+    (r"^$", "empty"),
+    (r"[\x00-\x1f\x7f]", "has control characters (a new line would start another option)"),
+    (r"\s", "has whitespace, which the entrypoint deletes"),
+    (r"[$*?\[]", "has '$', '*', '?' or '[', which the entrypoint expands"),
+    (r"^-", "starts with '-', which the entrypoint's echo takes as an option"),
+    (r":$", "ends with ':', which Flink's YAML configuration reads as a nested key"))
 MAX_KEY, MAX_VALUE = 200, 1024
 _PORTS = "addresses and ports come from the port table (components/ports.py) and the services' names: leave it out"
 _HA = "flink-swarm runs ZooKeeper high availability itself (docs/jobs.md \"Durable state\"): leave it out"
@@ -65,8 +71,9 @@ def check_key(key: Any, value: Any) -> None:
              "execution.checkpointing.interval (letters, digits, '.', '-' and '_')")
     lower = key.lower()
     if lower in OWN_KEYS or (lower.startswith(HA_FAMILY) and lower not in HA_TUNABLES):
-        fail(f"{FIELD}.{key}", value, "set by flink-swarm itself, or breaks the cluster it builds",
-             OWN_KEYS.get(lower, _HA))
+        written = lower in {name.lower() for name in WRITTEN}
+        fail(f"{FIELD}.{key}", value, "set by flink-swarm itself" if written else "would break the cluster "
+             "flink-swarm builds", OWN_KEYS.get(lower, _HA))
     if (any(fnmatch.fnmatchcase(lower, pattern) for pattern in SENSITIVE)
             and not any(fnmatch.fnmatchcase(lower, pattern) for pattern in NOT_SENSITIVE)):
         fail(f"{FIELD}.{key}", None, "a secret, which flink.settings would keep in plain stack config and in "
@@ -80,10 +87,11 @@ def value_text(key: str, value: Any) -> str:
         fail(f"{FIELD}.{key}", value, "not a single value", "write one value; nested options as one dotted "
              "key (`state.backend.type: rocksdb`), lists as Flink's `;`-separated text")
     text = str(value).lower() if isinstance(value, bool) else str(value)
-    if len(text) > MAX_VALUE or not FLINK_VALUE.fullmatch(text):
-        fail(f"{FIELD}.{key}", value, f"empty, longer than {MAX_VALUE}, starts with '-', ends with ':', or has "
-             "whitespace, control characters, '$', '*', '?' or '['", "the Flink image's entrypoint deletes "
-             "whitespace, expands '$' and globs, and echo takes a leading '-': write the value without them")
+    problem = next((problem for pattern, problem in VALUE_PROBLEMS if re.search(pattern, text)), None)
+    if problem or len(text) > MAX_VALUE:
+        fail(f"{FIELD}.{key}", value, problem or f"longer than {MAX_VALUE} characters", "write the value "
+             "without them: one line of at most 1024 characters, without whitespace, '$', '*', '?' or '[', "
+             "not starting with '-' nor ending with ':'")
     return text
 
 
@@ -106,7 +114,7 @@ def check_state(settings: Mapping[str, str], state: str) -> None:
                  "jobmanager storage keeps the state in the jobmanager's memory", "leave it out")
         for key, value in dirs:
             if _scheme(value) != BUCKET_SCHEMES[state]:
-                fail(f"{FIELD}.{key}", value, f"not a {BUCKET_SCHEMES[state]}:// path: with flink.state {state} "
+                fail(f"{FIELD}.{key}", value, f"not under {BUCKET_SCHEMES[state]}://: with flink.state {state} "
                      "the cluster holds credentials for its own bucket only", "leave it out (the program "
                      "writes the bucket's paths), or use flink.state node for a filesystem of your own")
     elif storage and storage[1].lower() == "filesystem" and any(_scheme(value) == "file" for value in effective):

@@ -34,11 +34,12 @@ def check(cfg: Mapping[str, Any], secret: Optional[Collection[str]]) -> None:
                  f"`pulumi config rm {OWN}{key}`, then {SET_SECRET[key]}; it has been readable in the file: "
                  "replace it if the file was shared", shown="value not shown")
     password = cfg.get("weavePassword")
-    if "weavePassword" in cfg and (not isinstance(password, str) or not password.strip()
-                                   or CONTROL.search(password)):
-        fail(f"{OWN}weavePassword", None, "empty, not text, or more than one line (control characters): "
-             "`docker plugin set WEAVE_PASSWORD=` takes one line", f"{SET_SECRET['weavePassword']} with one line "
-             "of text, or unset it and one is generated", shown="value not shown")
+    problem = ("not text" if not isinstance(password, str) else "empty" if not password.strip() else
+               "more than one line, or control characters" if CONTROL.search(password) else None)
+    if "weavePassword" in cfg and problem:
+        fail(f"{OWN}weavePassword", None, f"{problem}: `docker plugin set WEAVE_PASSWORD=...` takes one line of "
+             "text", f"{SET_SECRET['weavePassword']} with one line of text, or unset it and one is generated",
+             shown="value not shown")
 
 
 def read() -> tuple[dict[str, Any], frozenset[str]]:

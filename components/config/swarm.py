@@ -9,7 +9,9 @@ from .topology import MANAGER, NodeSpec
 from .types import OWN
 
 DOCKER_INSTALLS = ("docker-ce", "docker.io")
-VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
+# Docker Engine's version as its apt repository's docker-ce package has it between `5:` and `-1~`
+# (components/scripts/docker-install.sh): major 20 to 99 (17.03-19.03 are older than any Ubuntu the program uses)
+VERSION = re.compile(r"[2-9][0-9]\.[0-9]{1,2}\.[0-9]{1,3}")
 
 
 def docker(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[str, str]:
@@ -20,8 +22,8 @@ def docker(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[str, st
             fail(f"{OWN}dockerVersion", cfg["dockerVersion"], "docker.io installs the distribution's version",
                  "unset flink-swarm:dockerVersion, or use dockerInstall docker-ce to choose the version")
         return install, ""
-    version = str(cfg.get("dockerVersion", defaults["dockerVersion"]))
-    if not VERSION.fullmatch(version):
+    version = cfg.get("dockerVersion", defaults["dockerVersion"])
+    if not isinstance(version, str) or not VERSION.fullmatch(version):
         fail(f"{OWN}dockerVersion", version, "not a Docker Engine version", "write it as in Docker's release "
              "notes, e.g. 28.5.2 (`apt-cache madison docker-ce` lists what a host can get)")
     return install, version

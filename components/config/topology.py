@@ -103,9 +103,7 @@ def _static_access(where: str, entry: Mapping[str, Any], default_user: str) -> d
         fail(f"{where}.publicIp", None, "a static node needs the address it is reached at",
              "add `publicIp: <the host's public IPv4 address>`")
     public_ip = ip(f"{where}.publicIp", entry["publicIp"])
-    port = positive_int(f"{where}.port", entry.get("port", 22))
-    if port > 65535:
-        fail(f"{where}.port", port, "not a TCP port", "use the host's SSH port, 1-65535")
+    port = positive_int(f"{where}.port", entry.get("port", 22), 1, 65535, "the host's SSH port")
     return {"public_ip": public_ip, "private_ip": ip(f"{where}.privateIp", entry.get("privateIp", public_ip)),
             "user": linux_user(f"{where}.user", entry.get("user", default_user)), "port": port,
             "host_key": _host_key(f"{where}.hostKey", entry.get("hostKey"), public_ip, port),

@@ -55,7 +55,8 @@ def read_yaml(path: Path, fieldname: str, fix: str = "restore the file, e.g. `gi
         if not stat.S_ISREG(info.st_mode):
             fail(fieldname, path, "not a regular file (a directory, FIFO, socket or device)", fix, shown)
         if info.st_size > MAX_BYTES:
-            fail(fieldname, path, f"{info.st_size} bytes, more than {MAX_BYTES}", fix, shown)
+            fail(fieldname, path, f"{info.st_size} bytes, more than {MAX_BYTES} (a topology is a few kilobytes)",
+                 fix, shown)
         text = path.read_bytes().decode("utf-8")
     except OSError as err:
         fail(fieldname, path, f"cannot read the file ({err.strerror})", fix, shown)
