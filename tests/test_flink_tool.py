@@ -737,8 +737,9 @@ def test_list_goes_through_an_ssh_tunnel_to_the_jobmanager(flink, stack):
     pulumi, ssh = stack.calls()
     assert pulumi == ["pulumi", "stack", "output", "--json", "--stack", "dev"]
     port = int(ssh[ssh.index("-L") + 1].split(":")[1])
-    assert ssh == ["ssh", *ssh_options(stack.home), "-N", "-o", "ExitOnForwardFailure=yes",
-                   "-L", f"127.0.0.1:{port}:127.0.0.1:8081", "-p", "2222", "-l", "flink", "--", "203.0.113.7"]
+    assert ssh == ["ssh", *ssh_options(stack.home), "-N", "-o", "ExitOnForwardFailure=yes", "-o", "ServerAliveInterval=10",
+                   "-o", "ServerAliveCountMax=3", "-L", f"127.0.0.1:{port}:127.0.0.1:8081",
+                   "-p", "2222", "-l", "flink", "--", "203.0.113.7"]
 
 
 def test_without_url_and_without_pulumi(tmp_path):

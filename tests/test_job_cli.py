@@ -606,7 +606,8 @@ def test_the_tunnel_waits_until_ssh_listens_and_closes_when_the_command_ends(fli
     assert json.loads(out)["url"] == f"http://127.0.0.1:8081/#/job/running/{jid}/overview"  # where `ui` serves it
     [ssh] = [c for c in stack.calls() if c[0] == "ssh"]
     port = int(ssh[ssh.index("-L") + 1].split(":")[1])
-    assert ssh[:-11] == ["ssh", *ssh_options(stack.home)] and ssh[-11:-8] == ["-N", "-o", "ExitOnForwardFailure=yes"]
+    assert ssh[:len(ssh_options(stack.home)) + 1] == ["ssh", *ssh_options(stack.home)]
+    assert ssh[-8:] == ["-L", f"127.0.0.1:{port}:127.0.0.1:8081", "-p", "2222", "-l", "flink", "--", "203.0.113.7"]
     from flink_swarm_cli.tunnel import listening
     assert not listening(port)  # ssh was ended with the command
 

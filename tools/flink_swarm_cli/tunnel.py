@@ -77,7 +77,9 @@ class Tunnel:
 
     def argv(self) -> list[str]:
         forward = f"127.0.0.1:{self.local_port}:127.0.0.1:{self.remote_port}"
-        return ssh_argv(self.target, self.identity, ("-N", "-o", "ExitOnForwardFailure=yes", "-L", forward))
+        # ServerAlive: a tunnel whose node went away ends (in about 30 s) instead of hanging
+        return ssh_argv(self.target, self.identity, ("-N", "-o", "ExitOnForwardFailure=yes", "-o", "ServerAliveInterval=10",
+                                                     "-o", "ServerAliveCountMax=3", "-L", forward))
 
     def __enter__(self) -> "Tunnel":
         self.open()
