@@ -279,3 +279,30 @@ def test_the_program_registers_nothing_for_a_bad_input(program, overrides, secre
 
 def test_the_corpus_covers_every_class():
     assert len(CASES) >= 150
+
+
+@pytest.mark.parametrize("kwargs", [
+    pytest.param({"secret": {"sshPrivateKey", "weavePassword"}, "weavePassword": "correct-horse", **OWN_KEY},
+                 id="secrets-stored-as-secrets"),
+    pytest.param({"flink": {"settings": {"security.delegation.tokens.enabled": "false"}}}, id="delegation-tokens-switch"),
+    pytest.param({"flink": {"settings": {"high-availability.zookeeper.client.session-timeout": 30000}}},
+                 id="zookeeper-client-tunable"),
+    pytest.param({"flink": {"settings": {"metrics.reporter.prom.port": "9249-9250"}}}, id="reporter-port"),
+    pytest.param({"flink": {"settings": {"state.checkpoint-storage": "filesystem", "state.checkpoints.dir": "s3://b/cp",
+                                         "execution.checkpointing.savepoint-dir": "s3://b/sp"}}},
+                 id="own-filesystem-on-node-state"),
+    pytest.param({"flink": {"state": "gcs", "settings": {"state.savepoints.dir": "gs://mine/sp"}}}, id="gcs-dir"),
+    pytest.param({"nodes": LOCAL, "adminCidrs": ["127.0.0.1/32"]}, id="loopback-admin-for-local-nodes"),
+    pytest.param({"network": {"mtu": 1280, "weaveMtu": 1196}, "ssh": {"dialAttempts": 1000, "dialTimeoutSeconds": 600},
+                  "flink": {"taskmanagerMemory": "1g", "jobmanagerMemory": "1024g", "parallelism": 32768}},
+                 id="bounds-inclusive"),
+    pytest.param({"network": {"subnet": "100.64.0.0/16"}, "namePrefix": "dev-alice", "dockerVersion": "29.1.3"},
+                 id="cgnat-subnet-prefix-version"),
+])
+def test_near_misses_are_accepted(parse, kwargs):
+    assert parse(**kwargs).nodes
+
+
+def test_the_program_runs_with_its_secrets_stored_as_secrets(program):
+    run = program(secrets=["sshPrivateKey", "weavePassword"], weavePassword="correct-horse", **OWN_KEY)
+    assert run.resources and "sshPrivateKey" in run.secret_outputs
