@@ -19,6 +19,7 @@ LOCAL = [{"name": "local-manager", "cloud": "local", "role": "manager"},
 WITH_STATIC = BLOG + [static()]
 SECRET_TEXT = "hunter2-do-not-print"  # a secret's content: no message may show it
 RSA_BLOB = base64.b64encode(b"\0\0\0\x07ssh-rsa\0\0\0\x03\x01\x00\x01\0\0\x01\x01\x00" + b"\xab" * 256).decode()
+RSA_1024 = base64.b64encode(b"\0\0\0\x07ssh-rsa\0\0\0\x03\x01\x00\x01\0\0\0\x81\x00" + b"\xab" * 128).decode()
 ED25519_BLOB = PUBLIC_KEY.split()[1]
 HIDDEN = "value not shown"
 PATH = "<path>"  # stands for the case's topology path in `shown`
@@ -172,7 +173,8 @@ for label, value, shown in [("rsa-labelled-ed25519", f"ssh-ed25519 {RSA_BLOB}", 
                             ("truncated", "ssh-ed25519 AAAA", "a key of type 'ssh-ed25519'"),
                             ("private-key", OWN_KEY["sshPrivateKey"], "a private key"),
                             ("two-lines", f"{PUBLIC_KEY}\n{PUBLIC_KEY}", "2 lines"),
-                            ("dsa", "ssh-dss AAAAB3NzaC1kc3M= root@lab", "a key of type 'ssh-dss'")]:
+                            ("dsa", "ssh-dss AAAAB3NzaC1kc3M= root@lab", "a key of type 'ssh-dss'"),
+                            ("rsa-1024", f"ssh-rsa {RSA_1024} me", "a key of type 'ssh-rsa'")]:
     case(f"ssh-public-key-{label}", f"{OWN}sshPublicKey", shown, f"pulumi config set {OWN}sshPublicKey",
          sshPublicKey=value, sshPrivateKey=OWN_KEY["sshPrivateKey"])
 for label, value, shown in [("rsa-labelled-ed25519", f"ssh-ed25519 {RSA_BLOB}", "a key of type 'ssh-ed25519'"),
@@ -180,7 +182,7 @@ for label, value, shown in [("rsa-labelled-ed25519", f"ssh-ed25519 {RSA_BLOB}", 
                              "a key of type 'ecdsa-sha2-nistp256'"),
                             ("truncated", "ssh-ed25519 AAAAC3Nz", "a key of type 'ssh-ed25519'"),
                             ("known-hosts-line-mislabelled", f"192.0.2.10 ssh-rsa {ED25519_BLOB}",
-                             "a key of type 'ssh-rsa'")]:
+                             "a key of type 'ssh-rsa'"), ("rsa-1024", f"ssh-rsa {RSA_1024}", "a key of type 'ssh-rsa'")]:
     case(f"host-key-{label}", f"{TOPOLOGY} node 'on-prem'.hostKey", shown, "ssh-keyscan",
          nodes=BLOG + [static(hostKey=value)], **OWN_KEY)
 for label, value, shown in [("public-key", PUBLIC_KEY, "a public key"), ("text", SECRET_TEXT, "characters"),
@@ -211,6 +213,8 @@ for label, text, fix in [
     ("python-tag", f"nodes: !!python/object:os.system {SECRET_TEXT}\n", "correct the YAML syntax"),
 ]:
     case(f"topology-{label}", TOPOLOGY, PATH, fix, text=text)
+for key, meant in [("node", "did you mean 'nodes'?"), ("defaults", "use only: nodes")]:
+    case(f"topology-top-level-{key}", f"{TOPOLOGY}.{key}", "[]", meant, text=f"nodes: []\n{key}: []\n")
 for value in (["a.yaml"], "", 5, "a\0b"):
     case(f"topology-path-{value!r}", TOPOLOGY, repr(value), f"pulumi config set {TOPOLOGY}", topology=value)
 
@@ -298,6 +302,8 @@ def test_the_corpus_covers_every_class():
                  id="bounds-inclusive"),
     pytest.param({"network": {"subnet": "100.64.0.0/16"}, "namePrefix": "dev-alice", "dockerVersion": "29.1.3"},
                  id="cgnat-subnet-prefix-version"),
+    pytest.param({"sshPublicKey": f"ssh-rsa {RSA_BLOB} me", "nodes": BLOG + [static(hostKey=f"ssh-rsa {RSA_BLOB}")]},
+                 id="rsa-2048-keys"),
 ])
 def test_near_misses_are_accepted(parse, kwargs):
     assert parse(**kwargs).nodes

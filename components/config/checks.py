@@ -26,6 +26,7 @@ IMAGE = re.compile(rf"(?:{_HOST}/)?{_PATH}(?:/{_PATH})*(?::[A-Za-z0-9_][A-Za-z0-
                    r"(?:@sha256:[0-9a-f]{64})?")
 KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
              "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com")
+MIN_RSA_BITS = 2048  # NIST SP 800-131A's minimum since 2014
 PUBLIC_KEY = re.compile(rf"({'|'.join(map(re.escape, KEY_TYPES))})[ \t]+"
                         r"((?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)(?:[ \t][^\r\n]*)?")
 PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z0-9]+ |)PRIVATE KEY-----\r?\n(?:(?!-----)[\s\S])+"
@@ -198,7 +199,20 @@ def public_key(fieldname: str, value: Any, fix: str) -> tuple[str, str, str]:
     if named != match[1].encode():  # RFC 4253 6.6: the key blob starts with its type, length-prefixed
         fail(fieldname, value, f"its base64 data is not an {match[1]} key (a truncated, altered or "
              "mislabelled key)", fix, shown=f"a key of type {match[1]!r}")
+    if match[1] == "ssh-rsa" and _rsa_bits(blob) < MIN_RSA_BITS:
+        fail(fieldname, value, f"an RSA key of fewer than {MIN_RSA_BITS} bits, too weak",
+             f"use an ed25519 key (`ssh-keygen -t ed25519`); {fix}", shown="a key of type 'ssh-rsa'")
     return text, match[1], match[2]
+
+
+def _rsa_bits(blob: bytes) -> int:
+    """The modulus's size of an ssh-rsa key blob: string type, mpint e, mpint n (RFC 4253 6.6)."""
+    fields, at = [], 0
+    while at + 4 <= len(blob) and len(fields) < 3:
+        size = int.from_bytes(blob[at:at + 4], "big")
+        fields.append(blob[at + 4:at + 4 + size])
+        at += 4 + size
+    return int.from_bytes(fields[2], "big").bit_length() if len(fields) == 3 else 0
 
 
 def private_key(fieldname: str, value: Any, fix: str) -> Any:

@@ -41,6 +41,8 @@ class NodeSpec:
 
 def expand_topology(doc: Any, default_user: str, fieldname: str = "flink-swarm:topology") -> tuple[NodeSpec, ...]:
     """Validate a topology document and expand `count:` groups into nodes."""
+    if isinstance(doc, Mapping):
+        mapping(fieldname, doc, {"nodes"})  # a misspelt `node:` is named, with the key it should be
     if not isinstance(doc, Mapping) or not isinstance(doc.get("nodes"), list) or not doc["nodes"]:
         fail(fieldname, doc, "the topology must be a mapping with a non-empty `nodes:` list",
              f"start the file with `nodes:` followed by entries, see {DEFAULT_TOPOLOGY}")
