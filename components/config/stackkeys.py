@@ -49,7 +49,8 @@ def read() -> tuple[dict[str, Any], frozenset[str]]:
     Every key: the SDK's config map, which the language host fills from PULUMI_CONFIG with the secret
     keys from PULUMI_CONFIG_SECRET_KEYS (pulumi 3.272 pulumi/runtime/config.py:26-51 CONFIG and
     set_all_config, called by sdk/python/cmd/pulumi-language-python-exec:102-110), plus that
-    environment map itself; `is_config_secret` (config.py:111-115) reads the secret keys.
+    environment map itself; `is_config_secret` (config.py:111-115) reads the secret keys, which the
+    engine sends with every run (sdk/go/common/resource/plugin/langruntime_plugin.go:398-416, v3.276).
     """
     conf = pulumi.Config(PROJECT)
     names = {key[len(OWN):] for key in (*sdk_config.CONFIG.get(), *sdk_config.get_config_env())
