@@ -1,7 +1,8 @@
 """flink-swarm's guard rails, as CrossGuard policies over the inputs each resource is registered with.
 
 Mandatory where a violation is a hole: cluster ports reachable from the world, SSH or the Flink UI
-reachable from the world without the stack's opt-in, SSH password login, dynamic public IPs, Weave
+reachable from the world without the stack's opt-in, Flink's REST API opened to anyone at all (it is
+reached through SSH), SSH password login, dynamic public IPs, Weave
 without a password, a local node's port published beyond loopback, a privileged local node.
 Advisory where it is a choice the config offers (an unencrypted overlay, SSH and the Flink UI open
 to everyone by `flink-swarm:worldOpenAdmin`) or a hardening step (GCP project-wide keys).
@@ -38,6 +39,7 @@ STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 # docs/architecture.md "Ports": open to the cluster's own addresses only. ESP (IP protocol 50) has no ports.
 CLUSTER_PORTS = frozenset({2377, 7946, 4789, 6783, 6784, *range(6123, 6128)})
 ADMIN_PORTS = frozenset({22, 8081})  # SSH, the Flink UI and REST API
+FLINK_REST = frozenset({8081})  # no firewall opens it: the job CLI reaches it through SSH (flink-swarm ui)
 OPT_IN = "flink-swarm:worldOpenAdmin"  # in a rule's description: world-open admin ports by the stack's choice
 PORT_PROTOCOLS = {"tcp", "udp", "6", "17", "all", "*"}  # protocols a port list narrows
 ESP_PROTOCOLS = {"esp", "50", "all", "*"}
@@ -153,6 +155,17 @@ def _open_to_world(ports: frozenset[int], esp: bool, why: str, opted_in: Optiona
             if world and hits:
                 report(f"{rule.where} admits {world[0]!r} to {', '.join(hits)}: {why}")
     return validate
+
+
+def flink_rest_closed(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """No inbound allow rule admits anyone, adminCidrs included, to Flink's REST API (8081)."""
+    for rule in ingress_rules(args):
+        hits = reached(rule, FLINK_REST, False)
+        if hits:
+            sources = ", ".join(map(repr, rule.sources[:3])) or "its source tags"
+            report(f"{rule.where} admits {sources} to {hits[0]}: Flink's REST API has no authentication and runs "
+                   "any uploaded jar, and the jar would travel in clear text; reach it through SSH "
+                   "(`flink-swarm ui`, docs/jobs.md)")
 
 
 def azure_vm_keys_only(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -278,6 +291,10 @@ POLICIES = [
         "SSH and the Flink UI/REST port open to the world by the stack's opt-in (flink-swarm:worldOpenAdmin).",
         _open_to_world(ADMIN_PORTS, False, f"opened on purpose ({OPT_IN}); {ADMIN_RISK}", opted_in=True),
         ADVISORY),
+    ResourceValidationPolicy(
+        "flink-rest-not-opened",
+        "No firewall rule admits anyone, adminCidrs included, to Flink's REST API (8081): it is reached through SSH.",
+        flink_rest_closed, MANDATORY),
     ResourceValidationPolicy(
         "ssh-password-login-disabled",
         "Machines accept SSH keys only, never passwords.",

@@ -114,12 +114,14 @@ def test_tools_dev_stack_makes_a_researchers_stack_that_deploys_and_goes(tmp_pat
         project.env = env
         made = subprocess.run(["tools/dev-stack", "--key", str(key), "--ip", "198.51.100.9",
                                "--gcp-project", "alice-lab"], cwd=project.dir, env=env, capture_output=True, text=True)
-        assert made.returncode == 0 and "dev-alice-smith is ready" in made.stderr + made.stdout, made.stderr
+        ready = re.search(r"(dev-alice-smit-[0-9a-f]{4}) is ready", made.stderr + made.stdout)  # <user>-<hash>
+        assert made.returncode == 0 and ready, made.stderr
         assert violations(project.run("preview", "--policy-pack", "policy")) == set()
         project.run("up")
         outputs = project.outputs()
         assert outputs["sshPublicKey"] == " ".join(key.with_suffix(".pub").read_text().split()[:2])
         assert not outputs.get("sshPrivateKey")  # the private key stays in the agent, never in the state
+        assert outputs["sshIdentity"] == {"stack": ready[1], "agent": True}  # flink-swarm's ssh offers the agent's keys
         keys = [n for n, r in project.resources().items() if r["type"] == "tls:index/privateKey:PrivateKey"]
         assert keys and all(n.endswith("-host-key") for n in keys)  # no login key pair generated
         gone = subprocess.run(["tools/dev-stack", "destroy"], cwd=project.dir, env=env, capture_output=True, text=True)

@@ -188,6 +188,28 @@ def test_admin_ports_from_own_networks_pass_and_the_marker_opens_no_cluster_port
     assert len(violations("cluster-ports-not-public", RULE, swarm)) == 1
 
 
+# flink-rest-not-opened -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("typ,props", [
+    (FIREWALL, firewall(["203.0.113.7/32"], {"protocol": "tcp", "ports": ["8081"]})),  # adminCidrs: still no
+    (FIREWALL, firewall(["10.0.0.0/8"], {"protocol": "all"})),
+    (RULE, azure_rule(sourceAddressPrefix="203.0.113.7/32", destinationPortRange="8000-9000")),
+    (NSG, {"securityRules": [azure_rule(sourceAddressPrefixes=["203.0.113.7/32"], destinationPortRanges=["22", "8081"])]}),
+    (NSG, {"securityRules": [dict(azure_rule(sourceAddressPrefixes=["0.0.0.0/0"], destinationPortRanges=["8081"]),
+                                  description=MARKED)]}),  # the world-open opt-in does not cover it either
+])
+def test_flink_rest_opened_to_anyone_is_a_mandatory_violation(typ, props):
+    [message] = violations("flink-rest-not-opened", typ, props)
+    assert "/8081: Flink's REST API has no authentication" in message and "flink-swarm ui" in message
+
+
+def test_flink_rest_closed_passes():
+    assert violations("flink-rest-not-opened", FIREWALL, firewall(["203.0.113.7/32"], {"protocol": "tcp",
+                                                                                        "ports": ["22"]})) == []
+    assert violations("flink-rest-not-opened", RULE, azure_rule(sourceAddressPrefix="203.0.113.7/32",
+                                                                destinationPortRange="8081", access="Deny")) == []
+
+
 # ssh-password-login-disabled, gcp-project-ssh-keys-blocked -----------------------------------------
 
 def azure_vm(**linux):
@@ -322,7 +344,8 @@ def test_state_storage_is_private_and_https_only(typ, props, count):
 
 def test_enforcement_levels():
     mandatory = {p.name for p in POLICIES if p.enforcement_level == EnforcementLevel.MANDATORY}
-    assert mandatory == {"cluster-ports-not-public", "admin-ports-not-public", "ssh-password-login-disabled",
+    assert mandatory == {"cluster-ports-not-public", "admin-ports-not-public", "flink-rest-not-opened",
+                         "ssh-password-login-disabled",
                          "static-public-ips", "state-storage-private", "weave-network-password",
                          "local-nodes-loopback-only"}
 
