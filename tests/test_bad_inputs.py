@@ -312,3 +312,13 @@ def test_near_misses_are_accepted(parse, kwargs):
 def test_the_program_runs_with_its_secrets_stored_as_secrets(program):
     run = program(secrets=["sshPrivateKey", "weavePassword"], weavePassword="correct-horse", **OWN_KEY)
     assert run.resources and "sshPrivateKey" in run.secret_outputs
+
+
+@pytest.mark.parametrize("key, text, field", [("adminCidrs", "203.0.113.7/32", f"{OWN}adminCidrs"),
+                                             ("network", "weave", f"{OWN}network"),
+                                             ("worldOpenAdmin", "yes", f"{OWN}worldOpenAdmin")])
+def test_an_object_setting_that_is_not_json_is_named(program, key, text, field):
+    """`pulumi config set flink-swarm:network weave` (no --path) stores text; it is refused by name."""
+    with pytest.raises(ConfigError) as err:
+        program(**{key: text})
+    assert str(err.value).startswith(f"{field}: ") and "Fix: " in str(err.value) and err.value.registered == []

@@ -2,6 +2,7 @@
 real run finds every key the stack sets, the ones it does not read included."""
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Collection, Mapping, Optional
 
@@ -42,6 +43,15 @@ def check(cfg: Mapping[str, Any], secret: Optional[Collection[str]]) -> None:
              shown="value not shown")
 
 
+def _json(text: str) -> Any:
+    """An object setting's value; text that is not JSON stays text, for `parse` to refuse by name
+    (`pulumi.Config.get_object` would raise its own error, without the fix)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def read() -> tuple[dict[str, Any], frozenset[str]]:
     """The stack's own keys as `pulumi.Config` gives them (secrets in plain text, for `parse` to check
     only), and which of them the stack stores as secrets.
@@ -57,7 +67,6 @@ def read() -> tuple[dict[str, Any], frozenset[str]]:
              if key.startswith(OWN)}
     raw: dict[str, Any] = {}
     for key in sorted(names | set(KNOWN)):
-        value = conf.get_object(key) if key in OBJECTS else conf.get(key)
-        if value is not None:
-            raw[key] = value
+        if (value := conf.get(key)) is not None:
+            raw[key] = _json(value) if key in OBJECTS else value
     return raw, frozenset(key for key in raw if pulumi.runtime.is_config_secret(OWN + key))
