@@ -41,13 +41,14 @@ def test_azure_nsg_source_limit(parse):
 
 
 def test_nsg_limit_counts_the_admin_cidrs(parse):
-    """6 cluster rules x (640 nodes + 2 subnets) fit in 4000; with 100 adminCidrs on 2 admin rules they do not."""
+    """6 cluster rules x (640 nodes + 2 subnets) fit in 4000; with 200 adminCidrs on the admin rule (SSH's;
+    Flink's REST API has none) they do not."""
     nodes = BLOG[:2] + [dict(BLOG[2], count=637)] + BLOG[3:]
     plain = {"driver": "overlay", "encrypted": False}
     assert len(parse(nodes=nodes, network=plain).nodes) == 640
-    many = [f"198.51.{index // 256}.{index % 256}/32" for index in range(100)]
+    many = [f"198.51.{index // 256}.{index % 256}/32" for index in range(200)]
     message = refused(parse, "flink-swarm:topology", 640, nodes=nodes, network=plain, adminCidrs=many)
-    assert "at most 631 nodes" in message  # (4000 - 2 x 100) // 6 - 2
+    assert "at most 631 nodes" in message  # (4000 - 1 x 200) // 6 - 2
 
 
 # Quota warnings -----------------------------------------------------------------------------------
