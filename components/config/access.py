@@ -39,10 +39,11 @@ def check_azure_user(ssh_user: str, nodes: tuple[NodeSpec, ...]) -> None:
 
 
 def admin_cidrs(cfg: Mapping[str, Any], nodes: tuple[NodeSpec, ...]) -> tuple[tuple[str, ...], bool]:
-    """The admin networks, and the opt-in that world-sized ones need (they expose SSH and Flink's API)."""
+    """The admin networks (they reach SSH; Flink's REST API only through it), and the opt-in that
+    world-sized ones need."""
     cidrs = cfg.get("adminCidrs")
     if not isinstance(cidrs, list) or not cidrs:
-        fail(f"{OWN}adminCidrs", cidrs, "required: a list of the networks allowed to reach SSH and the Flink UI"
+        fail(f"{OWN}adminCidrs", cidrs, "required: a list of the networks allowed to reach SSH"
              if not cidrs else "must be a list of networks", "`pulumi config set --path "
              "'flink-swarm:adminCidrs[0]' <your IP>/32`")
     admin = tuple(cidr(f"{OWN}adminCidrs[{index}]", given) for index, given in enumerate(cidrs))
@@ -50,8 +51,8 @@ def admin_cidrs(cfg: Mapping[str, Any], nodes: tuple[NodeSpec, ...]) -> tuple[tu
     world_open = boolean(f"{OWN}worldOpenAdmin", cfg.get("worldOpenAdmin", False))
     public = _public_addresses(admin)
     if public >= WORLD_SIZED and not world_open:
-        fail(f"{OWN}adminCidrs", list(admin), f"{public} public addresses (a /8's worth or more) would reach SSH and "
-             "Flink's REST API, which has no authentication and runs any jar uploaded to it",
+        fail(f"{OWN}adminCidrs", list(admin), f"{public} public addresses (a /8's worth or more) would reach every node's SSH "
+             "(and through it Flink's REST API, which runs any jar uploaded to it)",
              "list your own networks only, e.g. your address/32; or, knowing this, opt in with "
              f"`pulumi config set {OWN}worldOpenAdmin true`")
     return admin, world_open
