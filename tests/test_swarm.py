@@ -6,12 +6,12 @@ import pytest
 import yaml
 
 from components import steps
+from tests.config_helpers import PRIVATE_KEY, PUBLIC_KEY
 from tests.harness import edit_script, is_secret
 
 CMD = "command:remote:Command"
 HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFTuUyvEVjtTWSqY5djgqilgnuNeuCWaecAv0KRTt73+"
-OWN_KEY = {"sshPublicKey": "ssh-ed25519 AAAAC3NzaOWN user@host",
-           "sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nown\n-----END OPENSSH PRIVATE KEY-----\n"}
+OWN_KEY = {"sshPublicKey": PUBLIC_KEY, "sshPrivateKey": PRIVATE_KEY}
 
 
 def parsed(command_text):
@@ -253,7 +253,7 @@ def test_static_node_commands_use_its_ssh_settings(program, tmp_path):
                   "user": "admin", "port": 2222, "hostKey": HOST_KEY})
     path = tmp_path / "t.yaml"
     path.write_text(yaml.safe_dump({"nodes": nodes}))
-    run = program(topology=str(path), **OWN_KEY)
+    run = program(topology=str(path), secrets=["sshPrivateKey"], **OWN_KEY)
     conn = run.get("lab-join").inputs["connection"]
     assert (conn["host"], conn["user"], conn["port"]) == ("192.0.2.10", "admin", 2222)
     assert step(run, "lab-join")[2] == ["192.0.2.10", f"{public_ip(run, 'azure-swarm-manager')}:2377"]
@@ -283,8 +283,10 @@ def test_commands_per_node(program, driver):
         if "create" in c.inputs:
             on_create[c.inputs["connection"]["host"]] = on_create.get(c.inputs["connection"]["host"], 0) + 1
     weave = driver == "weave"
-    # docker, init, tokens, its own join, labels (for all nodes), weave: the same whatever the number of nodes
-    assert on_create.pop(public_ip(run, "azure-swarm-manager")) == 5 + weave
-    # docker, join, weave, and the Flink image pull; the jobmanager's node makes its state directory too
-    assert on_create.pop(public_ip(run, "azure-flink-jobmanager")) == 4 + weave
+    # docker, init, tokens, its own join, labels (for all nodes), weave and the wait for the Flink services: the
+    # same whatever the number of nodes
+    assert on_create.pop(public_ip(run, "azure-swarm-manager")) == 6 + weave
+    # docker, join, weave, and the Flink image pull; the jobmanager's node makes its state directory and
+    # waits for Flink to serve too
+    assert on_create.pop(public_ip(run, "azure-flink-jobmanager")) == 5 + weave
     assert set(on_create.values()) == {3 + weave}
