@@ -19,9 +19,11 @@ CMD = "command:remote:Command"
 
 # Who includes what, directly: the scripts, then the libraries.
 SCRIPT_INCLUDES = {
-    "docker-install": {"log", "apt"},
+    "docker-install": {"log", "apt", "metadata-guard"},
     "first-boot": {"log", "boot-locks"},
     "flink-python": {"log"},
+    "flink-ready": {"swarm"},
+    "flink-serving": {"log"},
     "flink-state": {"log"},
     "flink-state-entry": {"log"},
     "flink-stopped": {"log"},
@@ -36,7 +38,8 @@ SCRIPT_INCLUDES = {
     "swarm-tokens": {"swarm"},
     "weave-plugin": {"log", "engine-api", "boot-locks"},
 }
-LIB_INCLUDES = {"log": set(), "apt": {"log"}, "boot-locks": {"log"}, "engine-api": set(), "swarm": {"log"}}
+LIB_INCLUDES = {"log": set(), "apt": {"log"}, "boot-locks": {"log"}, "engine-api": set(), "swarm": {"log"},
+                "metadata-guard": {"log"}}
 
 # The pieces the scripts used to copy, each found by a pattern that only its library may match.
 PIECES = {
@@ -45,6 +48,7 @@ PIECES = {
     "engine-api": [r"--unix-socket", r"--data-binary"],
     "apt": [r"DPkg::Lock::Timeout", r"apt-get -q update"],
     "boot-locks": [r"FLINK_SWARM_LOCKS", r"/run/flink-swarm", r"flock -w"],
+    "metadata-guard": [r"DOCKER-USER", r"169\.254\.169\.254/32"],
 }
 
 INCLUDE_LINE = re.compile(r'^\. "\$\(dirname "\$\{BASH_SOURCE\[0\]\}"\)/(?:lib/)?([a-z-]+)\.sh"  # include$', re.M)

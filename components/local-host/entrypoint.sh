@@ -1,9 +1,10 @@
 #!/bin/sh
 # Boot a local node (the host image's entrypoint): make the container VM-like enough for its own
 # Docker Engine, fix the modes of what the program uploaded before the start (the login key in the
-# SSH user's authorized_keys, the host key /etc/ssh/ssh_host_ed25519_key), start dockerd in the
-# background and sshd in the foreground; on SIGTERM (docker stop) stop both cleanly. Every start does
-# the same, so a restarted node comes back as it was.
+# SSH user's authorized_keys, the host key /etc/ssh/ssh_host_ed25519_key), close the cloud's metadata
+# server to the node's containers, start dockerd in the background and sshd in the foreground; on
+# SIGTERM (docker stop) stop both cleanly. Every start does the same, so a restarted node comes back as
+# it was.
 set -eu
 
 # Docker mounts /sys, /proc/sys and the cgroup hierarchies read-only unless --privileged: the inner
@@ -36,6 +37,19 @@ if [ -f /etc/ssh/ssh_host_ed25519_key ]; then
     ssh-keygen -y -f /etc/ssh/ssh_host_ed25519_key > /etc/ssh/ssh_host_ed25519_key.pub
 fi
 ssh-keygen -A >/dev/null  # any other key type sshd wants, made once
+
+# The node's containers cannot reach the cloud's metadata server, as on every node (the rule of
+# components/scripts/lib/metadata-guard.sh, which the `-docker` step applies): this container's network
+# namespace is new at every start, so the rule goes into DOCKER-USER before dockerd starts, which keeps
+# the chain and its rules. A failure is said and the node starts anyway (the `-docker` step fails on it).
+guard_metadata() {
+    iptables -w -n -L DOCKER-USER >/dev/null 2>&1 || iptables -w -N DOCKER-USER || return 1
+    iptables -w -C DOCKER-USER -d 169.254.169.254/32 -j REJECT 2>/dev/null ||
+        iptables -w -I DOCKER-USER -d 169.254.169.254/32 -j REJECT
+}
+if command -v dockerd >/dev/null 2>&1 && command -v iptables >/dev/null 2>&1; then
+    guard_metadata || echo "flink-swarm-node: could not close 169.254.169.254 to the containers" >&2
+fi
 
 rm -f /var/run/docker.pid
 dockerd >>/var/log/dockerd.log 2>&1 &

@@ -6,12 +6,16 @@
 #   distribution's package, held. A host that has Docker already keeps it (a warning if the version differs).
 #   The minimum API version, when given, is set for the daemon (systemd drop-in): the Weave plugin's
 #   weaveutil speaks API 1.26, which Engine 29 refuses by default.
+#   Last, the node's containers are denied the cloud's metadata server (lib/metadata-guard.sh): now,
+#   and at every start of docker.service.
 set -euo pipefail
 source_pkg=$1 version=${2#-} user=$3 min_api=${4#-}
 # shellcheck source=lib/log.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/log.sh"  # include
 # shellcheck source=lib/apt.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"  # include
+# shellcheck source=lib/metadata-guard.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/metadata-guard.sh"  # include
 
 install_docker_ce() {
   # Cloud images have both: then one `apt-get update` (after Docker's repository is added) does.
@@ -90,9 +94,16 @@ if [[ " $(id -nG "$user") " != *" docker "* ]]; then
   usermod -aG docker "$user"
   log "added $user to the docker group"
 fi
+answers=""
 for _ in $(seq 60); do
-  docker info >/dev/null 2>&1 && exit 0
+  if docker info >/dev/null 2>&1; then
+    answers=yes
+    break
+  fi
   sleep 2
 done
-log "the Docker daemon does not answer after 120 s"
-exit 1
+if [ -z "$answers" ]; then
+  log "the Docker daemon does not answer after 120 s"
+  exit 1
+fi
+metadata_guard
