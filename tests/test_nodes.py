@@ -15,7 +15,7 @@ AZ_IP, GCP_IP = "azure-native:network:PublicIPAddress", "gcp:compute/address:Add
 NSG, FIREWALL = "azure-native:network:NetworkSecurityGroup", "gcp:compute/firewall:Firewall"
 WORLD = {"0.0.0.0/0", "*", "Internet", "Any", "any", "0.0.0.0"}
 HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFTuUyvEVjtTWSqY5djgqilgnuNeuCWaecAv0KRTt73+"
-OWN_KEY = {"sshPublicKey": "ssh-ed25519 AAAAC3NzaOWN user@host",
+OWN_KEY = {"sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG93biBrZXkgb2YgdGhlIHRlc3RzLCAzMiBieXRlcy4u user@host",
            "sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nown\n-----END OPENSSH PRIVATE KEY-----\n"}
 
 
@@ -153,7 +153,7 @@ def test_static_nodes_have_no_cloud_resources_but_are_in_the_firewall(program, t
     blog = yaml.safe_load(open(ROOT / "config/topologies/blog.yaml"))["nodes"]
     nodes = blog + [{"name": "lab-box", "cloud": "static", "role": "worker", "publicIp": "192.0.2.10",
                      "privateIp": "10.0.0.5", "user": "admin", "port": 2222, "hostKey": HOST_KEY}]
-    run = program(topology=topology(tmp_path, nodes), **OWN_KEY)
+    run = program(topology=topology(tmp_path, nodes), **OWN_KEY, secrets=["sshPrivateKey"])
     assert not [r for r in run.resources if "lab-box" in r.name and r.type.startswith(("azure-native:", "gcp:"))]
     row = next(r for r in run.outputs["nodes"] if r["name"] == "lab-box")
     assert row == {"name": "lab-box", "cloud": "static", "role": "worker", "publicIp": "192.0.2.10",
@@ -167,7 +167,7 @@ def test_static_nodes_have_no_cloud_resources_but_are_in_the_firewall(program, t
 def test_static_only_topology_creates_no_cloud_resources(program, tmp_path):
     nodes = [{"name": n, "cloud": "static", "role": r, "publicIp": f"192.0.2.{i}", "hostKey": HOST_KEY}
              for i, (n, r) in enumerate([("m", "manager"), ("j", "jobmanager"), ("w", "worker")], 1)]
-    run = program(topology=topology(tmp_path, nodes), **OWN_KEY,
+    run = program(topology=topology(tmp_path, nodes), **OWN_KEY, secrets=["sshPrivateKey"],
                   **{"azure-native:location": None, "gcp:project": None, "gcp:zone": None})
     assert not [r for r in run.resources if r.type.startswith(("azure-native:", "gcp:"))]
     assert [row["publicIp"] for row in run.outputs["nodes"]] == ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
