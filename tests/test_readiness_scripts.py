@@ -127,5 +127,13 @@ def test_not_serving_within_the_bound_says_what_flink_answered_and_its_log(fake)
     (fake.dir / "overview").write_text('{"taskmanagers":1,"slots-total":2}\n')
     code, printed = fake("flink-serving", "1", "8081", "jobmanager", "2", "4", "abc123")
     assert code == 1
-    assert "wanted 2 taskmanager(s) and 4 slot(s), last answer: 1 taskmanager(s), 2 slot(s)" in printed
+    assert "wanted at least 2 taskmanager(s) and 4 slot(s), last answer: 1 taskmanager(s), 2 slot(s)" in printed
     assert "jobmanager: Registering TaskManager" in printed
+
+
+def test_a_worker_being_removed_still_counts_its_taskmanager(fake):
+    """`up` deletes last: the readiness steps run while a removed worker still runs its taskmanager."""
+    running(fake, zookeeper=1, jobmanager=1, taskmanager=3)
+    assert fake("flink-ready", "30", "abc123", *SERVICES)[0] == 0
+    (fake.dir / "overview").write_text('{"taskmanagers":3,"slots-total":6}\n')
+    assert fake("flink-serving", "30", "8081", "jobmanager", "2", "4", "abc123")[0] == 0

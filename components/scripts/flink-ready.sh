@@ -4,7 +4,8 @@
 # errors (`docker service ps --no-trunc`) and their containers' last log lines (Flink's own error).
 # Usage: flink-ready.sh <timeout seconds> <revision> <service>=<tasks>...
 #   <revision> names what is checked (a digest of the services' specs; logged, so that a change of
-#   any spec runs the step again); <tasks> is how many running tasks the service should have.
+#   any spec runs the step again); <tasks> is how many running tasks the service should have at least
+#   (a worker being removed runs its taskmanager until the deletes, which `up` makes last).
 # A service is ready when it has that many tasks Running, none of them failed in the last STABLE_LOOKS
 # looks (3 s apart), and its update (if one is under way) completed: swarm rolls a failed update back
 # (the services' update_config: failure_action rollback, components/services.py), so a rolled-back
@@ -58,7 +59,7 @@ while :; do
     [ "$new" -lt "$MAX_FAILURES" ] || diagnose "$service" "$new of its tasks failed since this step began"
     running=$(docker service ps "$service" --filter desired-state=running --format '{{.CurrentState}}' \
       | grep -c '^Running' || true)
-    if [ "$update" = updating ] || [ "$running" -ne "${expected[$service]}" ] || [ "$new" -ne "${failures[$service]}" ]
+    if [ "$update" = updating ] || [ "$running" -lt "${expected[$service]}" ] || [ "$new" -ne "${failures[$service]}" ]
     then
       waiting+=" $service ($running of ${expected[$service]} tasks running${update:+, update $update})"
       first=${first:-$service}
