@@ -65,7 +65,7 @@ def cluster(tmp_path_factory):
         TIMINGS["local: up (CLI start to the last step applied)"] = applied - started
         for phase, start, end in plan.phases():
             TIMINGS[f"local: up phase {phase} (from {start}s)"] = end - start
-        rest = project.outputs()["flinkUiUrl"]
+        rest = project.outputs()["flinkRest"]["url"]  # this machine's loopback: no tunnel
         flink_rest.wait_taskmanagers(rest, 2)
         TIMINGS["local: up (CLI start to 2 taskmanagers registered)"] = time.monotonic() - started
         yield {"project": project, "rest": rest, "before": before, "plan": plan}
@@ -91,7 +91,7 @@ def test_the_program_made_its_nodes_as_containers_on_its_own_network(cluster):
         assert bound["22/tcp"] == [("127.0.0.1", str(SSH_PORT + k))]  # loopback only
         assert set(bound) == ({"22/tcp", "8081/tcp"} if name == "local-jobmanager" else {"22/tcp"})
         assert not found["HostConfig"]["Privileged"]
-    assert cluster["rest"] == f"http://127.0.0.1:{UI_PORT}"
+    assert cluster["rest"] == cluster["project"].outputs()["flinkUi"] == f"http://127.0.0.1:{UI_PORT}"
 
 
 def test_the_swarm_advertises_the_containers_addresses(cluster):
@@ -106,7 +106,7 @@ def test_the_swarm_advertises_the_containers_addresses(cluster):
 def test_a_job_runs_with_the_right_counts(cluster, wordcount_jar):
     taskmanagers = flink_rest.wait_taskmanagers(cluster["rest"], 2)
     assert all(tm["slotsNumber"] == 2 for tm in taskmanagers)
-    job = flink_rest.run_jar(cluster["rest"], wordcount_jar)
+    job = flink_rest.run_jar(None, wordcount_jar, project=cluster["project"])  # the CLI finds the URL itself
     assert flink_rest.wait_job(cluster["rest"], job) == "FINISHED"
     assert flink_rest.word_counts(cluster["rest"], job) == hosts.WORDCOUNT_COUNTS
 

@@ -27,6 +27,7 @@ LINES = ["to be or not to be", "that is the question", "flink on swarm with pyth
 def cluster(tmp_path_factory):
     """Three hosts and the program applied with flink.python on (the real CLI); torn down at the end."""
     test_hosts = hosts.start_hosts(len(NODES))
+    rest = None
     try:
         hosts.start_mirror()
         nodes = [{"name": name, "cloud": "static", "role": role, "publicIp": h.ip, "user": h.user,
@@ -37,12 +38,14 @@ def cluster(tmp_path_factory):
         started = time.monotonic()
         plan = project.run("up", "--skip-preview")
         PLANS.append(f"python: up: {plan.counts()}")
-        rest = project.outputs()["flinkUiUrl"]
+        rest = flink_rest.Tunnel(project)  # `flink-swarm ui`: no firewall opens 8081
         flink_rest.wait_taskmanagers(rest, 1)
         TIMINGS["python: up with flink.python (CLI start to the taskmanager registered)"] = \
             time.monotonic() - started
         yield {"hosts": {name: h for (name, _), h in zip(NODES, test_hosts)}, "project": project, "rest": rest}
     finally:
+        if rest is not None:
+            rest.close()
         hosts.teardown()
 
 
@@ -83,7 +86,8 @@ def submit_python(cluster, job: str, *args: str) -> str:
                           capture_output=True, text=True, timeout=300, cwd=project.dir, env=project.env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     submitted = json.loads(proc.stdout)
-    assert submitted["url"] == f"{cluster['rest']}/#/job/running/{submitted['job_id']}/overview"  # its page
+    # its page, where `flink-swarm ui` serves it
+    assert submitted["url"] == f"http://127.0.0.1:8081/#/job/running/{submitted['job_id']}/overview"
     return submitted["job_id"]
 
 

@@ -9,6 +9,7 @@ unencrypted overlay.
 import datetime
 import json
 import re
+import subprocess
 import time
 
 import pytest
@@ -75,6 +76,7 @@ def stack(folder, name: str, config: dict) -> Project:
 def cluster(tmp_path_factory):
     """Four hosts, the program applied to them; destroyed and brought up again (and checked) by tests."""
     test_hosts = hosts.start_hosts(len(ROLES))
+    rest = None
     try:
         config = program_config(tmp_path_factory.mktemp("program"), static_nodes(test_hosts),
                                 test_hosts[0].private_key)
@@ -85,12 +87,14 @@ def cluster(tmp_path_factory):
         applied = time.monotonic()
         TIMINGS["up (CLI start to the last step applied)"] = applied - started
         record_phases(plan, "up")
-        rest = project.outputs()["flinkUiUrl"]
+        rest = flink_rest.Tunnel(project)  # `flink-swarm ui`: no firewall opens 8081
         flink_rest.wait_taskmanagers(rest, 2)
         TIMINGS["services (after the last step, until 2 taskmanagers)"] = time.monotonic() - applied
         TIMINGS["up (CLI start to 2 taskmanagers registered)"] = time.monotonic() - started
         yield {"hosts": dict(zip(NAMES, test_hosts)), "project": project, "rest": rest, "ps": watch}
     finally:
+        if rest is not None:
+            rest.close()
         hosts.teardown()
 
 
@@ -129,7 +133,9 @@ def test_no_join_token_is_ever_on_a_command_line(cluster):
 
 def test_static_hosts_are_firewalled_from_the_port_table(cluster):
     """From an address that is neither a node nor in adminCidrs, the swarm's and Flink's ports are refused;
-    between the nodes, and from adminCidrs, they answer (the whole suite runs through them)."""
+    between the nodes, and from adminCidrs, they answer (the whole suite runs through them). Flink's REST
+    API (8081, published by Docker) is refused from everywhere, adminCidrs too: it is reached through
+    the job CLI's SSH tunnel, at the jobmanager node's 127.0.0.1."""
     manager, jobmanager = cluster["hosts"]["lab-manager"], cluster["hosts"]["lab-jobmanager"]
     outsider = hosts.run("docker", "run", "--rm", "--network", hosts.NETWORK, "--ip", OUTSIDER,
                          "--entrypoint", "bash", hosts.IMAGES["vm"], "-c",
@@ -137,8 +143,16 @@ def test_static_hosts_are_firewalled_from_the_port_table(cluster):
     assert outsider.split() == ["refused", "refused", "refused"]
     rc, out, _ = hosts.run_ssh(cluster["hosts"]["lab-worker-1"],
                                f"{probe(manager.ip, 2377)}; {probe(jobmanager.ip, 8081)}")
-    assert (rc, out.split()) == (0, ["open", "refused"])  # a node reaches the swarm, not the admin UI
-    assert flink_rest.get(cluster["rest"], "/config")  # adminCidrs (this machine) reach the UI
+    assert (rc, out.split()) == (0, ["open", "refused"])  # a node reaches the swarm, not the REST API
+    admin = subprocess.run(["bash", "-c", f"{probe(jobmanager.ip, 8081)}; {probe(manager.ip, 22)}"],
+                           capture_output=True, text=True, check=True)
+    assert admin.stdout.split() == ["refused", "open"]  # adminCidrs (this machine): SSH, not the REST API
+    rc, out, _ = hosts.run_ssh(jobmanager, probe("127.0.0.1", 8081))
+    assert (rc, out.split()) == (0, ["open"])  # on the node itself, where the tunnel leads
+    assert flink_rest.get(cluster["rest"], "/config")  # through the tunnel (`flink-swarm ui`)
+    outputs = cluster["project"].outputs()
+    assert outputs["flinkRest"] == {"node": "lab-jobmanager", "port": 8081, "url": None}
+    assert outputs["flinkUi"] == "flink-swarm ui --stack e2e" and "flinkUiUrl" not in outputs
 
 
 def probe(host: str, port: int) -> str:
@@ -171,12 +185,11 @@ def test_jobmanager_on_its_node_and_one_taskmanager_per_worker(cluster):
     assert placements("taskmanager") == sorted(cluster["hosts"][n].name for n in NAMES if "worker" in n)
     taskmanagers = flink_rest.wait_taskmanagers(cluster["rest"], 2)
     assert len(taskmanagers) == 2 and all(tm["slotsNumber"] == 2 for tm in taskmanagers)
-    assert cluster["rest"] == f"http://{cluster['hosts']['lab-jobmanager'].ip}:8081"
 
 
 def test_a_job_submitted_through_rest_finishes_with_the_right_counts(cluster, wordcount_jar):
     started = time.monotonic()
-    job = flink_rest.run_jar(cluster["rest"], wordcount_jar)
+    job = flink_rest.run_jar(None, wordcount_jar, project=cluster["project"])  # the CLI's own tunnel
     assert flink_rest.wait_job(cluster["rest"], job) == "FINISHED"
     assert flink_rest.word_counts(cluster["rest"], job) == hosts.WORDCOUNT_COUNTS
     TIMINGS["job (upload, run, finish)"] = time.monotonic() - started
@@ -273,8 +286,8 @@ def test_every_host_script_run_again_changes_nothing(cluster):
 
     before = state()
     reruns = commands(cluster, "create")
-    assert len(reruns) == 4 + 4 + 1 + 1 + 4 + 1 + 3 + 1  # firewall x4, docker x4, init, tokens, joins x4, labels,
-    #                                                 pulls x3, the jobmanager's state
+    assert len(reruns) == 4 + 4 + 1 + 1 + 4 + 1 + 3 + 1 + 2  # firewall x4, docker x4, init, tokens, joins x4,
+    #                                       labels, pulls x3, the jobmanager's state, its flink-ready and flink-serving
     for name, inputs, outputs in reruns:
         again, _ = run_again(name, "create", inputs)
         if name.endswith(("swarm-init", "-join", "swarm-tokens", "-pull")):
@@ -332,6 +345,7 @@ def test_an_up_after_destroy_has_a_leader_at_once(cluster):
         for host in stuck:
             hosts.stop_host(host)
             hosts.start_host(host)
+    cluster["rest"].close()  # its SSH connection may have gone with a restarted host: the next call opens it again
     started = time.monotonic()
     plan = cluster["project"].run("up", "--skip-preview")
     TIMINGS["up after destroy, warm (CLI start to the last step applied)"] = time.monotonic() - started
