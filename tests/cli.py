@@ -9,6 +9,7 @@ the stand-ins for the providers that cannot be built here.
 """
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import os
@@ -163,6 +164,20 @@ class Project:
         )
         (folder / "state").mkdir(exist_ok=True)
         self._applied: dict[str, Any] = {}  # the config the last `up(config)` set
+
+    def copy(self, folder: Path) -> "Project":
+        """This project and all it ran (the stack's state, the CLI's home, the stand-ins' state and log)
+        copied into `folder`, to go on from there as if the copy had run it: a first `up` made once
+        serves many tests. The SSH files stay where they are (the copy's program writes the same ones
+        there): their paths are inputs of the docker provider."""
+        shutil.copytree(self.dir.parent, folder, symlinks=True)
+        twin = copy.copy(self)
+        twin.dir, twin._runs, twin._applied = folder / "project", copy.copy(self._runs), dict(self._applied)
+        old = str(self.dir.parent)
+        twin.env = {k: v if k == "FLINK_SWARM_KEY_DIR" else v.replace(old, str(folder)) for k, v in self.env.items()}
+        # the CLI keeps the selected stack per project folder (its home's workspaces/)
+        twin.pulumi("stack", "select", self.pulumi("stack", "--show-name").stdout.strip())
+        return twin
 
     def pulumi(self, *args: str, check: bool = True, stdin: str = "", timeout: float = 900,
                env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess:

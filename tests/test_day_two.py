@@ -23,12 +23,18 @@ READY = {"azure-flink-jobmanager-flink-ready": "update", "azure-flink-jobmanager
 
 
 def day_two(project: Project, nodes, **first):
-    """`up(replace=(), **settings)`: the stack's config is BASE_CONFIG, the topology `nodes(**settings)`
-    and the other settings (flink-swarm keys) exactly, set with `pulumi config`; then `pulumi up` (its
-    preview skipped: the plan is the update's own; Project.up)."""
+    """`up(replace=(), **settings)` after a first `up(**first)`: the stack's config is BASE_CONFIG, the
+    topology `nodes(**settings)` and the other settings (flink-swarm keys) exactly, set with `pulumi
+    config`; then `pulumi up` (its preview skipped: the plan is the update's own; Project.up).
+    `up.copy(folder)`: the same in a copy of the project, to go on from there."""
     project.pulumi("stack", "init", "test")
     project.set_config(BASE_CONFIG)
+    up = stepper(project, nodes)
+    up(**first)
+    return up
 
+
+def stepper(project: Project, nodes):
     def up(replace=(), **settings):
         path = project.dir / "topology.yaml"
         path.write_text(yaml.safe_dump({"nodes": nodes(settings)}))
@@ -36,19 +42,26 @@ def day_two(project: Project, nodes, **first):
                           replace)
 
     up.project = project
-    up(**first)
+    up.copy = lambda folder: stepper(project.copy(folder), nodes)
     return up
 
 
-@pytest.fixture
-def stack(tmp_path):
-    """`up(workers=2, replace=(), **config)` on the blog topology, after a first `up()`."""
-    def nodes(settings):
-        found = [dict(n) for n in BLOG]
-        found[2]["count"] = settings.pop("workers", 2)
-        return found
+def blog_nodes(settings):
+    found = [dict(n) for n in BLOG]
+    found[2]["count"] = settings.pop("workers", 2)
+    return found
 
-    return day_two(Project(tmp_path), nodes)
+
+@pytest.fixture(scope="module")
+def blog_first_up(tmp_path_factory):
+    return day_two(Project(tmp_path_factory.mktemp("blog")), blog_nodes)
+
+
+@pytest.fixture
+def stack(blog_first_up, tmp_path):
+    """`up(workers=2, replace=(), **config)` on the blog topology, after a first `up()` (made once, each
+    test going on from its own copy of it)."""
+    return blog_first_up.copy(tmp_path / "copy")
 
 
 def node_steps(node):
@@ -201,17 +214,24 @@ def test_destroy_deletes_in_waves_dependents_first(stack):
 
 # --- managers -------------------------------------------------------------------------------------
 
-@pytest.fixture
-def ha(tmp_path):
-    """`up(managers=3, order=None, workers=2, **config)` on a topology of `mgr-N` managers, after a first `up()`."""
-    def nodes(settings):
-        names = settings.pop("order", None) or [f"mgr-{i}" for i in range(1, settings.pop("managers", 3) + 1)]
-        settings.pop("managers", None)
-        return [{"name": n, "cloud": "azure", "role": "manager"} for n in names] + [
-            {"name": "jm", "cloud": "gcp", "role": "jobmanager"},
-            {"name": "w", "cloud": "gcp", "role": "worker", "count": settings.pop("workers", 2)}]
+def ha_nodes(settings):
+    names = settings.pop("order", None) or [f"mgr-{i}" for i in range(1, settings.pop("managers", 3) + 1)]
+    settings.pop("managers", None)
+    return [{"name": n, "cloud": "azure", "role": "manager"} for n in names] + [
+        {"name": "jm", "cloud": "gcp", "role": "jobmanager"},
+        {"name": "w", "cloud": "gcp", "role": "worker", "count": settings.pop("workers", 2)}]
 
-    return day_two(Project(tmp_path), nodes)
+
+@pytest.fixture(scope="module")
+def ha_first_up(tmp_path_factory):
+    return day_two(Project(tmp_path_factory.mktemp("ha")), ha_nodes)
+
+
+@pytest.fixture
+def ha(ha_first_up, tmp_path):
+    """`up(managers=3, order=None, workers=2, **config)` on a topology of `mgr-N` managers, after a first `up()`
+    (made once, each test going on from its own copy of it)."""
+    return ha_first_up.copy(tmp_path / "copy")
 
 
 NODE_STEP = ("-join", "-docker", "-pull", "-weave", "-vm", "-ip", "-nic")
