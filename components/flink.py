@@ -98,8 +98,8 @@ class FlinkCluster(pulumi.ComponentResource):
             ZOOKEEPER: (self.zookeeper, 1), JOBMANAGER: (self.jobmanager, 1), TASKMANAGER: (self.taskmanager, workers)},
             [n.identity for n in nodes if n.role in FLINK_ROLES], workers, workers * self._flink.task_slots)
 
-        ui_host, ui_port = jobmanager_node.reach(ports.FLINK_UI)
-        self.ui_url: pulumi.Output[str] = pulumi.Output.concat("http://", ui_host, ":", str(ui_port))
+        ui = jobmanager_node.reach(ports.FLINK_UI)  # Flink's UI and REST API: a local node's; else through SSH
+        self.ui_url = pulumi.Output.concat("http://", ui[0], ":", str(ui[1])) if ui else None
         self.jobmanager_address: pulumi.Output[str] = jobmanager_node.public_ip
         self.state_location: pulumi.Output[str] = state.location
         self.register_outputs({"uiUrl": self.ui_url})

@@ -14,7 +14,7 @@ at first boot only); a local node's container has it uploaded.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Protocol, Sequence
+from typing import Mapping, Optional, Protocol, Sequence
 
 import pulumi
 import pulumi_tls as tls
@@ -60,10 +60,10 @@ class Node:
     host_key: pulumi.Input[str] = ""  # its SSH host key (public): every connection checks it
     published: Mapping[int, tuple[str, int]] = field(default_factory=dict)  # see Machine
 
-    def reach(self, port: int) -> tuple[pulumi.Input[str], int]:
-        """Where the deployer reaches the node's `port` (not SSH: see `connection`): where a local node
-        publishes it, else at its public IP."""
-        return self.published.get(port, (self.public_ip, port))
+    def reach(self, port: int) -> Optional[tuple[str, int]]:
+        """Where the deployer reaches the node's `port` directly (not SSH: see `connection`): where a local
+        node publishes it on this machine's loopback; elsewhere None (only through SSH: no firewall admits it)."""
+        return self.published.get(port)
 
     @property
     def name(self) -> str:
