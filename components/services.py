@@ -64,6 +64,11 @@ def readiness(parent: pulumi.Resource, jobmanager: Node, control: Node,
     (scripts/flink-ready.sh); then `<jobmanager node>-flink-serving`, on the jobmanager's node, until
     its REST API counts `taskmanagers` taskmanagers and `slots` slots (scripts/flink-serving.sh).
 
+    Not the provider's `convergeConfig`: in the bridged kreuzwerker v4.5.0 (internal/provider/
+    resource_docker_service_funcs.go) it counts replicas only, failing a global service such as the
+    taskmanagers with "no replica count" (:511-512), deletes a service that did not converge at create
+    (:66-69), and knows nothing of Flink's registered taskmanagers.
+
     Both take a digest of the services' specs, the counts and the identities of the `machines` that run
     Flink: they run again exactly when a service changes or a Flink node does (added, removed, its
     machine replaced), and an `up` with nothing changed runs (and waits for) neither.
