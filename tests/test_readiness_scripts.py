@@ -66,14 +66,14 @@ def running(fake, **tasks):
         (fake.dir / f"{service}.running").write_text("Running 9 seconds ago\n" * count)
 
 
-def test_ready_when_every_service_runs_its_tasks_for_five_looks(fake):
+def test_ready_when_every_service_runs_its_tasks_for_three_looks(fake):
     running(fake, zookeeper=1, jobmanager=1, taskmanager=2)
     (fake.dir / "taskmanager.failed").write_text("old1 Failed\n")  # from before this step: not counted
     code, printed = fake("flink-ready", "30", "abc123", *SERVICES)
     assert code == 0, printed
     assert "every Flink service runs its tasks (zookeeper=1 jobmanager=1 taskmanager=2)" in printed
     looks = [line for line in (fake.dir / "log").read_text().splitlines() if "desired-state=running" in line]
-    assert len(looks) == 3 * 5
+    assert len(looks) == 3 * 3
 
 
 def test_a_rolled_back_update_fails_naming_the_service_and_flinks_error(fake):
@@ -103,7 +103,7 @@ def test_a_task_that_failed_once_restarts_the_count_of_stable_looks(fake):
     code, printed = fake("flink-ready", "30", "abc123", *SERVICES)
     assert code == 0, printed
     looks = [line for line in (fake.dir / "log").read_text().splitlines() if "desired-state=running" in line]
-    assert len(looks) == 3 * (2 + 1 + 5)  # two ready looks, the one that saw the failure, five more
+    assert len(looks) == 3 * (2 + 1 + 3)  # two ready looks, the one that saw the failure, three more
 
 
 def test_not_ready_within_the_bound_names_the_service_waited_for(fake):

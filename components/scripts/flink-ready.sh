@@ -17,7 +17,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/swarm.sh"  # include
 timeout=$1 revision=$2
 shift 2
-STABLE_LOOKS=5
+STABLE_LOOKS=3
 MAX_FAILURES=3
 
 failed_tasks() {  # the ids of the service's failed or rejected tasks that swarm still keeps
