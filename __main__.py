@@ -10,7 +10,6 @@ gc.set_threshold(50_000, 20, 100)
 import pulumi  # noqa: E402
 
 from components import config, ports  # noqa: E402
-from components.config.topology import JOBMANAGER  # noqa: E402
 from components.flink import FlinkCluster  # noqa: E402
 from components.nodes import Nodes  # noqa: E402
 from components.sshkey import KEY_DIR_DEFAULT, SshKey  # noqa: E402
@@ -48,8 +47,7 @@ pulumi.export("dockerHost", swarm.docker_host)
 # Flink's UI and REST API (no authentication: it runs any jar uploaded to it) answer on the jobmanager
 # node's 127.0.0.1 only, reached through an SSH tunnel (`flink-swarm ui`); a local stack's on this
 # machine's loopback (local.uiPort).
-jobmanager = next(n for n in nodes.nodes if n.role == JOBMANAGER)
-pulumi.export("flinkRest", {"node": jobmanager.name, "port": ports.FLINK_UI, "url": flink.ui_url})
+pulumi.export("flinkRest", {"node": flink.jobmanager_node.name, "port": ports.FLINK_UI, "url": flink.ui_url})
 pulumi.export("flinkUi", flink.ui_url or f"flink-swarm ui --stack {settings.stack}")
 pulumi.export("jobmanagerAddress", flink.jobmanager_address)
 pulumi.export("flinkState", flink.state_location)

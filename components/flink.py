@@ -86,7 +86,7 @@ class FlinkCluster(pulumi.ComponentResource):
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("flink-swarm:index:FlinkCluster", name, None, opts)
         self._swarm, self._settings, self._flink = swarm, settings, settings.flink
-        jobmanager_node = next(n for n in nodes if n.role == JOBMANAGER)
+        self.jobmanager_node = jobmanager_node = next(n for n in nodes if n.role == JOBMANAGER)
         image, flink_image, built = self._images(nodes, jobmanager_node)
         self.network = self._network(ssh_opts, settings.network)
         state = self._state(jobmanager_node, bucket)
@@ -94,7 +94,7 @@ class FlinkCluster(pulumi.ComponentResource):
         self.jobmanager = self._jobmanager(jobmanager_node, flink_image, built, state)
         self.taskmanager = self._taskmanagers(flink_image, built, state)
         workers = sum(n.role == WORKER for n in nodes)
-        self.serving = readiness(self, jobmanager_node, swarm.control, {
+        readiness(self, jobmanager_node, swarm.control, {
             ZOOKEEPER: (self.zookeeper, 1), JOBMANAGER: (self.jobmanager, 1), TASKMANAGER: (self.taskmanager, workers)},
             [n.identity for n in nodes if n.role in FLINK_ROLES], workers, workers * self._flink.task_slots)
 
