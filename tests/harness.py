@@ -90,12 +90,23 @@ class Res:
 
 
 class FakeCloud:
-    """Default outputs: distinct public/private IPs, ids, keys, command stdout."""
+    """Default outputs: distinct public/private IPs, ids, keys, command stdout.
 
-    def __init__(self) -> None:
-        self.public = iter(ipaddress.ip_network("198.18.0.0/16").hosts())
-        self.private = iter(ipaddress.ip_network("10.10.0.0/20").hosts())
-        self.gcp_private = iter(ipaddress.ip_network("10.20.0.0/20").hosts())
+    An address follows from the resource's name and how many addresses that name was given before
+    (`given`), never from the order the program registers in: that order is the SDK's scheduling, and
+    two runs of one program must see the same addresses. Two names on one address fail at once."""
+
+    def __init__(self, given: Optional[dict[str, list[str]]] = None) -> None:
+        self.given = {} if given is None else given  # name -> the addresses it was given, in order
+
+    def address(self, network: str, name: str) -> str:
+        hosts = ipaddress.ip_network(network)
+        seed = hashlib.sha256(f"{name}#{len(self.given.get(name, []))}".encode()).hexdigest()
+        address = str(hosts[1 + int(seed, 16) % (hosts.num_addresses - 2)])
+        owner = next((other for other, addresses in self.given.items() if address in addresses), name)
+        assert owner == name, f"the fake addresses of {name} and {owner} are both {address}: change the seed"
+        self.given.setdefault(name, []).append(address)
+        return address
 
     def outputs(self, typ: str, name: str, inputs: dict) -> dict:
         if typ == "azure-native:resources:ResourceGroup":
@@ -103,14 +114,16 @@ class FakeCloud:
         if typ == "azure-native:network:VirtualNetwork":
             return {"name": inputs["virtualNetworkName"]}
         if typ == "azure-native:network:PublicIPAddress":
-            return {"ipAddress": str(next(self.public))}
+            return {"ipAddress": self.address("198.18.0.0/16", name)}
         if typ == "gcp:compute/address:Address":
-            return {"address": str(next(self.public)), "selfLink": f"addresses/{name}"}
+            return {"address": self.address("198.18.0.0/16", name), "selfLink": f"addresses/{name}"}
         if typ == "azure-native:network:NetworkInterface":
-            configs = [dict(c, privateIPAddress=str(next(self.private))) for c in inputs["ipConfigurations"]]
+            configs = [dict(c, privateIPAddress=self.address("10.10.0.0/20", f"{name}/{i}"))
+                       for i, c in enumerate(inputs["ipConfigurations"])]
             return {"ipConfigurations": configs}
         if typ == GCP_VM:
-            nics = [dict(n, networkIp=str(next(self.gcp_private))) for n in inputs["networkInterfaces"]]
+            nics = [dict(n, networkIp=self.address("10.20.0.0/20", f"{name}/{i}"))
+                    for i, n in enumerate(inputs["networkInterfaces"])]
             instance_id = str(int(hashlib.sha256(name.encode()).hexdigest()[:15], 16))
             return {"networkInterfaces": nics, "instanceId": instance_id}
         if typ == AZURE_VM:

@@ -29,7 +29,6 @@ import contextlib
 import copy
 import fcntl
 import hashlib
-import itertools
 import json
 import importlib.metadata
 import os
@@ -252,29 +251,11 @@ class Kept(MutableMapping):
             return len(values)
 
 
-class _Taken:
-    """An iterator that counts what was taken from it."""
-
-    def __init__(self, source, skip: int):
-        self.source, self.taken = source, skip
-        for _ in itertools.islice(self.source, skip):
-            pass
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        self.taken += 1
-        return next(self.source)
-
-
 class StandinClouds(FakeClouds):
     """FakeClouds with real tls keys (cloud.py real_key, ssh-keygen) and real random results; the fake
-    addresses FakeCloud hands out go on where the last process left them (Counters). With `vms`, VMs are
-    those test hosts at their IPs' addresses, and what a VM looks up by id is Kept. A create holds the
-    counters' lock throughout, so one IP at a time takes an address, in every process."""
-
-    POOLS = ("public", "private", "gcp_private")
+    addresses FakeCloud hands out are kept across processes (Counters), so a name created again (a
+    replacement) gets a new one. With `vms`, VMs are those test hosts at their IPs' addresses, and what a
+    VM looks up by id is Kept. A create holds the counters' lock throughout, one address at a time."""
 
     def __init__(self, vms=None) -> None:
         super().__init__(vms.address if vms else None, vms, real_keys=True)
@@ -283,13 +264,9 @@ class StandinClouds(FakeClouds):
             self.by_id = Kept("cloud-ids")
 
     def create(self, goal: Goal, news: dict, config: dict) -> tuple[str, dict]:
-        with self.counters.hold() as taken:
-            fresh = type(self.fake)()
-            for pool in self.POOLS:
-                setattr(fresh, pool, _Taken(getattr(fresh, pool), taken.get(pool, 0)))
-            self.fake = fresh
+        with self.counters.hold() as given:
+            self.fake = type(self.fake)(given)
             resource_id, outputs = super().create(goal, news, config)
-            taken.update({pool: getattr(fresh, pool).taken for pool in self.POOLS})
         if goal.type == "tls:index/privateKey:PrivateKey":
             outputs.update(tls_extras(news, outputs))
         if goal.type in ("random:index/randomPassword:RandomPassword", "random:index/randomString:RandomString"):
