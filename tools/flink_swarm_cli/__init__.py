@@ -9,6 +9,8 @@
     flink-swarm [GLOBAL OPTIONS] savepoint JOB_ID [--dir DIR] [--timeout SECONDS]
     flink-swarm [GLOBAL OPTIONS] stop JOB_ID [--savepoint-dir DIR] [--drain] [--timeout SECONDS]
     flink-swarm [GLOBAL OPTIONS] ui [--port N]
+    flink-swarm [GLOBAL OPTIONS] logs SERVICE_OR_TASK [-f] [--since S] [--tail N] [--timestamps]
+    flink-swarm [GLOBAL OPTIONS] shell [jobmanager|taskmanager] [--node NODE] [-- COMMAND...]
 
 GLOBAL OPTIONS (before or after the command word, not after run's JAR): --stack S, --cwd DIR (the
 Pulumi project's folder), --url http://host:port, --output json, -v/--verbose.
@@ -33,7 +35,10 @@ savepoint (to DIR, or the cluster's `state.savepoints.dir`) and waits for it; `s
 with a savepoint (`--drain`: emit MAX_WATERMARK first, for a job that will not be resumed); `ui` opens
 the tunnel on local port N (default 8081, or a free one), prints the URL of Flink's web UI and keeps the
 tunnel open until Ctrl-C. A job's page that a command prints is under that URL when the cluster is
-reached through SSH.
+reached through SSH. `logs` runs `docker service logs` on the swarm's control manager over SSH and
+prints its lines as they come (`-f`: until Ctrl-C); `shell` opens a shell in the jobmanager's or a
+taskmanager's container over SSH (`ssh -t`, `docker exec -it`), or runs COMMAND there and exits with
+its exit code. Both need the stack's outputs, even with `--url`.
 
 A refusal prints one line: what failed and Flink's root cause (the last "Caused by" of its Java
 trace); `--verbose` prints the whole trace. An HTTP error that does not come from Flink (a proxy's

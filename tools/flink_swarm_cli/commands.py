@@ -12,6 +12,7 @@ JSON (times are Flink's, milliseconds since the epoch; `url` is the job's page i
     savepoint  {"job_id", "savepoint", "url"}
     stop       {"job_id", "savepoint", "stopped": true, "url"}
     ui         {"url", "tunnel": bool, "node": str | null}   printed once the tunnel listens
+    logs, shell  nothing of their own: the remote command's output as it comes, its exit code
     (error)    {"error", "trace": str | null, "exit_code"}
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import jobs, python_job
+from . import jobs, python_job, remote
 from .errors import Refused
 from .rest import Rest, check_url
 from .stack import flink_rest, identity, outputs, ssh_target
@@ -59,6 +60,13 @@ class Cluster:
         if self._outputs is None:
             self._outputs = outputs(self.args.stack, self.args.cwd)
         return self._outputs
+
+    def ssh_outputs(self, why: str) -> dict:
+        """The stack's outputs for a command that works over SSH (`why`), which --url cannot stand for."""
+        try:
+            return self.outputs()
+        except Refused as err:
+            raise Refused(f"{why} over SSH, so it needs the stack's outputs (`--url` is not enough): {err}") from None
 
     def url(self, local_port: int = 0) -> str:
         """Where this machine reaches Flink's REST API: --url, a local stack's URL, or a tunnel's end
@@ -117,11 +125,7 @@ def run(cluster: Cluster, args: argparse.Namespace) -> Outcome:
 
 def run_python(cluster: Cluster, args: argparse.Namespace) -> str:
     """A PyFlink job, over SSH: it needs the stack's outputs, even with --url."""
-    try:
-        stack_outputs = cluster.outputs()
-    except Refused as err:
-        raise Refused(f"{args.python_word} copies the job to the jobmanager's node over SSH, so it needs the "
-                      f"stack's outputs (`--url` is not enough): {err}") from None
+    stack_outputs = cluster.ssh_outputs(f"{args.python_word} copies the job to the jobmanager's node")
     target = ssh_target(stack_outputs, flink_rest(stack_outputs).node)
     ssh_identity = identity(stack_outputs)
     if args.parallelism is not None:
@@ -208,9 +212,17 @@ def ui(cluster: Cluster, args: argparse.Namespace) -> Outcome:
     raise Refused(f"{tunnel.where()} closed: {said or 'ssh said nothing'}")
 
 
+def logs(cluster: Cluster, args: argparse.Namespace) -> Outcome:
+    return Outcome(None, "", remote.logs(cluster.ssh_outputs("logs reads them on the swarm's control manager"), args))
+
+
+def shell(cluster: Cluster, args: argparse.Namespace) -> Outcome:
+    return Outcome(None, "", remote.shell(cluster.ssh_outputs(f"shell enters the {args.service}'s container"), args))
+
+
 COMMANDS: dict[str, Callable[[Cluster, argparse.Namespace], Outcome]] = {
     "run": run, "list": list_jobs, "describe": describe, "wait": wait, "cancel": cancel,
-    "savepoint": savepoint, "stop": stop, "ui": ui}
+    "savepoint": savepoint, "stop": stop, "ui": ui, "logs": logs, "shell": shell}
 
 
 def clock(ms) -> str:

@@ -2,7 +2,8 @@
 
 Arguments as Flink's own `flink run` takes them: `run`'s options come before the jar (or before the
 end of `--python JOB.py`); every word after it is the program's, as it is, options included, with no
-`--` needed (a `--` right after the jar is dropped; anything else goes to the program).
+`--` needed (a `--` right after the jar is dropped; anything else goes to the program). `shell`'s
+COMMAND is every word after its first `--`.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 from . import __doc__ as USAGE
+from . import remote
 from .commands import COMMANDS, UI_PORT, Cluster, Outcome
 from .errors import Refused
 
@@ -37,10 +39,13 @@ def _takes_value(word: str, options: dict) -> int:
 
 def split_program_args(argv: list[str]) -> tuple[list[str], list[str]]:
     """(this CLI's words, the program's arguments) of a command line: the program's arguments are
-    every word after `run`'s jar (or after `--python JOB.py`); they are not parsed."""
+    every word after `run`'s jar (or after `--python JOB.py`), or after `shell`'s `--`; they are not parsed."""
     i = 0
     while i < len(argv) and argv[i] not in COMMANDS:
         i += _takes_value(argv[i], GLOBAL_OPTIONS) or 1
+    if i < len(argv) and argv[i] == "shell" and "--" in argv[i:]:
+        end = argv.index("--", i)
+        return argv[:end], argv[end + 1:]
     if i == len(argv) or argv[i] != "run":
         return argv, []
     options = {**GLOBAL_OPTIONS, **RUN_OPTIONS}
@@ -132,6 +137,7 @@ def parser(prog: str = "flink-swarm") -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _run_parser(commands, common, prog)
     _job_parsers(commands, common)
+    remote.add_parsers(commands, common)
     return top
 
 

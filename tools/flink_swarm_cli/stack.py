@@ -1,6 +1,7 @@
 """The stack's outputs (`pulumi stack output --json`), read as data: where Flink's REST API is
-(`flinkRest`), where each node's SSH answers (`ssh`) and the stack whose key files this machine has
-(`sshIdentity`). No output is ever run as a command line or handed to a shell.
+(`flinkRest`), where each node's SSH answers (`ssh`), the stack whose key files this machine has
+(`sshIdentity`), the nodes' roles (`nodes`) and the swarm's control manager (`dockerHost`). No output
+is ever run as a command line or handed to a shell.
 
 `--cwd DIR` is the Pulumi project's folder (passed on as Pulumi's own `--cwd`), so the CLI works from
 any directory; `--stack S` picks the stack (default: the selected one).
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from .errors import Refused
 PROJECT = "flink-swarm"
 KEY_DIR_ENV = "FLINK_SWARM_KEY_DIR"  # as components/sshkey.py: the folder of the stack's SSH files
 KEY_DIR_DEFAULT = f".ssh/{PROJECT}"  # under the home folder
+DOCKER_HOST = re.compile(r"ssh://(?P<user>[^@]+)@(?P<host>.+):(?P<port>[0-9]+)")  # components/swarm.py's
 
 
 @dataclass(frozen=True)
@@ -122,3 +125,25 @@ def identity(stack_outputs: dict) -> Identity:
         path = folder / f"{PROJECT}-{stack}"
         return Identity(None if agent else path, path.with_name(path.name + ".known_hosts"))
     return _output(stack_outputs, "sshIdentity", read)
+
+
+def nodes_of_role(stack_outputs: dict, role: str) -> list[str]:
+    """The names of the nodes with this role (output `nodes`: manager, jobmanager, worker), in topology order."""
+    return _output(stack_outputs, "nodes", lambda rows: [_word(row["name"]) for row in rows if row["role"] == role])
+
+
+def control_manager(stack_outputs: dict) -> SshTarget:
+    """The swarm's control manager: no output names it, but `dockerHost` (ssh://user@host:port,
+    components/swarm.py) is its SSH, so it is the node whose `ssh` entry is that user, host and port."""
+    def read(value: str) -> tuple[str, str, int]:
+        found = DOCKER_HOST.fullmatch(value)
+        if not found:
+            raise ValueError(f"not ssh://user@host:port: {value!r}")
+        return found["user"], found["host"], int(found["port"])
+    where = _output(stack_outputs, "dockerHost", read)
+    for node in _output(stack_outputs, "ssh", dict):
+        target = ssh_target(stack_outputs, node)
+        if (target.user, target.host, target.port) == where:
+            return target
+    raise Refused(f"no node of the stack's output `ssh` is the control manager of output `dockerHost` "
+                  f"({stack_outputs['dockerHost']}): run `pulumi up` to bring the outputs up to date")
