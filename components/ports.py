@@ -16,6 +16,10 @@ TASKMANAGER_RPC = 6127
 FLINK_UI = 8081
 ZOOKEEPER_CLIENT = 2181  # only inside the Flink network (no host port, so no rule)
 SSH = 22
+FLINK_METRICS = 9249  # Flink's Prometheus reporter, on every Flink container: inside the network only (no rule)
+PROMETHEUS = 9090
+GRAFANA = 3000
+NODE_EXPORTER = 9100  # on every node's host network: Prometheus scrapes each node's address
 
 CLUSTER = "cluster"  # every node's public IP /32 plus the private subnets
 ADMIN = "admin"  # flink-swarm:adminCidrs
@@ -34,7 +38,7 @@ class PortRule:
     protocol: str  # tcp | udp | esp
     ports: tuple[str, ...]
     scope: str  # CLUSTER | ADMIN | LOOPBACK
-    needs: str = ""  # "" always | "weave" | "encrypted-overlay"
+    needs: str = ""  # "" always | "weave" | "encrypted-overlay" | "monitoring" | "grafana"
 
 
 TABLE: tuple[PortRule, ...] = (
@@ -49,6 +53,10 @@ TABLE: tuple[PortRule, ...] = (
     PortRule("flink-taskmanager", "tcp", (f"{TASKMANAGER_DATA}-{TASKMANAGER_RPC}",), CLUSTER),
     PortRule("flink-ui", "tcp", (str(FLINK_UI),), LOOPBACK),
     PortRule("ssh", "tcp", (str(SSH),), ADMIN),
+    # after the rules above, so their indices (Azure priorities, GCP names) stay as they were
+    PortRule("node-exporter", "tcp", (str(NODE_EXPORTER),), CLUSTER, needs="monitoring"),
+    PortRule("prometheus", "tcp", (str(PROMETHEUS),), ADMIN, needs="monitoring"),
+    PortRule("grafana", "tcp", (str(GRAFANA),), ADMIN, needs="grafana"),
 )
 
 
@@ -59,17 +67,26 @@ class Network(Protocol):
     encrypted: bool
 
 
-def rules_for(network: Network) -> list[tuple[int, PortRule]]:
-    """The rules this network needs, each with its index in TABLE (stable priorities)."""
+class Monitoring(Protocol):
+    """What the table needs of the monitoring settings (config.MonitoringSpec)."""
+
+    enabled: bool
+    grafana: bool
+
+
+def rules_for(network: Network, monitoring: Monitoring) -> list[tuple[int, PortRule]]:
+    """The rules this network and monitoring need, each with its index in TABLE (stable priorities)."""
     active = {"", network.driver}
     if network.driver == "overlay" and network.encrypted:
         active.add("encrypted-overlay")
+    if monitoring.enabled:
+        active.update({"monitoring", "grafana"} if monitoring.grafana else {"monitoring"})
     return [(i, rule) for i, rule in enumerate(TABLE) if rule.needs in active]
 
 
-def cloud_rules_for(network: Network) -> list[tuple[int, PortRule]]:
+def cloud_rules_for(network: Network, monitoring: Monitoring) -> list[tuple[int, PortRule]]:
     """The rules a cloud firewall opens (an allow rule each): no LOOPBACK one, which no firewall opens."""
-    return [(i, rule) for i, rule in rules_for(network) if rule.scope != LOOPBACK]
+    return [(i, rule) for i, rule in rules_for(network, monitoring) if rule.scope != LOOPBACK]
 
 
 def describe(rule: PortRule, world_open_admin: bool) -> str:

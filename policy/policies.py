@@ -1,7 +1,7 @@
 """flink-swarm's guard rails, as CrossGuard policies over the inputs each resource is registered with.
 
-Mandatory where a violation is a hole: cluster ports reachable from the world, SSH or the Flink UI
-reachable from the world without the stack's opt-in, Flink's REST API opened to anyone at all (it is
+Mandatory where a violation is a hole: cluster ports reachable from the world, SSH, the Flink UI,
+Prometheus or Grafana reachable from the world without the stack's opt-in, Flink's REST API opened to anyone at all (it is
 reached through SSH), SSH password login, dynamic public IPs, Weave
 without a password, a local node's port published beyond loopback, a privileged local node.
 Advisory where it is a choice the config offers (an unencrypted overlay, SSH and the Flink UI open
@@ -37,14 +37,15 @@ GCS_BUCKET = "gcp:storage/bucket:Bucket"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 
 # docs/architecture.md "Ports": open to the cluster's own addresses only. ESP (IP protocol 50) has no ports.
-CLUSTER_PORTS = frozenset({2377, 7946, 4789, 6783, 6784, *range(6123, 6128)})
-ADMIN_PORTS = frozenset({22, 8081})  # SSH, the Flink UI and REST API
+CLUSTER_PORTS = frozenset({2377, 7946, 4789, 6783, 6784, *range(6123, 6128), 9100})  # 9100: the node exporters
+ADMIN_PORTS = frozenset({22, 8081, 9090, 3000})  # SSH, the Flink UI and REST API, Prometheus, Grafana
 FLINK_REST = frozenset({8081})  # no firewall opens it: the job CLI reaches it through SSH (flink-swarm ui)
 OPT_IN = "flink-swarm:worldOpenAdmin"  # in a rule's description: world-open admin ports by the stack's choice
 PORT_PROTOCOLS = {"tcp", "udp", "6", "17", "all", "*"}  # protocols a port list narrows
 ESP_PROTOCOLS = {"esp", "50", "all", "*"}
 WORLD_WORDS = {"*", "internet", "any"}  # Azure's wildcard and service tags
-ADMIN_RISK = "SSH draws password and exploit scans; Flink's REST API has no authentication and runs any uploaded jar"
+ADMIN_RISK = ("SSH draws password and exploit scans; Flink's REST API has no authentication and runs any uploaded jar; "
+              "Prometheus answers anyone's queries, Grafana's login draws password guessing")
 PASSWORD_LOGIN = re.compile(r"PasswordAuthentication\s+yes|ssh_pwauth:\s*(true|yes|1)\b", re.IGNORECASE)
 
 
@@ -282,13 +283,15 @@ POLICIES = [
         MANDATORY),
     ResourceValidationPolicy(
         "admin-ports-not-public",
-        "SSH and the Flink UI/REST port are not open to the world, unless the stack opted in.",
+        "SSH and the admin ports (the Flink UI/REST port, Prometheus, Grafana) are not open to the world, unless "
+        "the stack opted in.",
         _open_to_world(ADMIN_PORTS, False, f"{ADMIN_RISK}; narrow flink-swarm:adminCidrs to your own networks "
                        f"(or opt in with {OPT_IN})", opted_in=False),
         MANDATORY),
     ResourceValidationPolicy(
         "admin-ports-world-open-by-choice",
-        "SSH and the Flink UI/REST port open to the world by the stack's opt-in (flink-swarm:worldOpenAdmin).",
+        "SSH and the admin ports (Prometheus, Grafana) open to the world by the stack's opt-in "
+        "(flink-swarm:worldOpenAdmin).",
         _open_to_world(ADMIN_PORTS, False, f"opened on purpose ({OPT_IN}); {ADMIN_RISK}", opted_in=True),
         ADVISORY),
     ResourceValidationPolicy(

@@ -114,6 +114,22 @@ for label, state, settings, key, shown in [
     case(f"flink-state-{label}", f"{SETTINGS}.{key}", shown, "leave it out" if label != "unknown-storage" else
          "jobmanager or filesystem", flink={"state": state, "settings": settings})
 
+# monitoring: its reporter's options are the program's, durations within bounds, images, types ------------
+for key in ("metrics.reporter.prom.factory.class", "METRICS.REPORTER.PROM.PORT"):
+    case(f"flink-own-{key}", f"{SETTINGS}.{key}", "'6000'", "flink-swarm:monitoring runs Flink's Prometheus reporter",
+         flink={"settings": {key: "6000"}})
+for key, values, bounds in [("scrapeInterval", ("4s", "6m", "15", "15 s", "0s", 15), "from 5 to 300 seconds"),
+                            ("retention", ("59m", "11y", "15days", "", "-1d"), "from 3600 to 315360000 seconds")]:
+    for value in values:
+        case(f"monitoring.{key}={value!r}", f"{OWN}monitoring.{key}", repr(value), "write e.g.",
+             monitoring={key: value})
+for key in ("prometheusImage", "nodeExporterImage", "grafanaImage"):
+    case(f"monitoring.{key}-option", f"{OWN}monitoring.{key}", "'--help'", "[registry/]name", monitoring={key: "--help"})
+for key, value in [("enabled", "false"), ("grafana", "no"), ("grafna", True), ("enable", False)]:
+    fix = "did you mean" if key in ("grafna", "enable") else "true or false"
+    case(f"monitoring.{key}={value!r}", f"{OWN}monitoring.{key}", repr(value), fix, monitoring={key: value})
+case("monitoring-not-an-object", f"{OWN}monitoring", "False", "key: value pairs", monitoring=False)
+
 # numbers out of bounds ----------------------------------------------------------------------------------
 for obj, key, values, fix in [
     ("ssh", "dialAttempts", (0, 1001, 10 ** 30, "30", True), "from 1 to 1000"),
@@ -291,7 +307,7 @@ def test_the_corpus_covers_every_class():
     pytest.param({"flink": {"settings": {"security.delegation.tokens.enabled": "false"}}}, id="delegation-tokens-switch"),
     pytest.param({"flink": {"settings": {"high-availability.zookeeper.client.session-timeout": 30000}}},
                  id="zookeeper-client-tunable"),
-    pytest.param({"flink": {"settings": {"metrics.reporter.prom.port": "9249-9250"}}}, id="reporter-port"),
+    pytest.param({"flink": {"settings": {"metrics.reporter.mine.port": "9249-9250"}}}, id="reporter-port"),
     pytest.param({"flink": {"settings": {"state.checkpoint-storage": "filesystem", "state.checkpoints.dir": "s3://b/cp",
                                          "execution.checkpointing.savepoint-dir": "s3://b/sp"}}},
                  id="own-filesystem-on-node-state"),

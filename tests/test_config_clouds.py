@@ -42,13 +42,16 @@ def test_azure_nsg_source_limit(parse):
 
 def test_nsg_limit_counts_the_admin_cidrs(parse):
     """6 cluster rules x (640 nodes + 2 subnets) fit in 4000; with 200 adminCidrs on the admin rule (SSH's;
-    Flink's REST API has none) they do not."""
+    Flink's REST API has none) they do not. Monitoring off (with it: a seventh cluster rule, two admin ones)."""
     nodes = BLOG[:2] + [dict(BLOG[2], count=637)] + BLOG[3:]
     plain = {"driver": "overlay", "encrypted": False}
-    assert len(parse(nodes=nodes, network=plain).nodes) == 640
+    off = {"enabled": False}
+    assert len(parse(nodes=nodes, network=plain, monitoring=off).nodes) == 640
     many = [f"198.51.{index // 256}.{index % 256}/32" for index in range(200)]
-    message = refused(parse, "flink-swarm:topology", 640, nodes=nodes, network=plain, adminCidrs=many)
+    message = refused(parse, "flink-swarm:topology", 640, nodes=nodes, network=plain, adminCidrs=many, monitoring=off)
     assert "at most 631 nodes" in message  # (4000 - 1 x 200) // 6 - 2
+    message = refused(parse, "flink-swarm:topology", 640, nodes=nodes, network=plain, adminCidrs=many)
+    assert "at most 483 nodes" in message  # (4000 - 3 x 200) // 7 - 2
 
 
 # Quota warnings -----------------------------------------------------------------------------------

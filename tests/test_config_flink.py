@@ -33,6 +33,9 @@ def test_flink_settings_are_the_defaults_with_the_stacks_keys_over_them(parse):
     # the other defaults stay
     assert settings["execution.checkpointing.externalized-checkpoint-retention"] == "RETAIN_ON_CANCELLATION"
     assert list(settings) == sorted(settings)  # a stable order: no service update from reordering
+    # with monitoring (on by default), Flink's Prometheus reporter
+    assert settings["metrics.reporter.prom.port"] == "9249"
+    assert "metrics.reporter.prom.port" not in parse(monitoring={"enabled": False}).flink.settings
 
 
 @pytest.mark.parametrize("settings,field,value", [

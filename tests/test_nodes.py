@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from components import ports
-from components.config.types import NetworkSpec
+from components.config.types import MonitoringSpec, NetworkSpec
 from tests.harness import ROOT
 
 AZ_VM, GCP_VM = "azure-native:compute:VirtualMachine", "gcp:compute/instance:Instance"
@@ -35,6 +35,10 @@ def cluster_sources(run):
 
 def network(driver="weave", encrypted=True):
     return NetworkSpec(driver, "172.30.0.0/16", encrypted, "weaveworks/net-plugin:latest_release", 1376)
+
+
+def monitoring(enabled=True, grafana=True):
+    return MonitoringSpec(enabled, grafana, "p", "n", "g", "15s", "15d")
 
 
 def test_blog_topology_machines_and_static_ips(program):
@@ -87,7 +91,7 @@ def test_size_is_overridable_per_group(program, tmp_path):
 def test_azure_nsg_follows_the_port_table(program, driver, encrypted):
     run = program(network={"driver": driver, "encrypted": encrypted})
     rules = {r["name"]: r for r in run.of_type(NSG)[0].inputs["securityRules"]}
-    expected = ports.cloud_rules_for(network(driver, encrypted))
+    expected = ports.cloud_rules_for(network(driver, encrypted), monitoring())
     assert set(rules) == {rule.name for _, rule in expected} and "flink-ui" not in rules  # reached over SSH
     for index, rule in expected:
         got = rules[rule.name]
@@ -108,7 +112,7 @@ def test_azure_nsg_follows_the_port_table(program, driver, encrypted):
 def test_gcp_firewall_follows_the_port_table(program, driver, encrypted):
     run = program(network={"driver": driver, "encrypted": encrypted})
     firewalls = {f.inputs["name"]: f.inputs for f in run.of_type(FIREWALL)}
-    expected = ports.cloud_rules_for(network(driver, encrypted))
+    expected = ports.cloud_rules_for(network(driver, encrypted), monitoring())
     assert set(firewalls) == {f"test-{rule.name}" for _, rule in expected} and "test-flink-ui" not in firewalls
     for _, rule in expected:
         got = firewalls[f"test-{rule.name}"]
@@ -124,11 +128,15 @@ def test_port_table_matches_design():
     table = {(r.protocol, p) for r in ports.TABLE for p in (r.ports or ("",))}
     assert {("tcp", "2377"), ("tcp", "7946"), ("udp", "7946"), ("udp", "4789"), ("esp", ""), ("tcp", "6783"),
             ("udp", "6783-6784"), ("tcp", "6123-6125"), ("tcp", "6126-6127"), ("tcp", "8081"),
-            ("tcp", "22")} == table
-    assert {r.name for r in ports.TABLE if r.scope == ports.ADMIN} == {"ssh"}
+            ("tcp", "22"), ("tcp", "9100"), ("tcp", "9090"), ("tcp", "3000")} == table
+    assert {r.name for r in ports.TABLE if r.scope == ports.ADMIN} == {"ssh", "prometheus", "grafana"}
     # Flink's REST API runs any jar uploaded to it: no firewall opens it, SSH tunnels reach it
     assert {r.name for r in ports.TABLE if r.scope == ports.LOOPBACK} == {"flink-ui"}
-    assert [rule.name for _, rule in ports.cloud_rules_for(network("weave", True))] == [
+    assert [rule.name for _, rule in ports.cloud_rules_for(network("weave", True), monitoring())] == [
+        r.name for r in ports.TABLE if r.scope != ports.LOOPBACK and r.needs in ("", "weave", "monitoring", "grafana")]
+    assert [rule.name for _, rule in ports.cloud_rules_for(network("weave", True), monitoring(grafana=False))] == [
+        r.name for r in ports.TABLE if r.scope != ports.LOOPBACK and r.needs in ("", "weave", "monitoring")]
+    assert [rule.name for _, rule in ports.cloud_rules_for(network("weave", True), monitoring(enabled=False))] == [
         r.name for r in ports.TABLE if r.scope != ports.LOOPBACK and r.needs in ("", "weave")]
 
 
@@ -159,7 +167,8 @@ def test_static_nodes_have_no_cloud_resources_but_are_in_the_firewall(program, t
     assert row == {"name": "lab-box", "cloud": "static", "role": "worker", "publicIp": "192.0.2.10",
                    "privateIp": "10.0.0.5"}
     for rule in run.of_type(NSG)[0].inputs["securityRules"]:
-        assert ("192.0.2.10/32" in rule["sourceAddressPrefixes"]) == (rule["name"] != "ssh")
+        admin = {r.name for r in ports.TABLE if r.scope == ports.ADMIN}
+        assert ("192.0.2.10/32" in rule["sourceAddressPrefixes"]) == (rule["name"] not in admin)
     assert "admin@192.0.2.10" in run.outputs["sshCommands"]["lab-box"]
     assert "-p 2222" in run.outputs["sshCommands"]["lab-box"]
 
@@ -174,8 +183,9 @@ def test_static_only_topology_creates_no_cloud_resources(program, tmp_path):
 
 
 def test_adding_or_removing_nodes_never_renames_others(program, tmp_path):
-    def names(run):
-        return {(r.type, r.name, r.inputs.get("vmName") or r.inputs.get("name")) for r in run.custom()}
+    def names(run):  # a Docker config is named by a digest of its text: Prometheus's changes with the nodes
+        return {(r.type, r.name, r.inputs.get("vmName") or r.inputs.get("name")) for r in run.custom()
+                if r.type != "docker:index/serviceConfig:ServiceConfig"}
 
     blog = yaml.safe_load(open(ROOT / "config/topologies/blog.yaml"))["nodes"]
     base = names(program())

@@ -11,7 +11,7 @@ from pulumi_policy import (EnforcementLevel, PolicyCustomTimeouts, PolicyResourc
 from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UnknownValueError, unknown_checking_proxy
 
 from components import ports
-from policy.policies import CLUSTER_PORTS, OPT_IN, POLICIES, Ingress, reached
+from policy.policies import ADMIN_PORTS, CLUSTER_PORTS, OPT_IN, POLICIES, Ingress, reached
 from tests.harness import ROOT
 
 NSG, RULE, FIREWALL = ("azure-native:network:NetworkSecurityGroup", "azure-native:network:SecurityRule",
@@ -143,6 +143,12 @@ def test_a_rule_unknown_during_preview_does_not_hide_a_known_hole():
 def test_every_port_table_rule_opened_to_the_world_is_caught_only_if_cluster_scoped(rule):
     hits = reached(Ingress("rule", ("*",), rule.protocol, rule.ports), CLUSTER_PORTS, esp=True)
     assert bool(hits) == (rule.scope == ports.CLUSTER)
+
+
+@pytest.mark.parametrize("rule", ports.TABLE, ids=lambda r: r.name)
+def test_every_port_table_rule_for_admins_is_an_admin_port_of_the_pack(rule):
+    hits = reached(Ingress("rule", ("*",), rule.protocol, rule.ports), ADMIN_PORTS, esp=False)
+    assert bool(hits) == (rule.scope in (ports.ADMIN, ports.LOOPBACK))
 
 
 # admin-ports-not-public, admin-ports-world-open-by-choice -----------------------------------------
@@ -410,7 +416,7 @@ def test_admin_cidrs_open_to_the_world_by_the_opt_in_only_warn(program):
     found = check(graph(program(adminCidrs=["0.0.0.0/0"], worldOpenAdmin=True)))
     assert mandatory(found) == {}
     assert sorted(m.split(":")[0] for m in found["admin-ports-world-open-by-choice"]) == [
-        "fw-ssh", "nsg"]  # SSH only: no firewall opens Flink's REST API (8081)
+        "fw-grafana", "fw-prometheus", "fw-ssh", "nsg", "nsg", "nsg"]  # no firewall opens Flink's REST API (8081)
 
 
 def test_program_nsg_opened_to_the_world_on_2377_is_caught(program):

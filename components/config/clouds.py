@@ -7,7 +7,7 @@ from typing import Any, Mapping, Optional
 from ..ports import ADMIN, CLUSTER, rules_for
 from .checks import container_subnet, fail, image, mapping, positive_int
 from .topology import AZURE, GCP, LOCAL, STATIC, NodeSpec
-from .types import FIRST_LOCAL_HOST, OWN, AzureSpec, GcpSpec, LocalSpec, NetworkSpec
+from .types import FIRST_LOCAL_HOST, OWN, AzureSpec, GcpSpec, LocalSpec, MonitoringSpec, NetworkSpec
 from .yamlfile import deep_merge
 
 AZURE_NSG_SOURCES = 4000  # Azure: addresses and ranges in one network security group's rules
@@ -92,8 +92,8 @@ def _local_ports(loc: Mapping[str, Any], count: int) -> tuple[int, int]:
     return ssh_port, ui_port
 
 
-def check_capacity(nodes: tuple[NodeSpec, ...], network: NetworkSpec, admin_cidrs: tuple[str, ...],
-                    azure: AzureSpec, gcp: GcpSpec) -> None:
+def check_capacity(nodes: tuple[NodeSpec, ...], network: NetworkSpec, monitoring: MonitoringSpec,
+                   admin_cidrs: tuple[str, ...], azure: AzureSpec, gcp: GcpSpec) -> None:
     """No more nodes than a cloud's subnet holds, nor sources than Azure's NSG takes."""
     for cloud, subnet in ((AZURE, azure.subnet), (GCP, gcp.subnet)):
         count = sum(node.cloud == cloud for node in nodes)
@@ -103,7 +103,7 @@ def check_capacity(nodes: tuple[NodeSpec, ...], network: NetworkSpec, admin_cidr
                  f"holds ({room})", f"use fewer nodes or a larger `{cloud}.subnet` in config/defaults.yaml")
     if any(node.cloud == AZURE for node in nodes):
         # cluster rules list every node's /32 and each cloud's private subnet; admin rules the adminCidrs
-        rules = [rule.scope for _, rule in rules_for(network)]
+        rules = [rule.scope for _, rule in rules_for(network, monitoring)]
         subnets = len({node.cloud for node in nodes} - {STATIC})
         admin = rules.count(ADMIN) * len(admin_cidrs)
         sources = rules.count(CLUSTER) * (len(nodes) + subnets) + admin

@@ -37,6 +37,9 @@ WRITTEN = {
     "parallelism.default": "set flink-swarm:flink.parallelism instead",
     **dict.fromkeys(("high-availability.type", "high-availability.zookeeper.quorum", "high-availability.storageDir",
                      "high-availability.jobmanager.port"), _HA),
+    **dict.fromkeys(("metrics.reporter.prom.factory.class", "metrics.reporter.prom.port"),
+                    "flink-swarm:monitoring runs Flink's Prometheus reporter as `prom`: leave it out, or name "
+                    "a reporter of your own otherwise (metrics.reporter.<name>.*)"),
 }
 # ... and, lower case, those with the ones that would break the cluster it builds (Flink 1.20's names).
 OWN_KEYS = {

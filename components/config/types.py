@@ -31,7 +31,7 @@ class FlinkSpec:
     taskmanager_memory: str
     jobmanager_memory: str
     parallelism: int
-    settings: Mapping[str, str]  # Flink options merged into both services' configuration, sorted by key
+    settings: Mapping[str, str]  # Flink options for both services: flink.settings, and the reporter monitoring adds
     python: bool = False  # the Flink nodes run the image with Python and PyFlink added (docs/jobs.md "Python jobs")
     state: str = "node"  # where checkpoints, savepoints and HA metadata live: node, gcs or azure (docs/jobs.md "Durable state")
 
@@ -82,6 +82,19 @@ class LocalSpec:
 
 
 @dataclass(frozen=True)
+class MonitoringSpec:
+    """flink-swarm:monitoring: Prometheus, node exporters and Grafana (components/monitoring.py)."""
+
+    enabled: bool
+    grafana: bool  # with Prometheus only when enabled
+    prometheus_image: str
+    node_exporter_image: str
+    grafana_image: str
+    scrape_interval: str  # a Prometheus duration, e.g. 15s
+    retention: str  # e.g. 15d
+
+
+@dataclass(frozen=True)
 class SshSpec:
     """How long a remote command keeps dialling a host that does not answer."""
 
@@ -108,6 +121,7 @@ class Settings:
     azure: AzureSpec
     gcp: GcpSpec
     ssh: SshSpec
+    monitoring: MonitoringSpec
     warnings: tuple[str, ...] = ()  # shown by `pulumi preview` and `up`, refusing nothing
     ssh_agent: bool = False  # only sshPublicKey given: connect with the deployer's ssh-agent's keys
     world_open_admin: bool = False  # flink-swarm:worldOpenAdmin: the stack opts in to world-open adminCidrs
