@@ -50,7 +50,8 @@ from tests.plugins.providers import Diff, Registry, _parts, changed_paths
 from tests.plugins.providers.cloud import FakeClouds
 from tests.plugins.providers.command import DEFAULTS as COMMAND_DEFAULTS
 from tests.plugins.providers.command import LocalCommand, RemoteCommand
-from tests.plugins.providers.docker import NETWORK, SERVICE, Attr, Block, DockerProvider, Network, Service
+from tests.plugins.providers.docker import (CONFIG, NETWORK, SECRET, SERVICE, Attr, Block, DockerProvider, Network,
+                                           Service, Stored)
 from tests.plugins.providers.docker_local import CONTAINER, REMOTE_IMAGE, Container, RemoteImage
 from tests.plugins.providers.fake import FakeCommands, FakeDocker
 from tests.plugins.providers.state import UNKNOWN, Goal, ResourceState, Unknown, holds
@@ -59,6 +60,7 @@ from tests.plugins.providers.state import UNKNOWN, Goal, ResourceState, Unknown,
 COMMAND, LOCAL_COMMAND, DOCKER = "command:remote:Command", "command:local:Command", "pulumi:providers:docker"
 NETWORK_TYPE, SERVICE_TYPE = "docker:index/network:Network", "docker:index/service:Service"
 CONTAINER_TYPE, IMAGE_TYPE = "docker:index/container:Container", "docker:index/remoteImage:RemoteImage"
+CONFIG_TYPE, SECRET_TYPE = "docker:index/serviceConfig:ServiceConfig", "docker:index/secret:Secret"
 
 # The plugin name (pulumi-resource-<name>) -> the Python SDK package whose version it reports.
 SDK_PACKAGES = {"azure-native": "pulumi_azure_native", "gcp": "pulumi_gcp", "tls": "pulumi_tls",
@@ -73,6 +75,7 @@ SECRET_OUTPUTS: dict[str, tuple[str, ...]] = {
     "random:index/randomPassword:RandomPassword": ("bcryptHash", "result"),
     "gcp:serviceaccount/key:Key": ("privateKey",),
     COMMAND: ("connection",),
+    SECRET_TYPE: ("data",),  # pulumi_docker/secret.py:242
 }
 
 # Outputs a create computes (tests/harness.py FakeCloud.outputs and the ids cloud.py adds): unknown in a
@@ -101,7 +104,8 @@ COMPUTED: dict[str, tuple[str, ...]] = {
 # connection's defaults (tests/plugins/providers/command.py DEFAULTS, connection.go:57-78), applied by
 # pulumi-go-provider's Check. The docker bridge: the Terraform schema's Defaults, in present blocks
 # (the Attr defaults of docker.py and docker_local.py).
-DOCKER_SCHEMAS = {NETWORK_TYPE: NETWORK, SERVICE_TYPE: SERVICE, CONTAINER_TYPE: CONTAINER, IMAGE_TYPE: REMOTE_IMAGE}
+DOCKER_SCHEMAS = {NETWORK_TYPE: NETWORK, SERVICE_TYPE: SERVICE, CONTAINER_TYPE: CONTAINER, IMAGE_TYPE: REMOTE_IMAGE,
+                  CONFIG_TYPE: CONFIG, SECRET_TYPE: SECRET}
 
 # terraform-provider-random v3.9.0 string/password: the default special characters.
 RANDOM_SPECIAL = "!@#$%&*()-_=+[]{}<>:?"
@@ -358,7 +362,8 @@ def fake_registry() -> Registry:
     stores its inputs, clouds hand out fake addresses (StandinClouds)."""
     clouds = StandinClouds()
     docker = {DOCKER: FakeDocker(), NETWORK_TYPE: FakeDocker(NETWORK), SERVICE_TYPE: FakeDocker(SERVICE),
-              CONTAINER_TYPE: FakeDocker(CONTAINER), IMAGE_TYPE: FakeDocker(REMOTE_IMAGE)}
+              CONTAINER_TYPE: FakeDocker(CONTAINER), IMAGE_TYPE: FakeDocker(REMOTE_IMAGE),
+              CONFIG_TYPE: FakeDocker(CONFIG), SECRET_TYPE: FakeDocker(SECRET)}
     commands = StandinCommands()
     return Registry({COMMAND: commands, LOCAL_COMMAND: commands, **docker, "azure-native:": clouds, "gcp:": clouds,
                      "tls:": clouds, "random:": clouds})
@@ -370,7 +375,8 @@ def hosts_registry(clouds: Optional[StandinClouds] = None) -> Registry:
     machine, clouds as in fake mode (or `clouds`)."""
     clouds = clouds or StandinClouds()
     docker = {DOCKER: DockerProvider(), NETWORK_TYPE: Network(), SERVICE_TYPE: Service(),
-              CONTAINER_TYPE: Container(), IMAGE_TYPE: RemoteImage()}
+              CONTAINER_TYPE: Container(), IMAGE_TYPE: RemoteImage(), CONFIG_TYPE: Stored("configs", CONFIG),
+              SECRET_TYPE: Stored("secrets", SECRET)}
     return Registry({COMMAND: RemoteCommand(), LOCAL_COMMAND: LocalCommand(), **docker, "azure-native:": clouds,
                      "gcp:": clouds, "tls:": clouds, "random:": clouds})
 

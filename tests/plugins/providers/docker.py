@@ -24,11 +24,16 @@ internal/provider/ (N = resource_docker_network*.go, S = resource_docker_service
   against the stored state; `ignoreChanges` paths are dropped from the diff (tfshim/sdk-v2/
   instance_diff.go:95-109); a replacement of a resource with an explicit `name` is delete-before-
   replace (tfbridge/schema.go:195-245).
+- config and secret: no Update, every field ForceNew; a config's `data` is base64, `data_raw` its
+  text; created by name with the Engine's /configs/create and /secrets/create (resource_docker_config.go:
+  17-58, resource_docker_secret.go:17-100). A service's container `configs` and `secrets` are sets of
+  {id, name, file name, uid, gid, mode} with uid and gid Default "0", mode Default 0o444 (S.go:412-490).
 - provider config: a change of `host` or `sshOpts` updates the provider in place; nothing marks it
   ForcesProviderReplace (tfbridge/provider.go:841-894; pulumi-docker provider/resources.go:94-107).
 """
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -334,7 +339,10 @@ SERVICE = Block({
     "taskSpec": Block({
         "containerSpec": Block({"image": Attr(), "args": Attr(), "env": Attr(), "mounts": Attr(set=True, elem=Block({
             "target": Attr(), "source": Attr(), "type": Attr(), "readOnly": Attr(), "bindOptions": Attr(),
-            "volumeOptions": Attr(), "tmpfsOptions": Attr()}))}),
+            "volumeOptions": Attr(), "tmpfsOptions": Attr()})),
+            **{f"{kind}s": Attr(set=True, elem=Block({
+                f"{kind}Id": Attr(), f"{kind}Name": Attr(), "fileName": Attr(), "fileUid": Attr(default="0"),
+                "fileGid": Attr(default="0"), "fileMode": Attr(default=0o444)})) for kind in ("config", "secret")}}),
         "placement": Block({"constraints": Attr(set=True), "prefs": Attr(set=True),
                             "platforms": Attr(set=True, elem=Block({"architecture": Attr(), "os": Attr()})),
                             "maxReplicas": Attr()}, computed=True),
@@ -352,7 +360,7 @@ SERVICE = Block({
 SERVICE_INPUTS = {
     "": {"name", "mode", "taskSpec", "endpointSpec", "updateConfig", "rollbackConfig"},
     "taskSpec": {"containerSpec", "placement", "networksAdvanceds", "restartPolicy"},
-    "taskSpec.containerSpec": {"image", "args", "env", "mounts"},
+    "taskSpec.containerSpec": {"image", "args", "env", "mounts", "configs", "secrets"},
     "taskSpec.placement": {"constraints"},
     "taskSpec.restartPolicy": {"condition", "delay", "window", "maxAttempts"},
     "endpointSpec": {"mode", "ports"},
@@ -420,7 +428,14 @@ def service_spec(news: dict) -> dict:
                               "Env": [f"{k}={v}" for k, v in (container.get("env") or {}).items()],
                               **({"Mounts": [{"Type": m["type"], "Source": m.get("source", ""), "Target": m["target"],
                                               "ReadOnly": bool(m.get("readOnly"))} for m in mounts]}
-                                 if mounts else {})},
+                                 if mounts else {}),
+                              **{f"{kind}s": [{f"{kind}ID": f[f"{key}Id"], f"{kind}Name": f.get(f"{key}Name", ""),
+                                               "File": {"Name": f["fileName"], "UID": f.get("fileUid", "0"),
+                                                        "GID": f.get("fileGid", "0"),
+                                                        "Mode": int(f.get("fileMode", 0o444))}}
+                                              for f in container[f"{key}s"]]
+                                 for kind, key in (("Config", "config"), ("Secret", "secret"))
+                                 if container.get(f"{key}s")}},
             "Placement": {"Constraints": (task.get("placement") or {}).get("constraints") or []},
             "Networks": [{"Target": n["id"], "Aliases": n.get("aliases") or []}
                          for n in task.get("networksAdvanceds") or []],
@@ -493,7 +508,12 @@ class Service:
                                   "env": dict(e.split("=", 1) for e in container.get("Env") or []),
                                   # flattenServiceMounts (S_structures.go:232-281): options only when Docker has them
                                   "mounts": [{"target": m["Target"], "source": m.get("Source", ""), "type": m["Type"],
-                                              "readOnly": m.get("ReadOnly", False)} for m in container.get("Mounts") or []]},
+                                              "readOnly": m.get("ReadOnly", False)} for m in container.get("Mounts") or []],
+                                  **{f"{key}s": [{f"{key}Id": f[f"{kind}ID"], f"{key}Name": f.get(f"{kind}Name", ""),
+                                                  "fileName": f["File"]["Name"], "fileUid": f["File"]["UID"],
+                                                  "fileGid": f["File"]["GID"], "fileMode": f["File"]["Mode"]}
+                                                 for f in container.get(f"{kind}s") or []]
+                                     for kind, key in (("Config", "config"), ("Secret", "secret"))}},
                 "placement": {"constraints": placement.get("Constraints") or [], "prefs": [],
                               "platforms": [{"architecture": p.get("Architecture", ""), "os": p.get("OS", "")}
                                             for p in placement.get("Platforms") or []],
@@ -521,3 +541,31 @@ class Service:
 
     def delete(self, old: ResourceState, config: dict) -> None:
         engine(config, "DELETE", f"/services/{old.id}")
+
+
+# --- configs and secrets -------------------------------------------------------------------------
+LABELS = Attr(force=True, set=True, elem=Block({"label": Attr(force=True), "value": Attr(force=True)}))
+CONFIG = Block({"name": Attr(force=True), "data": Attr(force=True), "dataRaw": Attr(force=True), "labels": LABELS})
+SECRET = Block({"name": Attr(force=True), "data": Attr(force=True), "labels": LABELS})
+
+
+class Stored:
+    """A config or a secret (`kind`: configs or secrets): stored as given, every change a replacement."""
+
+    def __init__(self, kind: str, schema: Block):
+        self.kind, self.schema = kind, schema
+
+    def diff(self, old: ResourceState, news: dict, config: dict, ignore: tuple = ()) -> Diff:
+        return _diff(self.schema, news, old.outputs_plain(), list(ignore))
+
+    def create(self, goal: Goal, news: dict, config: dict) -> tuple[str, dict]:
+        data = news.get("data") or base64.b64encode(news["dataRaw"].encode()).decode()
+        labels = {item["label"]: item["value"] for item in news.get("labels") or []}
+        found = engine(config, "POST", f"/{self.kind}/create", {"Name": news["name"], "Data": data, "Labels": labels})
+        return found["ID"], dict(news)
+
+    def update(self, old: ResourceState, news: dict, config: dict) -> dict:
+        raise AssertionError(f"{self.kind}: every field is ForceNew, so an update is never planned")
+
+    def delete(self, old: ResourceState, config: dict) -> None:
+        engine(config, "DELETE", f"/{self.kind}/{old.id}")
