@@ -11,6 +11,7 @@ import pulumi  # noqa: E402
 
 from components import config, ports  # noqa: E402
 from components.flink import FlinkCluster  # noqa: E402
+from components.monitoring import Monitoring  # noqa: E402
 from components.nodes import Nodes  # noqa: E402
 from components.sshkey import KEY_DIR_DEFAULT, SshKey  # noqa: E402
 from components.state import StateBucket  # noqa: E402
@@ -24,7 +25,8 @@ swarm = SwarmCluster("swarm", nodes.nodes, settings, nodes.cluster_sources)
 ssh_options = key.ssh_options(key.known_hosts(nodes.known_hosts()))  # the docker provider's
 bucket = StateBucket("flink-state", settings) if settings.flink.state != "node" else None
 flink = FlinkCluster("flink", swarm, nodes.nodes, ssh_options, settings, bucket)
-destroy_guard(key, [flink])  # a destroy that lacks the files the docker provider needs stops first, saying why
+monitoring = Monitoring("monitoring", swarm, flink, nodes.nodes, settings) if settings.monitoring.enabled else None
+destroy_guard(key, [flink, *([monitoring] if monitoring else [])])  # a destroy that lacks the files the docker provider needs stops first, saying why
 
 pulumi.export("nodes", nodes.table())
 # Where each node's SSH answers, as data (the job CLI builds its ssh command lines from it), and the
@@ -51,3 +53,7 @@ pulumi.export("flinkRest", {"node": flink.jobmanager_node.name, "port": ports.FL
 pulumi.export("flinkUi", flink.ui_url or f"flink-swarm ui --stack {settings.stack}")
 pulumi.export("jobmanagerAddress", flink.jobmanager_address)
 pulumi.export("flinkState", flink.state_location)
+# Prometheus and Grafana on the control manager, open to adminCidrs (docs/monitoring.md); Grafana's
+# `admin` password: `pulumi stack output --show-secrets grafanaAdminPassword`.
+pulumi.export("monitoring", monitoring.urls if monitoring else None)
+pulumi.export("grafanaAdminPassword", monitoring.admin_password if monitoring else None)

@@ -1,4 +1,4 @@
-"""A Flink service on the swarm, as pulumi-docker 5.2 stores it after reading it back from Docker (the
+"""A service on the swarm (Flink's, monitoring's), as pulumi-docker 5.2 stores it after reading it back from Docker (the
 bridged kreuzwerker/terraform-provider-docker v4.5, internal/provider/), so a later `pulumi up` with
 nothing changed finds nothing to change:
 - durations in the canonical form the provider reads back ("1m", not "60s": shortDur,
@@ -14,12 +14,14 @@ from typing import Optional
 
 import pulumi
 import pulumi_docker as docker
+from pulumi_command import remote
 
 from . import ports
 from .config.topology import JOBMANAGER
 from .machines import Node
 from .steps import node_command, script
 
+HOST_NETWORK = "host"  # swarm's predefined network: a task on it shares its node's network stack
 READY_TIMEOUT = 600  # seconds each readiness step waits (flink-ready, flink-serving) before it fails
 
 
@@ -29,23 +31,31 @@ def flink_properties(props: dict[str, pulumi.Input[object]]) -> pulumi.Output[st
         lambda values: "".join(f"{key}: {value}\n" for key, value in zip(props, values)))
 
 
-def flink_service(name: str, image: pulumi.Input[str], network: docker.Network, opts: pulumi.ResourceOptions,
-                  env: dict[str, pulumi.Input[str]], *, args: Optional[list[str]] = None,
+def flink_service(name: str, image: pulumi.Input[str], network: Optional[docker.Network],
+                  opts: pulumi.ResourceOptions, env: dict[str, pulumi.Input[str]], *, args: Optional[list[str]] = None,
                   command: Optional[list[pulumi.Input[str]]] = None, mounts: Optional[list] = None,
-                  secrets: Optional[list] = None, mode: Optional[docker.ServiceModeArgs] = None,
-                  role: str = JOBMANAGER,
+                  secrets: Optional[list] = None, configs: Optional[list] = None,
+                  mode: Optional[docker.ServiceModeArgs] = None, role: Optional[str] = JOBMANAGER,
+                  node: Optional[str] = None,
                   published: Optional[list[docker.ServiceEndpointSpecPortArgs]] = None) -> docker.Service:
-    """A Flink service (one replica unless `mode` says otherwise) on the network, placed by node
-    label, with dnsrr endpoints (no VIP/IPVS); it runs the image's `name` command unless `args`
-    (through `command` instead of the image's entrypoint, if given)."""
+    """A service (one replica unless `mode` says otherwise) on the network, placed by node label (the
+    node named `node`, else the nodes of `role`, else anywhere), with dnsrr endpoints (no VIP/IPVS); it
+    runs the image's `name` command unless `args` (through `command` instead of the image's
+    entrypoint, if given). Without a network, on each node's host network (swarm's predefined `host`,
+    which the Engine resolves to the swarm's own network of that name: moby daemon/cluster/
+    networks.go:330-343, so the provider reads back another id and the attachment is not diffed)."""
+    constraints = [f"node.labels.name == {node}"] if node else [f"node.labels.role == {role}"] if role else None
+    attach = (docker.ServiceTaskSpecNetworksAdvancedArgs(id=network.id, aliases=[name]) if network
+              else docker.ServiceTaskSpecNetworksAdvancedArgs(id=HOST_NETWORK))
     return docker.Service(
         name, name=name,
         mode=mode or docker.ServiceModeArgs(replicated=docker.ServiceModeReplicatedArgs(replicas=1)),
         task_spec=docker.ServiceTaskSpecArgs(
             container_spec=docker.ServiceTaskSpecContainerSpecArgs(
-                image=image, commands=command, args=args or [name], env=env, mounts=mounts, secrets=secrets),
-            placement=docker.ServiceTaskSpecPlacementArgs(constraints=[f"node.labels.role == {role}"]),
-            networks_advanceds=[docker.ServiceTaskSpecNetworksAdvancedArgs(id=network.id, aliases=[name])],
+                image=image, commands=command, args=[name] if args is None else args, env=env, mounts=mounts,
+                secrets=secrets, configs=configs),
+            placement=docker.ServiceTaskSpecPlacementArgs(constraints=constraints),
+            networks_advanceds=[attach],
             restart_policy=docker.ServiceTaskSpecRestartPolicyArgs(condition="any", delay="5s", window="1m")),
         endpoint_spec=docker.ServiceEndpointSpecArgs(mode="dnsrr", ports=published),
         # stop-first: one task per node, and the jobmanager's host port can't be held twice.
@@ -53,7 +63,22 @@ def flink_service(name: str, image: pulumi.Input[str], network: docker.Network, 
                                                      failure_action="rollback", monitor="30s"),
         rollback_config=docker.ServiceRollbackConfigArgs(parallelism=1, order="stop-first"),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-            ignore_changes=["taskSpec.placement.platforms"])))
+            ignore_changes=["taskSpec.placement.platforms", *([] if network else ["taskSpec.networksAdvanceds"])])))
+
+
+def tasks_ready(parent: pulumi.Resource, node: Node, control: Node, step: str,
+                tasks: dict[str, tuple[docker.Service, int]], machines: list[pulumi.Input[str]],
+                *more: pulumi.Input[str]) -> tuple[remote.Command, pulumi.Output[str]]:
+    """`<node>-<step>`, on the control manager: waits until each service (`tasks`: by name, with how
+    many tasks) runs its tasks of its current spec (scripts/flink-ready.sh). Also returns the revision
+    it checks: a digest of the services' specs, the counts, the identities of the `machines` that run
+    them and `more`, so the step runs again exactly when one of those changes."""
+    counts = [f"{name}={count}" for name, (_, count) in tasks.items()]
+    services = [service for service, _ in tasks.values()]
+    revision = pulumi.Output.all(*(pulumi.Output.json_dumps(s.task_spec) for s in services), *machines).apply(
+        lambda parts: hashlib.sha256("\n".join([*parts, *counts, *map(str, more)]).encode()).hexdigest()[:16])
+    return node_command(parent, node, step, script("flink-ready", READY_TIMEOUT, revision, *counts),
+                        on=control, depends_on=services), revision
 
 
 def readiness(parent: pulumi.Resource, jobmanager: Node, control: Node,
@@ -73,11 +98,6 @@ def readiness(parent: pulumi.Resource, jobmanager: Node, control: Node,
     Flink: they run again exactly when a service changes or a Flink node does (added, removed, its
     machine replaced), and an `up` with nothing changed runs (and waits for) neither.
     """
-    counts = [f"{name}={count}" for name, (_, count) in tasks.items()]
-    services = [service for service, _ in tasks.values()]
-    revision = pulumi.Output.all(*(pulumi.Output.json_dumps(s.task_spec) for s in services), *machines).apply(
-        lambda parts: hashlib.sha256("\n".join([*parts, *counts, str(slots)]).encode()).hexdigest()[:16])
-    ready = node_command(parent, jobmanager, "flink-ready", script("flink-ready", READY_TIMEOUT, revision, *counts),
-                         on=control, depends_on=services)
+    ready, revision = tasks_ready(parent, jobmanager, control, "flink-ready", tasks, machines, slots)
     return node_command(parent, jobmanager, "flink-serving", script(
         "flink-serving", READY_TIMEOUT, ports.FLINK_UI, JOBMANAGER, taskmanagers, slots, revision), depends_on=[ready])

@@ -102,8 +102,8 @@ def test_the_network_follows_the_control_manager_and_the_flink_services_the_whol
                       CMD)
     for res in (run.get("jobmanager", SERVICE), run.get("taskmanager", SERVICE), stopped):
         assert all(run.depends_on(res, c) for c in formed + joins), res.name
-    for service in run.of_type(SERVICE):
-        assert run.depends_on(service, net) and run.depends_on(service, provider)
+    for service in run.of_type(SERVICE):  # every one on the Flink network but the node exporter (host network)
+        assert run.depends_on(service, net) == (service.name != "node-exporter") and run.depends_on(service, provider)
 
 
 def test_jobmanager_service(driver_run):
@@ -195,7 +195,8 @@ def test_no_secret_reaches_the_services(program):
 
 def test_flink_nodes_pull_the_image_while_the_swarm_forms(program):
     run = program()
-    pulls = {c.name.removesuffix("-pull"): c for c in run.of_type(CMD) if c.name.endswith("-pull")}
+    pulls = {c.name.removesuffix("-pull"): c for c in run.of_type(CMD) if c.name.endswith("-pull")
+             and "Monitoring" not in c.parent}
     flink_nodes = [r for r in run.outputs["nodes"] if r["role"] in ("jobmanager", "worker")]
     assert sorted(pulls) == sorted(r["name"] for r in flink_nodes)  # not on the manager: it runs no Flink
     for row in flink_nodes:
@@ -207,8 +208,8 @@ def test_flink_nodes_pull_the_image_while_the_swarm_forms(program):
         assert not run.depends_on(pull, run.get(f"{row['name']}-join"))  # it overlaps the joins
     # Only the services (the step between ZooKeeper and the jobmanager, the readiness steps after them)
     # wait, for the jobmanager node's pull: it pins the image they run.
-    services = {r.name for r in run.of_type(SERVICE)} | {"azure-flink-jobmanager-flink-stopped"} | {
-        name for _, name in READINESS}
+    services = {r.name for r in run.of_type(SERVICE) if "Monitoring" not in r.parent} | {
+        "azure-flink-jobmanager-flink-stopped"} | {name for _, name in READINESS}
     jm_pull = pulls["azure-flink-jobmanager"]
     for res in run.resources:
         if res.name == "ssh-key-files":  # the destroy guard: delete only, after everything (test_security)

@@ -27,7 +27,8 @@ def local_stack(program):
 
 def test_the_local_topology_is_four_containers_on_the_programs_network(local_stack):
     run = local_stack()
-    assert {r.type.split(":")[0] for r in run.custom()} == {"docker", "command", "tls", "pulumi"}  # no cloud
+    # no cloud (random: Grafana's admin password)
+    assert {r.type.split(":")[0] for r in run.custom()} == {"docker", "command", "tls", "pulumi", "random"}
     containers = {r.inputs["hostname"]: r for r in run.of_type(CONTAINER)}
     assert sorted(containers) == sorted(NAMES)
     (network,) = [r for r in run.of_type(NETWORK) if r.name == "network"]

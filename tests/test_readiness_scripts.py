@@ -71,7 +71,7 @@ def test_ready_when_every_service_runs_its_tasks_for_three_looks(fake):
     (fake.dir / "taskmanager.failed").write_text("old1 Failed\n")  # from before this step: not counted
     code, printed = fake("flink-ready", "30", "abc123", *SERVICES)
     assert code == 0, printed
-    assert "every Flink service runs its tasks (zookeeper=1 jobmanager=1 taskmanager=2)" in printed
+    assert "every service runs its tasks (zookeeper=1 jobmanager=1 taskmanager=2)" in printed
     looks = [line for line in (fake.dir / "log").read_text().splitlines() if "desired-state=running" in line]
     assert len(looks) == 3 * 3
 

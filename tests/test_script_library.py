@@ -33,6 +33,7 @@ SCRIPT_INCLUDES = {
     "node-remove": {"log", "swarm"},
     "ssh-files": set(),
     "swarm-init": {"log"},
+    "data-dirs": {"log"},
     "swarm-join": {"log", "engine-api"},
     "swarm-leave": {"log"},
     "swarm-tokens": {"swarm"},

@@ -146,14 +146,14 @@ def test_weave_subnet_and_plugin_come_from_config(program):
 def test_overlay_has_no_plugin(program):
     run = program(network={"driver": "overlay"})
     assert not [c for c in run.of_type(CMD) if c.name.endswith("-weave")]
-    assert not run.of_type("random:index/randomPassword:RandomPassword")
+    assert not [p for p in run.of_type("random:index/randomPassword:RandomPassword") if "weave" in p.name]
 
 
 def test_tokens_and_weave_password_are_secret_everywhere(program):
     run = program()
     tokens = run.get("swarm-tokens")
     assert tokens.inputs["logging"] == "stderr"  # stdout (the tokens) never reaches the log
-    password = run.of_type("random:index/randomPassword:RandomPassword")
+    password = [p for p in run.of_type("random:index/randomPassword:RandomPassword") if p.name == "weave-password"]
     assert len(password) == 1
     leaked = []
     for res in run.resources:
@@ -171,7 +171,7 @@ def test_tokens_and_weave_password_are_secret_everywhere(program):
 
 def test_given_weave_password_is_used(program):
     run = program(secrets=["weavePassword"], weavePassword="correct-horse")
-    assert not run.of_type("random:index/randomPassword:RandomPassword")
+    assert not [p for p in run.of_type("random:index/randomPassword:RandomPassword") if "weave" in p.name]
     plugin = run.get("azure-swarm-worker-1-weave")
     assert is_secret(plugin.raw["stdin"]) and plugin.inputs["stdin"] == "correct-horse\n"
 
@@ -283,9 +283,9 @@ def test_commands_per_node(program, driver):
         if "create" in c.inputs:
             on_create[c.inputs["connection"]["host"]] = on_create.get(c.inputs["connection"]["host"], 0) + 1
     weave = driver == "weave"
-    # docker, init, tokens, its own join, labels (for all nodes), weave and the wait for the Flink services: the
-    # same whatever the number of nodes
-    assert on_create.pop(public_ip(run, "azure-swarm-manager")) == 6 + weave
+    # docker, init, tokens, its own join, labels (for all nodes), weave and the wait for the Flink services, and
+    # monitoring's pulls (3), data directories and wait: the same whatever the number of nodes
+    assert on_create.pop(public_ip(run, "azure-swarm-manager")) == 6 + weave + 5
     # docker, join, weave, and the Flink image pull; the jobmanager's node makes its state directory and
     # waits for Flink to serve too
     assert on_create.pop(public_ip(run, "azure-flink-jobmanager")) == 5 + weave

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# On the control manager, after `up` created or changed the Flink services: wait until every task of
+# On the control manager, after `up` created or changed services (Flink's, monitoring's): wait until every task of
 # each runs the service's current spec, and keeps running, or fail naming the service, its tasks'
 # errors (`docker service ps --no-trunc`) and their containers' last log lines (Flink's own error).
 # Usage: flink-ready.sh <timeout seconds> <revision> <service>=<tasks>...
@@ -37,7 +37,7 @@ diagnose() {  # <service> <problem>: say what is wrong, with the tasks' errors a
 }
 
 wait_for_leader
-log "checking the Flink services (revision $revision), for up to $timeout s"
+log "checking the services (revision $revision), for up to $timeout s"
 declare -A expected earlier failures
 for pair in "$@"; do
   expected[${pair%%=*}]=${pair#*=}
@@ -69,7 +69,7 @@ while :; do
   if [ -z "$waiting" ]; then
     ready_looks=$((ready_looks + 1))
     if [ "$ready_looks" -ge "$STABLE_LOOKS" ]; then
-      log "every Flink service runs its tasks (${*})"
+      log "every service runs its tasks (${*})"
       exit 0
     fi
   else

@@ -26,7 +26,7 @@ remove() {
 
 # The ruleset: the table replaced as a whole, atomically (`table` first, so that `delete` finds it).
 ruleset() {
-  local cluster=$1 admin=$2 rule proto ports scope
+  local cluster=$1 admin=$2 rule proto ports scope from
   shift 2
   printf 'table inet flink_swarm\ndelete table inet flink_swarm\ntable inet flink_swarm {\n'
   printf '  set cluster { type ipv4_addr; flags interval; auto-merge; elements = { %s } }\n' "${cluster//,/, }"
@@ -39,7 +39,11 @@ ruleset() {
     if [ "$proto" = esp ]; then
       printf '    meta l4proto esp ip saddr != @%s drop\n    meta nfproto ipv6 meta l4proto esp drop\n' "$scope"
     else
-      printf '    %s dport { %s } ip saddr != @%s reject\n' "$proto" "$ports" "$scope"
+      # The node's own swarm containers (Docker's docker_gwbridge) reach its cluster ports, as on a cloud
+      # node: Prometheus scrapes the exporter of the node it runs on through it.
+      from=""
+      [ "$scope" != cluster ] || from='iifname != "docker_gwbridge" '
+      printf '    %s dport { %s } %sip saddr != @%s reject\n' "$proto" "$ports" "$from" "$scope"
       printf '    meta nfproto ipv6 %s dport { %s } drop\n' "$proto" "$ports"
     fi
   done
