@@ -26,7 +26,7 @@ from .config import Settings
 from .config.types import NetworkSpec
 from .config.topology import FLINK_ROLES, JOBMANAGER, WORKER
 from .machines import Node
-from .services import flink_properties, flink_service, readiness
+from .services import flink_properties, readiness, swarm_service
 from .state import StateBucket
 from .steps import node_command, script, script_text
 from .swarm import SwarmCluster
@@ -197,7 +197,7 @@ class FlinkCluster(pulumi.ComponentResource):
 
     def _zookeeper(self, image: pulumi.Input[str], state: FlinkState) -> docker.Service:
         """Flink's own ZooKeeper server, its data in the state directory."""
-        return flink_service(
+        return swarm_service(
             ZOOKEEPER, image, self.network, self._after_state(state),
             {"JVM_ARGS": f"-Xms{ZOOKEEPER_HEAP} -Xmx{ZOOKEEPER_HEAP}"},
             args=[f"{FLINK_HOME}/bin/flink-console.sh", "zookeeper", "--zkConfigFile", f"{STATE_MOUNT}/zoo.cfg",
@@ -220,7 +220,7 @@ class FlinkCluster(pulumi.ComponentResource):
         """
         stopped = node_command(self, node, "flink-stopped", None, on=self._swarm.control,
                                delete=script("flink-stopped"), depends_on=[self.zookeeper, *self._swarm.formed])
-        return flink_service(JOBMANAGER, image, self.network, self._after_state(state, *built, stopped), {
+        return swarm_service(JOBMANAGER, image, self.network, self._after_state(state, *built, stopped), {
             "FLINK_PROPERTIES": flink_properties({
                 **self._common(), "high-availability.storageDir": state.ha_dirs[JOBMANAGER],
                 "rest.port": ports.FLINK_UI, "jobmanager.memory.process.size": self._flink.jobmanager_memory,
@@ -236,7 +236,7 @@ class FlinkCluster(pulumi.ComponentResource):
     def _taskmanagers(self, image: pulumi.Input[str], built: list[pulumi.Resource],
                       state: FlinkState) -> docker.Service:
         """One taskmanager per worker node (a global service), as workers come and go."""
-        return flink_service(TASKMANAGER, image, self.network, pulumi.ResourceOptions.merge(
+        return swarm_service(TASKMANAGER, image, self.network, pulumi.ResourceOptions.merge(
             self._on_manager, pulumi.ResourceOptions(depends_on=[*built, *self._swarm.formed])), {
             "FLINK_PROPERTIES": flink_properties({
                 **self._common(), "high-availability.storageDir": state.ha_dirs[TASKMANAGER],

@@ -29,8 +29,8 @@ from .config import Settings
 from .config.topology import JOBMANAGER
 from .flink import TASKMANAGER, FlinkCluster
 from .machines import Node
-from .services import flink_service, tasks_ready
-from .steps import node_command, script
+from .services import swarm_service, tasks_ready
+from .steps import control_command, script
 from .swarm import SwarmCluster
 
 PROMETHEUS, GRAFANA, NODE_EXPORTER = "prometheus", "grafana", "node-exporter"
@@ -71,27 +71,37 @@ class Monitoring(pulumi.ComponentResource):
         super().__init__("flink-swarm:index:Monitoring", name, None, opts)
         spec, control = settings.monitoring, swarm.control
         docker_runs = [swarm.installs[control.name]]
+        # Its steps are the swarm's, on the control manager (components/steps.py control_command): moving
+        # control moves them, and monitoring, in place; a new machine there runs them again.
+        here = [control.identity]
         self._on_manager = pulumi.ResourceOptions(parent=self, provider=flink.provider)
-        pulled = {image: node_command(self, control, f"{step}-pull", script("image-pull", image),
-                                      depends_on=docker_runs)
+        # A config or secret named by a digest is created anew beside the old one, which goes once the
+        # service has moved: the bridge would delete a named resource first (pulumi-terraform-bridge
+        # tfbridge/schema.go), replacing every service that uses it too; the resource's own option
+        # wins (pulumi pkg/resource/deploy/step_generator.go:2043-2046).
+        self._named = pulumi.ResourceOptions.merge(self._on_manager, pulumi.ResourceOptions(
+            delete_before_replace=False))
+        pulled = {image: control_command(self, f"{step}-pull", control, script("image-pull", image),
+                                         depends_on=docker_runs, triggers=here)
                   for step, image in ((PROMETHEUS, spec.prometheus_image), (NODE_EXPORTER, spec.node_exporter_image),
                                       *([(GRAFANA, spec.grafana_image)] if spec.grafana else []))}
         pinned = {image: step.stdout.apply(str.strip) for image, step in pulled.items()}
-        dirs = node_command(self, control, "monitoring-data", script(
+        dirs = control_command(self, "monitoring-data", control, script(
             "data-dirs", f"{DATA_DIR}/{PROMETHEUS}:{PROMETHEUS_UID}",
-            *([f"{DATA_DIR}/{GRAFANA}:{GRAFANA_UID}"] if spec.grafana else [])), depends_on=docker_runs)
-        after = pulumi.ResourceOptions.merge(self._on_manager, pulumi.ResourceOptions(depends_on=[dirs, *pulled.values()]))
+            *([f"{DATA_DIR}/{GRAFANA}:{GRAFANA_UID}"] if spec.grafana else [])), depends_on=docker_runs, triggers=here)
+        after = pulumi.ResourceOptions.merge(self._on_manager,
+                                             pulumi.ResourceOptions(depends_on=[dirs, *pulled.values()]))
 
         addresses = pulumi.Output.all(*(n.public_ip for n in nodes)).apply(
             lambda ips: prometheus_config(spec.scrape_interval, list(zip((n.name for n in nodes), ips))))
-        self.prometheus = flink_service(
+        self.prometheus = swarm_service(
             PROMETHEUS, pinned[spec.prometheus_image], flink.network, after, {},
             args=["--config.file=/etc/prometheus/flink-swarm.yml", "--storage.tsdb.path=/prometheus",
                   f"--storage.tsdb.retention.time={spec.retention}", f"--web.listen-address=:{ports.PROMETHEUS}"],
             configs=[self._config("prometheus-config", addresses, "/etc/prometheus/flink-swarm.yml", PROMETHEUS_UID)],
             mounts=[self._bind(PROMETHEUS, "/prometheus")], node=control.name,
             published=[self._publish(ports.PROMETHEUS)])
-        self.node_exporter = flink_service(  # on every node, as it joins
+        self.node_exporter = swarm_service(  # on every node, as it joins
             NODE_EXPORTER, pinned[spec.node_exporter_image], None,
             pulumi.ResourceOptions.merge(after, pulumi.ResourceOptions(depends_on=swarm.formed)), {},
             args=["--path.procfs=/host/proc", "--path.sysfs=/host/sys", "--path.rootfs=/host/root",
@@ -106,7 +116,8 @@ class Monitoring(pulumi.ComponentResource):
         if spec.grafana:
             self.grafana = self._grafana(pinned[spec.grafana_image], flink.network, after, control.name)
             tasks[GRAFANA] = (self.grafana, 1)
-        tasks_ready(self, control, control, "monitoring-ready", tasks, [n.identity for n in nodes])
+        wait, _ = tasks_ready(tasks, [n.identity for n in nodes])
+        control_command(self, "monitoring-ready", control, wait, depends_on=[service for service, _ in tasks.values()])
         self.urls = {service: pulumi.Output.concat("http://", control.public_ip, ":", str(port))
                      for service, port in ((PROMETHEUS, ports.PROMETHEUS), *([(GRAFANA, ports.GRAFANA)]
                                                                               if spec.grafana else []))}
@@ -120,9 +131,9 @@ class Monitoring(pulumi.ComponentResource):
         self.admin_password = pulumi.Output.secret(password.result)  # secret whatever the engine
         secret = docker.Secret("grafana-admin-password", name=pulumi.Output.unsecret(password.result.apply(
             lambda p: "grafana-admin-" + hashlib.sha256(p.encode()).hexdigest()[:12])),
-            data=password.result.apply(lambda p: base64.b64encode(p.encode()).decode()), opts=self._on_manager)
+            data=password.result.apply(lambda p: base64.b64encode(p.encode()).decode()), opts=self._named)
         target = "/run/secrets/grafana-admin-password"
-        return flink_service(
+        return swarm_service(
             GRAFANA, image, network, after, {
                 "GF_SECURITY_ADMIN_PASSWORD__FILE": target, "GF_USERS_ALLOW_SIGN_UP": "false",
                 "GF_AUTH_ANONYMOUS_ENABLED": "false", "GF_ANALYTICS_REPORTING_ENABLED": "false",
@@ -142,7 +153,7 @@ class Monitoring(pulumi.ComponentResource):
         text = pulumi.Output.from_input(text)
         config = docker.ServiceConfig(name, name=text.apply(
             lambda t: f"{name}-{hashlib.sha256(t.encode()).hexdigest()[:12]}"),
-            data_raw=text, opts=self._on_manager)
+            data_raw=text, opts=self._named)
         return docker.ServiceTaskSpecContainerSpecConfigArgs(
             config_id=config.id, config_name=config.name, file_name=path, file_uid=str(uid), file_gid="0",
             file_mode=0o444)

@@ -14,7 +14,6 @@ from typing import Optional
 
 import pulumi
 import pulumi_docker as docker
-from pulumi_command import remote
 
 from . import ports
 from .config.topology import JOBMANAGER
@@ -31,7 +30,7 @@ def flink_properties(props: dict[str, pulumi.Input[object]]) -> pulumi.Output[st
         lambda values: "".join(f"{key}: {value}\n" for key, value in zip(props, values)))
 
 
-def flink_service(name: str, image: pulumi.Input[str], network: Optional[docker.Network],
+def swarm_service(name: str, image: pulumi.Input[str], network: Optional[docker.Network],
                   opts: pulumi.ResourceOptions, env: dict[str, pulumi.Input[str]], *, args: Optional[list[str]] = None,
                   command: Optional[list[pulumi.Input[str]]] = None, mounts: Optional[list] = None,
                   secrets: Optional[list] = None, configs: Optional[list] = None,
@@ -66,19 +65,16 @@ def flink_service(name: str, image: pulumi.Input[str], network: Optional[docker.
             ignore_changes=["taskSpec.placement.platforms", *([] if network else ["taskSpec.networksAdvanceds"])])))
 
 
-def tasks_ready(parent: pulumi.Resource, node: Node, control: Node, step: str,
-                tasks: dict[str, tuple[docker.Service, int]], machines: list[pulumi.Input[str]],
-                *more: pulumi.Input[str]) -> tuple[remote.Command, pulumi.Output[str]]:
-    """`<node>-<step>`, on the control manager: waits until each service (`tasks`: by name, with how
-    many tasks) runs its tasks of its current spec (scripts/flink-ready.sh). Also returns the revision
-    it checks: a digest of the services' specs, the counts, the identities of the `machines` that run
-    them and `more`, so the step runs again exactly when one of those changes."""
+def tasks_ready(tasks: dict[str, tuple[docker.Service, int]], machines: list[pulumi.Input[str]],
+                *more: object) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+    """The command that waits, on the control manager, until each service (`tasks`: by name, with how
+    many tasks) runs its tasks of its current spec (scripts/flink-ready.sh), and the revision it
+    checks: a digest of the services' specs, the counts, the identities of the `machines` that run
+    them and `more`, so a step running it runs again exactly when one of those changes."""
     counts = [f"{name}={count}" for name, (_, count) in tasks.items()]
-    services = [service for service, _ in tasks.values()]
-    revision = pulumi.Output.all(*(pulumi.Output.json_dumps(s.task_spec) for s in services), *machines).apply(
+    revision = pulumi.Output.all(*(pulumi.Output.json_dumps(s.task_spec) for s, _ in tasks.values()), *machines).apply(
         lambda parts: hashlib.sha256("\n".join([*parts, *counts, *map(str, more)]).encode()).hexdigest()[:16])
-    return node_command(parent, node, step, script("flink-ready", READY_TIMEOUT, revision, *counts),
-                        on=control, depends_on=services), revision
+    return script("flink-ready", READY_TIMEOUT, revision, *counts), revision
 
 
 def readiness(parent: pulumi.Resource, jobmanager: Node, control: Node,
@@ -98,6 +94,8 @@ def readiness(parent: pulumi.Resource, jobmanager: Node, control: Node,
     Flink: they run again exactly when a service changes or a Flink node does (added, removed, its
     machine replaced), and an `up` with nothing changed runs (and waits for) neither.
     """
-    ready, revision = tasks_ready(parent, jobmanager, control, "flink-ready", tasks, machines, slots)
+    wait, revision = tasks_ready(tasks, machines, slots)
+    ready = node_command(parent, jobmanager, "flink-ready", wait, on=control,
+                         depends_on=[service for service, _ in tasks.values()])
     return node_command(parent, jobmanager, "flink-serving", script(
         "flink-serving", READY_TIMEOUT, ports.FLINK_UI, JOBMANAGER, taskmanagers, slots, revision), depends_on=[ready])

@@ -17,9 +17,14 @@ from tests.harness import BASE_CONFIG, ROOT
 BLOG = yaml.safe_load((ROOT / "config/topologies/blog.yaml").read_text())["nodes"]
 WORKER = "azure-swarm-worker-2"
 NODE_STEPS = ("docker", "join", "weave", "pull", "member")
-RESOURCES = 80  # of the blog topology
+RESOURCES = 98  # of the blog topology (18 of them monitoring's)
 # `up` returns when Flink serves: these run again whenever a service or a Flink node changes
 READY = {"azure-flink-jobmanager-flink-ready": "update", "azure-flink-jobmanager-flink-serving": "update"}
+# ... and when monitoring's services run: again whenever a node's machine changes
+WATCHED = {"swarm-monitoring-ready": "update"}
+# a node's address added or gone: Prometheus scrapes it (a new config, named by its digest, beside the
+# old one), and the cluster's firewall rules admit it
+SCRAPED = {"prometheus-config": "replace", "prometheus": "update", "fw-node-exporter": "update", **WATCHED}
 
 
 def day_two(project: Project, nodes, **first):
@@ -83,7 +88,7 @@ def test_a_worker_added_creates_its_machine_and_steps_and_relabels(stack):
     assert plan.changed() == {
         **{name: "create" for name in node_steps(new) | {f"{new}-ip", f"{new}-nic", f"{new}-vm", f"{new}-host-key"}},
         **{name: "update" for name in firewall},  # every firewall admits the new node's address
-        "swarm-labels": "update", **READY}
+        "swarm-labels": "update", **READY, **SCRAPED}
     assert ("swarm-labels", "update") in plan.ran()  # runs again, with the new node
 
 
@@ -92,7 +97,7 @@ def test_a_worker_removed_is_removed_from_the_swarm_before_it_leaves(stack):
     plan = stack(workers=2)
     gone = "azure-swarm-worker-3"
     assert plan.names("delete") == node_steps(gone) | {f"{gone}-ip", f"{gone}-nic", f"{gone}-vm", f"{gone}-host-key"}
-    assert plan.names("create", "replace") == set()
+    assert plan.names("create", "replace") == {"prometheus-config"}  # scraping one node fewer
     ran = plan.ran()
     assert ran.index((f"{gone}-member", "delete")) < ran.index((f"{gone}-join", "delete"))  # drained, removed, leaves
     order = [s.name for s in plan.steps]
@@ -103,7 +108,7 @@ def test_a_worker_removed_is_removed_from_the_swarm_before_it_leaves(stack):
 def test_a_replaced_vm_leaves_then_is_bootstrapped_again(stack):
     plan = stack(replace=[f"{WORKER}-vm"])
     assert plan.changed() == {**{name: "replace" for name in node_steps(WORKER) | {f"{WORKER}-vm"}},
-                              "swarm-labels": "update", **READY}  # labels the new node id
+                              "swarm-labels": "update", **READY, **WATCHED}  # labels the new node id
     ran = plan.ran()
     # delete-first, dependents before the VM: the old node is removed on the manager, leaves, then the new
     # machine gets Docker, joins, and its new node id is followed by -member
@@ -126,7 +131,7 @@ def test_a_gcp_image_change_replaces_the_gcp_vms_and_reruns_their_steps(stack):
     plan = stack()
     node = "google-cloud-worker-1"
     assert plan.changed() == {**{name: "replace" for name in node_steps(node) | {f"{node}-vm"}},
-                              "swarm-labels": "update", **READY}
+                              "swarm-labels": "update", **READY, **WATCHED}
 
 
 def test_an_azure_image_change_replaces_the_azure_vms_which_azure_cannot_update(stack):
@@ -149,8 +154,11 @@ def test_the_only_manager_replaced_rebuilds_the_swarm_and_flink(stack):
     members = {f"{n}-member" for n in workers}
     leader = {f"azure-swarm-manager-{s}" for s in ("vm", "docker", "join", "weave", "member")} | {
         "swarm-init", "swarm-tokens"}
-    assert plan.changed() == {**{name: "replace" for name in joins | members | leader | {
-        "flink-net", "zookeeper", "jobmanager", "taskmanager"}}, "swarm-labels": "update", **READY}
+    # monitoring too: its steps on the new machine, its services in the new swarm
+    monitoring = {"swarm-prometheus-pull", "swarm-node-exporter-pull", "swarm-grafana-pull", "swarm-monitoring-data",
+                  "prometheus", "node-exporter", "grafana"}
+    assert plan.changed() == {**{name: "replace" for name in joins | members | leader | monitoring | {
+        "flink-net", "zookeeper", "jobmanager", "taskmanager"}}, "swarm-labels": "update", **READY, **WATCHED}
     ran = plan.ran()
     for join in joins:  # each node is removed (a manager demoted) on the manager before it leaves
         assert ran.index((join.replace("-join", "-member"), "delete")) < ran.index((join, "delete"))
@@ -238,10 +246,19 @@ NODE_STEP = ("-join", "-docker", "-pull", "-weave", "-vm", "-ip", "-nic")
 FLINK = {"flink-net", "jobmanager", "taskmanager"}
 
 
+def node_or_flink(changed) -> list[str]:
+    """What changed of the nodes' own steps (`<node>-<step>`, not the swarm's `swarm-<step>`) and of Flink."""
+    return [n for n in changed if (n.endswith(NODE_STEP) and not n.startswith("swarm-")) or n in FLINK]
+
+
 def test_moving_control_changes_no_node_step_network_or_service(ha):
     plan = ha(controlManager="mgr-2")
     changed = plan.changed()
-    assert not [n for n in changed if n.endswith(NODE_STEP) or n in FLINK], changed
+    assert not node_or_flink(changed), changed
+    # monitoring follows control: its steps run on mgr-2 (new there), Prometheus and Grafana move there
+    assert {n: changed[n] for n in ("swarm-prometheus-pull", "swarm-monitoring-data", "prometheus", "grafana")} == {
+        "swarm-prometheus-pull": "replace", "swarm-monitoring-data": "replace", "prometheus": "update",
+        "grafana": "update"}
     assert changed["manager"] == "update"  # the docker provider reaches mgr-2 now (in place: nothing under it moves)
     assert {"swarm-init", "swarm-tokens", "swarm-labels"} <= set(changed)  # run again, there
     members = {n: op for n, op in changed.items() if n.endswith("-member")}
@@ -251,7 +268,7 @@ def test_moving_control_changes_no_node_step_network_or_service(ha):
 
 def test_reordering_the_managers_only_moves_control(ha):
     plan = ha(order=["mgr-2", "mgr-1", "mgr-3"])
-    assert not [n for n in plan.changed() if n.endswith(NODE_STEP) or n in FLINK]
+    assert not node_or_flink(plan.changed())
     assert not [n for n, op in plan.ran() if op == "delete"]
 
 
@@ -267,7 +284,8 @@ def test_one_to_three_managers_and_back(ha):
     ha(managers=1)
     grown = ha(managers=3)
     assert {"mgr-2-join", "mgr-3-join", "mgr-2-member", "mgr-3-member"} <= grown.names("create")
-    assert not grown.names("replace") and not grown.names("delete")  # others' joins only learn of the managers
+    # others' joins only learn of the managers; Prometheus scrapes them (a new config beside the old)
+    assert grown.names("replace") == {"prometheus-config"} and not grown.names("delete")
     back = ha(managers=1)
     assert {"mgr-2-join", "mgr-3-join", "mgr-2-member", "mgr-3-member"} <= back.names("delete")
     ran = back.ran()

@@ -51,7 +51,7 @@ def test_prometheus_and_grafana_run_on_the_control_manager_with_their_data_on_it
         assert service.inputs["taskSpec"]["placement"]["constraints"] == [f"node.labels.name == {CONTROL}"]
         assert service.inputs["mode"] == {"replicated": {"replicas": 1}}
         assert {"type": "bind", "source": f"/var/lib/flink-swarm/{name}", "target": target} in container(service)["mounts"]
-    data = run.get(f"{CONTROL}-monitoring-data")
+    data = run.get("swarm-monitoring-data")
     words = shlex.split(data.inputs["create"])
     assert words[-2:] == ["/var/lib/flink-swarm/prometheus:65534", "/var/lib/flink-swarm/grafana:472"]
     for name in ("prometheus", "grafana"):
@@ -62,7 +62,7 @@ def test_every_image_is_pinned_by_the_control_managers_pull(run):
     found = services(run)
     for service, image in (("prometheus", "prom/prometheus:v3.5.0"), ("node-exporter", "prom/node-exporter:v1.9.1"),
                            ("grafana", "grafana/grafana:12.1.1")):
-        pull = run.get(f"{CONTROL}-{service}-pull")
+        pull = run.get(f"swarm-{service}-pull")
         assert shlex.split(pull.inputs["create"])[-1] == image
         assert container(found[service])["image"] == digest(image)
         assert run.depends_on(found[service], pull)
@@ -152,7 +152,7 @@ def test_prometheus_and_grafana_are_published_on_the_control_manager_for_admin_c
 
 
 def test_up_waits_for_the_monitoring_services_beside_flink(run):
-    ready = run.get(f"{CONTROL}-monitoring-ready")
+    ready = run.get("swarm-monitoring-ready")
     words = shlex.split(ready.inputs["create"])
     assert words[words.index("-c") + 2] == "flink-ready"
     assert words[-3:] == ["prometheus=1", "node-exporter=5", "grafana=1"]
@@ -167,7 +167,7 @@ def test_grafana_off_keeps_prometheus_and_closes_its_port(program):
     assert {"prometheus", "node-exporter"} <= set(services(run)) and "grafana" not in services(run)
     assert not run.of_type(SECRET) and run.outputs["grafanaAdminPassword"] is None
     assert "grafana" not in {r["name"] for r in run.of_type(NSG)[0].inputs["securityRules"]}
-    assert words_tail(run.get(f"{CONTROL}-monitoring-ready")) == ["prometheus=1", "node-exporter=5"]
+    assert words_tail(run.get("swarm-monitoring-ready")) == ["prometheus=1", "node-exporter=5"]
 
 
 def words_tail(step):

@@ -30,7 +30,8 @@ def azure(program):
 def test_the_default_state_is_on_the_jobmanagers_node_and_nothing_is_made_for_it(program):
     run = program()
     assert not [r for r in run.resources if r.type.startswith(("gcp:storage", "gcp:serviceaccount",
-                                                               "azure-native:storage", SECRET))]
+                                                               "azure-native:storage"))]
+    assert [s.name for s in run.of_type(SECRET)] == ["grafana-admin-password"]  # monitoring's, no key
     assert run.outputs["flinkState"] == "azure-flink-jobmanager:/var/lib/flink-swarm/state"
 
 
@@ -61,7 +62,7 @@ def flink_services(run):
 
 def test_gcs_flink_writes_its_state_there_with_the_key_as_a_docker_secret(gcs):
     name = gcs.get("bucket", "gcp:storage/bucket:Bucket").inputs["name"]
-    (secret,) = gcs.of_type(SECRET)
+    (secret,) = [s for s in gcs.of_type(SECRET) if s.name == "flink-state-key"]
     assert is_secret(secret.raw["data"])  # the key is a Pulumi secret in the state
     key_json = json.loads(base64.b64decode(secret.inputs["data"]))  # the key file the plugin reads
     assert key_json["type"] == "service_account"
@@ -86,7 +87,7 @@ def test_gcs_flink_writes_its_state_there_with_the_key_as_a_docker_secret(gcs):
 
 
 def test_a_new_key_is_a_new_docker_secret_named_by_a_digest_of_it(gcs):
-    (secret,) = gcs.of_type(SECRET)
+    (secret,) = [s for s in gcs.of_type(SECRET) if s.name == "flink-state-key"]
     name = secret.inputs["name"]
     assert name.startswith("flink-state-key-") and len(name) == len("flink-state-key-") + 12
     assert not is_secret(secret.raw["name"])  # a digest tells nothing of the key; the plan shows the name
@@ -109,7 +110,7 @@ def test_azure_a_storage_account_with_a_private_container_kept_on_destroy(azure)
 
 def test_azure_flink_gets_the_account_key_from_a_docker_secret_through_its_entry(azure):
     name = azure.get("account", "azure-native:storage:StorageAccount").inputs["accountName"]
-    (secret,) = azure.of_type(SECRET)
+    (secret,) = [s for s in azure.of_type(SECRET) if s.name == "flink-state-key"]
     assert is_secret(secret.raw["data"])
     assert base64.b64decode(secret.inputs["data"]).decode() == "bW9jay1zdG9yYWdlLWtleQ=="  # the key, as a file
     for service in flink_services(azure):
