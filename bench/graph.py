@@ -10,7 +10,9 @@ LAYERS = {  # component type -> layer of everything it parents (and of itself)
     "flink-swarm:index:Nodes": "nodes",
     "flink-swarm:index:SwarmCluster": "swarm",
     "flink-swarm:index:FlinkCluster": "flink",
+    "flink-swarm:index:Monitoring": "monitoring",
 }
+LAYER_NAMES = ("nodes", "swarm", "flink", "monitoring")
 COMMAND = "command:remote:Command"
 SERVICE = "docker:index/service:Service"
 
@@ -26,12 +28,18 @@ def count_layers(run) -> dict[str, int]:
     """Registered resources (components included) per layer, plus `custom` and `total`."""
     by_urn = {r.urn: r for r in run.resources}
     counts = Counter(layer_of(r, by_urn) for r in run.resources)
-    out = {layer: counts.get(layer, 0) for layer in ("nodes", "swarm", "flink", "other")}
+    out = {layer: counts.get(layer, 0) for layer in (*LAYER_NAMES, "other")}
     return dict(out, custom=len(run.custom()), total=len(run.resources))
 
 
-def critical_path(run, seconds: Callable[[object], float]) -> tuple[float, list]:
-    """The heaviest chain of dependent custom resources ending at a Flink service.
+def services_of(run, layer: str) -> list:
+    """The swarm services of a layer: Flink's (`flink`) or monitoring's."""
+    by_urn = {r.urn: r for r in run.resources}
+    return [s for s in run.of_type(SERVICE) if layer_of(s, by_urn) == layer]
+
+
+def critical_path(run, seconds: Callable[[object], float], layer: str = "flink") -> tuple[float, list]:
+    """The heaviest chain of dependent custom resources ending at a service of `layer` (Flink's).
 
     `seconds(res)` weighs each resource (use `lambda r: 1` to count resources). Returns the
     chain's weight and the chain itself, first resource first.
@@ -47,7 +55,7 @@ def critical_path(run, seconds: Callable[[object], float]) -> tuple[float, list]
             best[urn] = (weight + seconds(res), [*chain, res])
         return best[urn]
 
-    return max((heaviest(r.urn) for r in run.of_type(SERVICE)), key=lambda b: b[0])
+    return max((heaviest(r.urn) for r in services_of(run, layer)), key=lambda b: b[0])
 
 
 def schedule(run, seconds: Callable[[object], float], slots: int) -> float:
@@ -85,7 +93,7 @@ def schedule(run, seconds: Callable[[object], float], slots: int) -> float:
             waiting_on[after] -= 1
             if waiting_on[after] == 0:
                 heapq.heappush(queue, (now, order[after], after))
-    return max(done[r.urn] for r in run.of_type(SERVICE))
+    return max(done[r.urn] for r in services_of(run, "flink"))
 
 
 def commands_by_host(run, delete_only: bool = False) -> Counter:

@@ -27,12 +27,13 @@ ROOT = BENCH.parent
 sys.path[:0] = [str(BENCH), str(ROOT)]
 
 import yaml
-from graph import commands_by_host, count_layers, critical_path, schedule
+from graph import LAYER_NAMES, commands_by_host, count_layers, critical_path, schedule
 from latency import LatencyModel
 
 TARGET_NODES, TARGET_SECONDS, TARGET_MIB = 200, 15.0, 1024.0  # N nodes evaluate within these
 FLINK_TARGET, LIMIT_RATIO, GROWTH_200 = 120.0, 1.4, 1.5  # s to Flink at 5 nodes (1.4 x the limit); 200 vs 5 nodes
 SLOTS = (8, 16)  # `pulumi up --parallel`: 4 x CPUs by default, 8 on a 2-vCPU CI runner (tools/parallelism)
+MONITORING_SLACK = 5.0  # s: monitoring's services may be up at most this long after Flink's (issue 32)
 parallelism = runpy.run_path(str(ROOT / "tools" / "parallelism"))["parallelism"]  # what the workflows pass
 GROWTH_BASE, GROWTH_LIMIT = 50, 1.5  # wall s per node at the largest N vs at 50 nodes
 
@@ -75,9 +76,11 @@ def analyse(run, n: int) -> dict:
     hosts, manager = commands_by_host(run), run.outputs["managerAddress"]
     return {
         "resources": layers,
-        "per_node": {k: round(layers[k] / n, 2) for k in ("nodes", "swarm", "flink", "total")},
+        "per_node": {k: round(layers[k] / n, 2) for k in (*LAYER_NAMES, "total")},
         "critical_path": {"resources": int(length), "seconds": ready,
                           "path": [{"name": r.name, "type": r.type, "seconds": model.seconds(r)} for r in path]},
+        # monitoring's services (when on) are made beside Flink's: when the last of them is up
+        "monitoring_ready": critical_path(run, model.seconds, "monitoring")[0] if layers["monitoring"] else None,
         # time to Flink under the engine's `--parallel` slots: as many as needed (the critical path),
         # 8 and 16, and what the workflows pass (tools/parallelism)
         "time_to_flink": {"unbounded": schedule(run, model.seconds, len(run.custom())),
@@ -137,6 +140,11 @@ def targets(results: list[dict]) -> list[tuple[str, str, str]]:
     lengths = {r["nodes"]: r["critical_path"]["resources"] for r in results}
     out.append(("critical path length is the same at every N", "PASS" if len(set(lengths.values())) == 1 else "FAIL",
                 ", ".join(f"{n}: {v}" for n, v in lengths.items())))
+    ready = {r["nodes"]: (r["critical_path"]["seconds"], r["monitoring_ready"]) for r in results}
+    if all(m is not None for _, m in ready.values()):  # monitoring on: beside Flink, a few seconds at most after it
+        out.append((f"monitoring's services up within {MONITORING_SLACK:g} s of Flink's (critical path)",
+                    "PASS" if all(m <= f + MONITORING_SLACK for f, m in ready.values()) else "FAIL",
+                    ", ".join(f"{n}: Flink {f:g} s, monitoring {m:g} s" for n, (f, m) in ready.items())))
     smallest = by_n[min(by_n)]
     if largest is not smallest:
         slope = (largest["manager_commands"] - smallest["manager_commands"]) / (largest["nodes"] - smallest["nodes"])
@@ -177,7 +185,7 @@ def shape_problems(results: list[dict]) -> list[str]:
     problems = []
     for r in results:
         layers, path, n = r["resources"], r["critical_path"]["path"], r["nodes"]
-        if layers["nodes"] + layers["swarm"] + layers["flink"] + layers["other"] != layers["total"]:
+        if sum(layers[k] for k in (*LAYER_NAMES, "other")) != layers["total"]:
             problems.append(f"{n} nodes: the layers do not add up to the {layers['total']} resources")
         if layers["other"]:
             problems.append(f"{n} nodes: {layers['other']} resources belong to no layer")
