@@ -206,7 +206,8 @@ def _local_base(base: str, registry: str) -> str:
 
 
 def build_images(mirror: str, local_registry: str) -> dict[str, str]:
-    """Build (or find cached) images; returns {"local-base"|"node"|"host"|"vm"|"flink"|"registry"|"mirror": tag}.
+    """Build (or find cached) images; returns {"local-base"|"node"|"host"|"vm"|"flink"|"registry"|"mirror"|
+    "prometheus"|"node-exporter": tag} (the last two stand in for monitoring's official images).
 
     local-base: what the tests give as `local.baseImage` (it trusts `local_registry`); node: the program's
     node image (components/local-host) built on it as the program builds it; host: a test host with Docker
@@ -220,7 +221,7 @@ def build_images(mirror: str, local_registry: str) -> dict[str, str]:
     with phase("images"):
         base = _base_image(rootfs)
         images = {name: _build_image(name, _context(HERE / "images" / name), {"BASE": base})
-                  for name in ("registry", "mirror")}
+                  for name in ("registry", "mirror", "prometheus", "node-exporter")}
         images["local-base"] = _local_base(base, local_registry)
         images["node"] = _build_image("node", _context(local.CONTEXT),  # the build args the program passes
                                       {"BASE_IMAGE": images["local-base"], "SSH_USER": "ubuntu"})

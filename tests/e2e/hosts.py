@@ -53,6 +53,9 @@ MIRROR_IP = "10.77.0.3"  # apt and pip packages for the Flink image (flink.pytho
 
 FLINK_IMAGE = f"{REGISTRY}/flink-swarm-e2e/flink:{FLINK_VERSION}"  # as the hosts see it
 FLINK_IMAGE_RETAGGED = f"{FLINK_IMAGE}-b"  # the same image under another tag (a tag change on day two)
+# monitoring's images, built from Debian's packages (images/prometheus, images/node-exporter)
+PROMETHEUS_IMAGE = f"{REGISTRY}/flink-swarm-e2e/prometheus:debian"
+NODE_EXPORTER_IMAGE = f"{REGISTRY}/flink-swarm-e2e/node-exporter:debian"
 
 # What the WordCount job (jobs/WordCount.java) must count; see flink_rest.word_counts.
 WORDCOUNT_COUNTS = {
@@ -117,7 +120,8 @@ def _wait_host(host: Host, timeout: float = 180) -> None:
 
 
 def _start_registry(images: dict[str, str]) -> None:
-    """Run the registry at REGISTRY and push the Flink image to it as FLINK_IMAGE (and its second tag).
+    """Run the registry at REGISTRY and push the Flink image to it as FLINK_IMAGE (and its second tag),
+    and monitoring's images.
 
     Its storage is kept in CACHE, so pushing an unchanged image again is quick.
     """
@@ -129,9 +133,10 @@ def _start_registry(images: dict[str, str]) -> None:
     wait("registry", lambda: _registry_answers(f"127.0.0.1:{port}"), 30,
          lambda: run("docker", "logs", name, check=False))
     # The outer engine pushes via loopback (insecure by default); hosts pull via REGISTRY.
-    for image in (FLINK_IMAGE, FLINK_IMAGE_RETAGGED):
+    for built, image in (("flink", FLINK_IMAGE), ("flink", FLINK_IMAGE_RETAGGED), ("prometheus", PROMETHEUS_IMAGE),
+                         ("node-exporter", NODE_EXPORTER_IMAGE)):
         local = f"127.0.0.1:{port}/{image.split('/', 1)[1]}"
-        run("docker", "tag", images["flink"], local)
+        run("docker", "tag", images[built], local)
         run("docker", "push", local)
         run("docker", "rmi", local)
 

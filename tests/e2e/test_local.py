@@ -58,7 +58,8 @@ def cluster(tmp_path_factory):
             "flink-swarm:local": {"baseImage": base, "sshPort": SSH_PORT, "uiPort": UI_PORT},
             "flink-swarm:flink": {"taskSlots": 2,
                                   "image": f"{hosts.LOCAL_REGISTRY}/flink-swarm-e2e/flink:{FLINK_VERSION}"},
-            "flink-swarm:ssh": {"dialAttempts": 30, "dialTimeoutSeconds": 5}})
+            "flink-swarm:ssh": {"dialAttempts": 30, "dialTimeoutSeconds": 5},
+            "flink-swarm:monitoring": {"enabled": False}})  # proven on the static hosts (test_static.py)
         started = time.monotonic()
         plan = project.run("up")  # its preview, then the update
         applied = time.monotonic()

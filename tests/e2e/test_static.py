@@ -11,6 +11,8 @@ import json
 import re
 import subprocess
 import time
+import urllib.parse
+import urllib.request
 
 import pytest
 import yaml
@@ -19,6 +21,7 @@ from components import ports
 from tests.cli import Project
 from tests.e2e import flink_rest, hosts
 from tests.e2e.proc import PLANS, TIMINGS, phase, wait
+from tests.grafana_queries import dashboard_queries
 from tests.plugins.providers.command import RemoteCommand
 
 pytestmark = pytest.mark.e2e
@@ -51,6 +54,10 @@ def program_config(tmp_path, nodes: list[dict], key: str, ssh=None) -> dict:
                               # taskmanager missed after 20 s instead of 50
                               "settings": {"execution.checkpointing.interval": "5s", "heartbeat.timeout": 20000}},
         "flink-swarm:ssh": ssh or {"dialAttempts": 10, "dialTimeoutSeconds": 5},
+        # Prometheus and the node exporters from Debian's packages; Grafana's image cannot be made here
+        # (its service is proven under mocks, tests/test_monitoring.py)
+        "flink-swarm:monitoring": {"prometheusImage": hosts.PROMETHEUS_IMAGE, "nodeExporterImage": hosts.NODE_EXPORTER_IMAGE,
+                                   "grafana": False, "scrapeInterval": "5s"},
     }
 
 
@@ -255,6 +262,80 @@ def test_a_job_survives_a_jobmanager_kill_and_a_taskmanager_loss(cluster, ticker
     assert flink_rest.gauge(rest, job, "largestSum") >= floor
     assert flink_rest.cli(rest, "cancel", job)["job_id"] == job
     wait("the job cancelled", lambda: flink_rest.get(rest, f"/jobs/{job}")["state"] == "CANCELED", 60)
+
+
+def prometheus(cluster, path: str, **params: str):
+    """Prometheus's API on the control manager, as adminCidrs (this machine) reach it: its `data`."""
+    url = f"http://{cluster['hosts']['lab-manager'].ip}:{ports.PROMETHEUS}{path}?{urllib.parse.urlencode(params)}"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)["data"]
+
+
+def scraped(cluster) -> list[tuple[str, str, str]]:
+    """Every target as (scrape job, Flink service or node, health)."""
+    return sorted((t["labels"]["job"], t["labels"].get("service") or t["labels"].get("node", ""), t["health"])
+                  for t in prometheus(cluster, "/api/v1/targets")["activeTargets"])
+
+
+def records_out(cluster) -> float:
+    (sample,) = prometheus(cluster, "/api/v1/query", query="sum(flink_taskmanager_job_task_numRecordsOut)")["result"]
+    return float(sample["value"][1])
+
+
+def test_prometheus_scrapes_every_flink_process_and_node_and_the_dashboard_answers(cluster, ticker_jar):
+    """Prometheus (Debian's, standing in for the pinned image) on the control manager finds the
+    jobmanager and both taskmanagers through the swarm's DNS and every node's exporter; a running job's
+    records-out counter rises between two queries, and every query of the provisioned Grafana
+    dashboard returns data (so it asks for metric names Flink and the exporter really export)."""
+    rest = cluster["rest"]
+    job = flink_rest.run_jar(rest, ticker_jar)
+    flink_rest.wait_running(rest, job)
+    want = sorted([("flink", "jobmanager", "up"), ("flink", "taskmanager", "up"), ("flink", "taskmanager", "up"),
+                   *(("node", name, "up") for name in NAMES), ("prometheus", "", "up")])
+    wait("every target scraped and up", lambda: scraped(cluster) == want, 90, lambda: str(scraped(cluster)), interval=2)
+    first = records_out(cluster)
+    flink_rest.wait_checkpoint(rest, job, after=0)  # the checkpoint panels have a value
+    wait("the job's records out counted higher", lambda: records_out(cluster) > first, 30, interval=2)
+    time.sleep(6)  # a scrape after the checkpoint (scrapeInterval 5s)
+    empty = [(q.panel, q.expr) for q in dashboard_queries(rate_interval="1m")
+             if not prometheus(cluster, "/api/v1/query", query=q.expr)["result"]]
+    assert empty == []
+    assert flink_rest.cli(rest, "cancel", job)["job_id"] == job
+
+
+def test_prometheus_answers_admin_cidrs_and_the_exporters_only_the_cluster(cluster):
+    manager = cluster["hosts"]["lab-manager"]
+    outsider = hosts.run("docker", "run", "--rm", "--network", hosts.NETWORK, "--ip", OUTSIDER,
+                         "--entrypoint", "bash", hosts.IMAGES["vm"], "-c",
+                         f"{probe(manager.ip, ports.PROMETHEUS)}; {probe(manager.ip, ports.NODE_EXPORTER)}")
+    assert outsider.split() == ["refused", "refused"]
+    rc, out, _ = hosts.run_ssh(cluster["hosts"]["lab-worker-1"], probe(manager.ip, ports.NODE_EXPORTER))
+    assert (rc, out.split()) == (0, ["open"])  # a node scrapes any node's exporter
+    admin = subprocess.run(["bash", "-c", probe(manager.ip, ports.PROMETHEUS)], capture_output=True, text=True,
+                           check=True)
+    assert admin.stdout.split() == ["open"]
+    outputs = cluster["project"].outputs()
+    assert outputs["monitoring"] == {"prometheus": f"http://{manager.ip}:{ports.PROMETHEUS}"}
+    assert outputs["grafanaAdminPassword"] is None  # grafana: false
+
+
+def cli(cluster, *args: str) -> subprocess.CompletedProcess:
+    project = cluster["project"]
+    return subprocess.run([*flink_rest.CLI, *args], cwd=project.dir, env=project.env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_logs_and_a_shell_through_the_job_cli(cluster):
+    logs = cli(cluster, "logs", "jobmanager", "--tail", "5")
+    lines = logs.stdout.splitlines()
+    assert logs.returncode == 0 and len(lines) == 5, logs.stderr
+    assert all(re.match(r"jobmanager\.1\.\w+@", line) for line in lines), lines  # docker service logs' prefix
+    listed = cli(cluster, "shell", "taskmanager", "--node", "lab-worker-2", "--", "ls", "/opt/flink/lib")
+    assert listed.returncode == 0 and "flink-dist" in listed.stdout, listed.stderr
+    assert cli(cluster, "shell", "jobmanager", "--", "hostname").returncode == 0
+    assert cli(cluster, "shell", "taskmanager", "--", "false").returncode == 1  # the command's own exit code
+    unknown = cli(cluster, "logs", "no-such-service")
+    assert unknown.returncode == 1 and "no-such-service" in unknown.stderr  # docker's own error, passed on
 
 
 def test_a_refresh_reads_the_swarm_back_and_the_program_still_matches_it(cluster):

@@ -42,6 +42,8 @@ class VmStack:
         config = {"flink-swarm:topology": str(self.topology),
                   "flink-swarm:flink": {"image": hosts.FLINK_IMAGE, "taskSlots": 2, "jobmanagerMemory": "1024m",
                                         "taskmanagerMemory": "1280m", **(flink or {})},
+                  # monitoring is proven on the static hosts (test_static.py); here only Flink's day two
+                  "flink-swarm:monitoring": {"enabled": False},
                   **{f"flink-swarm:{k}": v for k, v in settings.items()}}
         return self._run(scenario, lambda: self.project.up(config, replace, check=check))
 
