@@ -88,6 +88,10 @@ class LocalNodes(pulumi.ComponentResource):
             published = {ports.SSH: (LOOPBACK, local.ssh_port + k)}
             if spec.role == JOBMANAGER:
                 published[ports.FLINK_UI] = (LOOPBACK, local.ui_port)
+            if spec.name == s.control_manager and s.monitoring.enabled:  # where monitoring runs
+                published[ports.PROMETHEUS] = (LOOPBACK, local.prometheus_port)
+                if s.monitoring.grafana:
+                    published[ports.GRAFANA] = (LOOPBACK, local.grafana_port)
             container = docker.Container(
                 f"{spec.name}-node", name=f"{prefix}-{spec.name}", hostname=spec.name, image=image.image_id,
                 networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network.name,

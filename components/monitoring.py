@@ -118,9 +118,11 @@ class Monitoring(pulumi.ComponentResource):
             tasks[GRAFANA] = (self.grafana, 1)
         wait, _ = tasks_ready(tasks, [n.identity for n in nodes])
         control_command(self, "monitoring-ready", control, wait, depends_on=[service for service, _ in tasks.values()])
-        self.urls = {service: pulumi.Output.concat("http://", control.public_ip, ":", str(port))
-                     for service, port in ((PROMETHEUS, ports.PROMETHEUS), *([(GRAFANA, ports.GRAFANA)]
-                                                                              if spec.grafana else []))}
+        # A local node's are published on this machine's loopback; elsewhere on the control manager's address.
+        reach = {port: control.reach(port) or (control.public_ip, port)
+                 for port in (ports.PROMETHEUS, *([ports.GRAFANA] if spec.grafana else []))}
+        self.urls = {service: pulumi.Output.concat("http://", reach[port][0], ":", str(reach[port][1]))
+                     for service, port in ((PROMETHEUS, ports.PROMETHEUS), (GRAFANA, ports.GRAFANA)) if port in reach}
         self.register_outputs({"urls": self.urls})
 
     def _grafana(self, image: pulumi.Input[str], network: docker.Network, after: pulumi.ResourceOptions,

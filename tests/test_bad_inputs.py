@@ -150,7 +150,9 @@ for key, values in [("taskmanagerMemory", ("512m", "1023m", "1025g", "0m", "4096
 for key, value, fix in [("sshPort", 80, "from 1024 to 65535"), ("sshPort", 65536, "from 1024 to 65535"),
                         ("uiPort", 1023, "from 1024 to 65535"), ("uiPort", 2375, "clear of 2375-2377"),
                         ("sshPort", 2374, "clear of 2375-2377"), ("uiPort", 7946, "clear of 2375-2377"),
-                        ("uiPort", 2223, "outside that range"), ("sshPort", 65534, "at most 65532")]:
+                        ("uiPort", 2223, "outside that range"), ("sshPort", 65534, "at most 65532"),
+                        ("prometheusPort", 2224, "outside that range"), ("grafanaPort", 8081, "own port"),
+                        ("prometheusPort", 2376, "clear of 2375-2377"), ("grafanaPort", 80, "from 1024 to 65535")]:
     case(f"local.{key}={value}", f"{OWN}local.{key}", str(value), fix, nodes=LOCAL, adminCidrs=["127.0.0.1/32"],
          local={key: value})
 

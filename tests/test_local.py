@@ -44,11 +44,13 @@ def test_the_local_topology_is_four_containers_on_the_programs_network(local_sta
     assert [row["publicIp"] for row in run.outputs["nodes"]] == [f"10.213.0.{11 + k}" for k in range(4)]
 
 
-def test_only_ssh_and_the_flink_ui_are_published_and_only_on_loopback(local_stack):
+def test_only_ssh_the_flink_ui_and_monitoring_are_published_and_only_on_loopback(local_stack):
     run = local_stack()
     published = {r.inputs["hostname"]: r.inputs["ports"] for r in run.of_type(CONTAINER)}
     assert published == {
-        "local-manager": [{"internal": 22, "external": 2222, "ip": "127.0.0.1"}],
+        "local-manager": [{"internal": 22, "external": 2222, "ip": "127.0.0.1"},  # the control manager:
+                          {"internal": 3000, "external": 3000, "ip": "127.0.0.1"},  # Grafana and
+                          {"internal": 9090, "external": 9090, "ip": "127.0.0.1"}],  # Prometheus
         "local-jobmanager": [{"internal": 22, "external": 2223, "ip": "127.0.0.1"},
                              {"internal": 8081, "external": 8081, "ip": "127.0.0.1"}],
         "local-worker-1": [{"internal": 22, "external": 2224, "ip": "127.0.0.1"}],
@@ -58,6 +60,10 @@ def test_only_ssh_and_the_flink_ui_are_published_and_only_on_loopback(local_stac
     assert run.outputs["flinkUi"] == "http://127.0.0.1:8081"
     assert run.outputs["sshCommands"]["local-worker-2"].endswith("-p 2225 ubuntu@127.0.0.1")
     assert run.outputs["dockerHost"] == "ssh://ubuntu@127.0.0.1:2222"
+    assert run.outputs["monitoring"] == {"prometheus": "http://127.0.0.1:9090", "grafana": "http://127.0.0.1:3000"}
+    off = local_stack(monitoring={"enabled": False}, local={"prometheusPort": 19090})
+    assert [p["internal"] for r in off.of_type(CONTAINER) if r.inputs["hostname"] == "local-manager"
+            for p in r.inputs["ports"]] == [22]
 
 
 def test_the_swarm_advertises_the_containers_own_addresses(local_stack):

@@ -14,7 +14,8 @@ AZURE_NSG_SOURCES = 4000  # Azure: addresses and ranges in one network security 
 AZURE_PUBLIC_IPS = 10  # Azure: default quota of Standard public IPs per region and subscription (docs/configuration.md "Quotas to check before a large first `up`")
 RESERVED_ADDRESSES = {AZURE: 5, GCP: 4}  # per subnet
 DOCKER_HOSTS = ("unix://", "npipe://", "tcp://", "ssh://")  # what a docker provider's `host` takes
-LOCAL_PORTS = (1024, 65535)  # local.sshPort, uiPort: unprivileged ports on 127.0.0.1
+LOCAL_PORTS = (1024, 65535)  # local.sshPort, uiPort, prometheusPort, grafanaPort: unprivileged, on 127.0.0.1
+SINGLE_PORTS = ("uiPort", "prometheusPort", "grafanaPort")  # one port each (sshPort: one a node)
 HOST_PORTS = {2375: "the Docker Engine's API", 2376: "the Docker Engine's TLS API", 2377: "swarm management",
               7946: "swarm gossip"}  # what this machine's own Docker may listen on
 
@@ -64,32 +65,37 @@ def local(cfg: Mapping[str, Any], defaults: Mapping[str, Any], nodes: tuple[Node
     if count > room:
         fail(f"{field}.subnet", subnet, f"holds {max(room, 0)} local nodes from its {FIRST_LOCAL_HOST}th address, "
              f"not {count}", "use a larger private range, e.g. 10.213.0.0/24 (the default)")
-    ssh_port, ui_port = _local_ports(loc, count)
+    ssh_port, (ui_port, prometheus_port, grafana_port) = _local_ports(loc, count)
     host = loc.get("dockerHost")
     if host is not None and (not isinstance(host, str) or not host.startswith(DOCKER_HOSTS)):
         fail(f"{field}.dockerHost", host, "not a Docker Engine address",
              "write it as DOCKER_HOST takes it, e.g. unix:///var/run/docker.sock, or unset it")
-    return LocalSpec(image(f"{field}.baseImage", loc["baseImage"]), subnet, ssh_port, ui_port, host)
+    return LocalSpec(image(f"{field}.baseImage", loc["baseImage"]), subnet, ssh_port, ui_port, prometheus_port,
+                     grafana_port, host)
 
 
-def _local_ports(loc: Mapping[str, Any], count: int) -> tuple[int, int]:
-    """The first node's SSH port and the UI port: unprivileged, apart, none of this machine's Docker's."""
+def _local_ports(loc: Mapping[str, Any], count: int) -> tuple[int, tuple[int, ...]]:
+    """The first node's SSH port and the single ports (SINGLE_PORTS): unprivileged, apart, none of this
+    machine's Docker's."""
     field = f"{OWN}local"
-    ssh_port, ui_port = (positive_int(f"{field}.{key}", loc[key], *LOCAL_PORTS, "an unprivileged port")
-                         for key in ("sshPort", "uiPort"))
+    ssh_port, *single = (positive_int(f"{field}.{key}", loc[key], *LOCAL_PORTS, "an unprivileged port")
+                         for key in ("sshPort", *SINGLE_PORTS))
     last = ssh_port + max(count, 1) - 1
     if last > LOCAL_PORTS[1]:
         fail(f"{field}.sshPort", ssh_port, f"the {count} nodes' SSH ports run past {LOCAL_PORTS[1]}",
              f"use a port of at most {LOCAL_PORTS[1] - count + 1}, e.g. 2222 (the default)")
-    if ssh_port <= ui_port <= last:
-        fail(f"{field}.uiPort", ui_port, f"one of the nodes' SSH ports ({ssh_port}-{last})",
-             "choose a port outside that range, e.g. 8081 (the default)")
+    for index, (key, port) in enumerate(zip(SINGLE_PORTS, single)):
+        if ssh_port <= port <= last:
+            fail(f"{field}.{key}", port, f"one of the nodes' SSH ports ({ssh_port}-{last})",
+                 "choose a port outside that range, e.g. the default (config/defaults.yaml)")
+        if port in single[:index]:
+            fail(f"{field}.{key}", port, f"also {SINGLE_PORTS[single.index(port)]}", "give each its own port")
     for port, use in HOST_PORTS.items():
-        if ssh_port <= port <= last or port == ui_port:
-            key, given = ("uiPort", ui_port) if port == ui_port else ("sshPort", ssh_port)
+        if ssh_port <= port <= last or port in single:
+            key, given = (SINGLE_PORTS[single.index(port)], port) if port in single else ("sshPort", ssh_port)
             fail(f"{field}.{key}", given, f"takes port {port}, {use} on this machine",
                  "choose ports clear of 2375-2377 and 7946, e.g. sshPort 2222 and uiPort 8081 (the defaults)")
-    return ssh_port, ui_port
+    return ssh_port, tuple(single)
 
 
 def check_capacity(nodes: tuple[NodeSpec, ...], network: NetworkSpec, monitoring: MonitoringSpec,

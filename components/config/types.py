@@ -69,6 +69,8 @@ class LocalSpec:
     subnet: str  # the Docker network the program makes: nodes at its 11th address on, in topology order
     ssh_port: int  # 127.0.0.1:<ssh_port + k> reaches the k-th local node's sshd (k from 0)
     ui_port: int  # 127.0.0.1:<ui_port> reaches the Flink UI on the jobmanager node
+    prometheus_port: int  # 127.0.0.1:<prometheus_port> reaches Prometheus on the control manager (monitoring)
+    grafana_port: int  # ... and 127.0.0.1:<grafana_port> Grafana
     docker_host: Optional[str] = None  # the Engine the nodes run on; None: DOCKER_HOST or the default socket
 
     @property
