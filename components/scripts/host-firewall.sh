@@ -3,8 +3,10 @@
 # rule is open only to its sources (the cluster's addresses, adminCidrs, or for `loopback` the host
 # itself: Flink's REST API, reached through an SSH tunnel), to IPv4 only; everything else is left as the
 # host's owner has it. Its forward chain covers the ports Docker publishes (they are DNATed to a
-# container, so they never reach the input chain: `ct original proto-dst`), which a host's ufw or INPUT
-# rules do not see: every rule's ports are in both chains. Loaded at boot by a systemd unit. Idempotent.
+# container, so they never reach the input chain: `ct status dnat`, `ct original proto-dst`), which a
+# host's ufw or INPUT rules do not see: every rule's ports are in both chains. The host's containers'
+# own connections out (forwarded too, never DNATed) are left alone. Loaded at boot by a systemd unit.
+# Idempotent.
 # Usage: host-firewall.sh apply <cluster CIDR,...> <admin CIDR,...> <proto:ports:cluster|admin|loopback>...
 #        host-firewall.sh remove
 set -euo pipefail
@@ -51,7 +53,7 @@ ruleset() {
   printf '    ct state established,related accept\n'
   for rule in "$@"; do
     IFS=: read -r proto ports scope <<<"$rule"
-    [ "$proto" = esp ] || printf '    meta l4proto %s ct original proto-dst { %s } ip saddr != @%s reject\n' \
+    [ "$proto" = esp ] || printf '    meta l4proto %s ct status dnat ct original proto-dst { %s } ip saddr != @%s reject\n' \
       "$proto" "$ports" "$scope"
   done
   printf '  }\n}\n'
