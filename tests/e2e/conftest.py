@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import build
-from tests.e2e.proc import PLANS, TIMINGS
+from tests.e2e.proc import FIGURES, PLANS, TIMINGS
 
 
 def pytest_sessionfinish(session):
@@ -20,6 +20,10 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("e2e timings")
         for name, seconds in TIMINGS.items():
             terminalreporter.write_line(f"[e2e] {name}: {seconds:.1f}s")
+    if FIGURES:
+        terminalreporter.section("e2e figures")
+        for name, figure in FIGURES.items():
+            terminalreporter.write_line(f"[e2e] {name}: {figure}")
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 TIMINGS: dict[str, float] = {}
+FIGURES: dict[str, str] = {}  # what a run measured besides time, with its unit ("412 MiB"), printed at the end
 PLANS: list[str] = []  # the engine's plans, each under its scenario's title, printed at the end
 
 

@@ -11,6 +11,7 @@ hosts' node image is built on, which trusts the test registry) and ports that no
 """
 import json
 import time
+import urllib.request
 
 import pytest
 
@@ -18,7 +19,7 @@ from components import local
 from tests.cli import Project
 from tests.e2e import flink_rest, hosts
 from tests.e2e.build import FLINK_VERSION
-from tests.e2e.proc import PLANS, TIMINGS, run
+from tests.e2e.proc import PLANS, TIMINGS, run, wait
 from tests.harness import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.e2e
 STACK = "e2e-local"
 NAMES = ["local-manager", "local-jobmanager", "local-worker-1", "local-worker-2"]
 SSH_PORT, UI_PORT = 22022, 18081  # off the defaults, so that a local stack of this machine's user is left alone
+PROMETHEUS_PORT = 19090
 
 
 def engine_objects() -> dict[str, set[str]]:
@@ -55,11 +57,16 @@ def cluster(tmp_path_factory):
         (project.dir / f"Pulumi.{STACK}.yaml").write_text((ROOT / "Pulumi.local.yaml").read_text())
         project.pulumi("stack", "init", STACK)  # reads Pulumi.local.yaml's settings
         project.set_config({
-            "flink-swarm:local": {"baseImage": base, "sshPort": SSH_PORT, "uiPort": UI_PORT},
+            "flink-swarm:local": {"baseImage": base, "sshPort": SSH_PORT, "uiPort": UI_PORT,
+                                  "prometheusPort": PROMETHEUS_PORT},
             "flink-swarm:flink": {"taskSlots": 2,
                                   "image": f"{hosts.LOCAL_REGISTRY}/flink-swarm-e2e/flink:{FLINK_VERSION}"},
             "flink-swarm:ssh": {"dialAttempts": 30, "dialTimeoutSeconds": 5},
-            "flink-swarm:monitoring": {"enabled": False}})  # proven on the static hosts (test_static.py)
+            # Prometheus and the node exporter from Debian's packages (as on the static hosts, test_static.py)
+            "flink-swarm:monitoring": {
+                "grafana": False, "scrapeInterval": "5s",
+                **{key: f"{hosts.LOCAL_REGISTRY}/{image.split('/', 1)[1]}" for key, image in (
+                    ("prometheusImage", hosts.PROMETHEUS_IMAGE), ("nodeExporterImage", hosts.NODE_EXPORTER_IMAGE))}}})
         started = time.monotonic()
         plan = project.run("up")  # its preview, then the update
         applied = time.monotonic()
@@ -110,6 +117,17 @@ def test_a_job_runs_with_the_right_counts(cluster, wordcount_jar):
     job = flink_rest.run_jar(None, wordcount_jar, project=cluster["project"])  # the CLI finds the URL itself
     assert flink_rest.wait_job(cluster["rest"], job) == "FINISHED"
     assert flink_rest.word_counts(cluster["rest"], job) == hosts.WORDCOUNT_COUNTS
+
+
+def test_prometheus_answers_on_this_machines_loopback_with_every_target_up(cluster):
+    url = f"http://127.0.0.1:{PROMETHEUS_PORT}"
+    assert cluster["project"].outputs()["monitoring"] == {"prometheus": url}
+
+    def health() -> list[tuple[str, str]]:
+        with urllib.request.urlopen(f"{url}/api/v1/targets", timeout=10) as response:
+            return sorted((t["labels"]["job"], t["health"]) for t in json.load(response)["data"]["activeTargets"])
+    want = sorted([("flink", "up")] * 3 + [("node", "up")] * 4 + [("prometheus", "up")])
+    wait("every target up", lambda: health() == want, 90, lambda: str(health()), interval=2)
 
 
 def test_a_refresh_reads_back_what_the_up_wrote(cluster):
