@@ -97,7 +97,9 @@ def test_the_program_made_its_nodes_as_containers_on_its_own_network(cluster):
         assert net[0] == f"{STACK}-nodes" and net[1]["IPAddress"] == f"10.213.0.{11 + k}"
         bound = {key: [(b["HostIp"], b["HostPort"]) for b in v] for key, v in found["NetworkSettings"]["Ports"].items()}
         assert bound["22/tcp"] == [("127.0.0.1", str(SSH_PORT + k))]  # loopback only
-        assert set(bound) == ({"22/tcp", "8081/tcp"} if name == "local-jobmanager" else {"22/tcp"})
+        extra = {"local-jobmanager": {"8081/tcp"}, "local-manager": {"9090/tcp"}}  # Flink's UI, Prometheus
+        assert set(bound) == {"22/tcp", *extra.get(name, set())}
+        assert all(host == "127.0.0.1" for pairs in bound.values() for host, _ in pairs)  # loopback only
         assert not found["HostConfig"]["Privileged"]
     assert cluster["rest"] == cluster["project"].outputs()["flinkUi"] == f"http://127.0.0.1:{UI_PORT}"
 
