@@ -22,7 +22,6 @@ Flink's and node_exporter's source.
 """
 from __future__ import annotations
 
-import ast
 import json
 import posixpath
 import re
@@ -31,15 +30,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components import monitoring, ports
+from components.monitoring import GRAFANA_FILES as GRAFANA
+from components.monitoring import GRAFANA_MOUNTS as MOUNTS  # where each file is mounted in Grafana's container
 from tests.grafana_queries import (BUILT_INS, DASHBOARD, LABEL_VALUES, VARIABLE, dashboard_queries,
                                    load_dashboard, substitute, variable_query)
 
 ROOT = Path(__file__).resolve().parent.parent
-GRAFANA = ROOT / "components" / "grafana"
-# Where components/monitoring.py mounts each file into the Grafana container (Docker configs).
-MOUNTS = {"datasource.yaml": "/etc/grafana/provisioning/datasources/flink-swarm.yaml",
-          "dashboards.yaml": "/etc/grafana/provisioning/dashboards/flink-swarm.yaml",
-          "flink.json": "/var/lib/grafana/dashboards/flink-swarm/flink.json"}
 
 TASK = frozenset({"job_id", "job_name", "task_id", "task_name", "task_attempt_id", "task_attempt_num",
                   "subtask_index", "tm_id", "host"})
@@ -88,21 +85,6 @@ IDENTIFIER = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
 def yaml_file(name: str) -> dict:
     return yaml.safe_load((GRAFANA / name).read_text())
-
-
-def literal(path: Path, name: str):
-    """The value of the module-level constant `name` in `path`, read without importing it."""
-    for node in ast.parse(path.read_text()).body:
-        if not isinstance(node, ast.Assign):
-            continue
-        for target in node.targets:
-            if isinstance(target, ast.Name) and target.id == name:
-                return ast.literal_eval(node.value)
-            if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):  # A, B = 1, 2
-                for element, value in zip(target.elts, node.value.elts):
-                    if isinstance(element, ast.Name) and element.id == name:
-                        return ast.literal_eval(value)
-    return None
 
 
 def promql_problems(expr: str) -> list[str]:
@@ -175,26 +157,15 @@ def test_the_datasource_file_is_one_prometheus_datasource_as_documented():
 
 
 def test_the_datasource_url_names_the_prometheus_service_and_its_port():
-    ports = literal(ROOT / "components" / "ports.py", "PROMETHEUS")
-    service = literal(ROOT / "components" / "monitoring.py", "PROMETHEUS") \
-        if (ROOT / "components" / "monitoring.py").exists() else None
-    if ports is None and service is None:
-        pytest.skip("components/ports.py and components/monitoring.py name no Prometheus yet")
     [source] = yaml_file("datasource.yaml")["datasources"]
-    host, port = re.fullmatch(r"http://([^:/]+):([0-9]+)", source["url"]).groups()
-    if service is not None:
-        assert host == service
-    if ports is not None:
-        assert int(port) == ports
+    assert source["url"] == f"http://{monitoring.PROMETHEUS}:{ports.PROMETHEUS}"
 
 
 def test_the_datasource_scrape_interval_is_the_default_one():
     """$__rate_interval is at least 4 of the datasource's scrape interval: it must be Prometheus's."""
-    monitoring = yaml.safe_load((ROOT / "config" / "defaults.yaml").read_text()).get("monitoring")
-    if not monitoring or "scrapeInterval" not in monitoring:
-        pytest.skip("config/defaults.yaml has no monitoring.scrapeInterval yet")
+    defaults = yaml.safe_load((ROOT / "config" / "defaults.yaml").read_text())["monitoring"]
     [source] = yaml_file("datasource.yaml")["datasources"]
-    assert source["jsonData"]["timeInterval"] == monitoring["scrapeInterval"]
+    assert source["jsonData"]["timeInterval"] == defaults["scrapeInterval"]
 
 
 # --- dashboards.yaml -----------------------------------------------------------------------------
@@ -222,13 +193,8 @@ def test_the_provider_reads_the_folder_the_dashboard_is_mounted_in():
     assert posixpath.basename(MOUNTS["flink.json"]) == DASHBOARD.name
 
 
-def test_the_mounts_are_the_ones_monitoring_uses():
-    path = ROOT / "components" / "monitoring.py"
-    mounts = literal(path, "GRAFANA_MOUNTS") if path.exists() else None
-    if mounts is None:
-        pytest.skip("components/monitoring.py mounts no Grafana files yet")
-    assert mounts == MOUNTS
-    assert all((GRAFANA / name).is_file() for name in mounts)
+def test_every_file_monitoring_mounts_is_here():
+    assert all((GRAFANA / name).is_file() for name in MOUNTS)
 
 
 # --- flink.json: the dashboard -------------------------------------------------------------------
