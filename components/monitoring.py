@@ -2,7 +2,7 @@
 (flink-swarm:monitoring, docs/monitoring.md).
 
 - Prometheus finds the jobmanager's and the taskmanagers' reporters through the swarm's DNS
-  (`tasks.<service>`, one A record per task: moby libnetwork/service_common.go, "tasks." prefix) and
+  (`tasks.<service>`, one A record per task: moby daemon/libnetwork/service_common.go:34-35) and
   scrapes every node's exporter at the address swarm advertises; its samples live in a directory of
   the control manager that outlives the service.
 - The node exporter runs on each node's host network (its network counters are the node's, not a
@@ -10,7 +10,8 @@
 - Grafana's datasource and Flink dashboard are provisioned from components/grafana/, its admin
   password a generated Pulumi secret handed over as a Docker secret.
 - Every image pinned by digest by a pull on the control manager (scripts/image-pull.sh), as Flink's is.
-- `<control>-monitoring-ready` waits for the services as the Flink ones are waited for (services.readiness).
+- `swarm-monitoring-ready` waits for the services as the Flink ones are waited for (services.readiness),
+  beside them: nothing of Flink waits for monitoring.
 """
 from __future__ import annotations
 
