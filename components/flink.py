@@ -26,7 +26,7 @@ from .config import Settings
 from .config.types import NetworkSpec
 from .config.topology import FLINK_ROLES, JOBMANAGER, WORKER
 from .machines import Node
-from .services import flink_properties, readiness, swarm_service
+from .services import MADE_BESIDE, flink_properties, readiness, swarm_service
 from .state import StateBucket
 from .steps import node_command, script, script_text
 from .swarm import SwarmCluster
@@ -174,7 +174,7 @@ class FlinkCluster(pulumi.ComponentResource):
         # nothing of it), which the services move to before the old one goes.
         key = docker.Secret("flink-state-key", name=pulumi.Output.unsecret(bucket.credential.apply(
             lambda c: "flink-state-key-" + hashlib.sha256(c.encode()).hexdigest()[:12])),
-            data=bucket.credential, opts=self._on_manager)
+            data=bucket.credential, opts=pulumi.ResourceOptions.merge(self._on_manager, MADE_BESIDE))
         run = {"command": ["bash", "-c", script_text("flink-state-entry"), "flink-state-entry", bucket.plugin,
                            STATE_KEY_FILE, bucket.azure_account or "-", ENTRYPOINT],
                "secrets": [docker.ServiceTaskSpecContainerSpecSecretArgs(

@@ -30,7 +30,7 @@ from .config import Settings
 from .config.topology import JOBMANAGER
 from .flink import TASKMANAGER, FlinkCluster
 from .machines import Node
-from .services import swarm_service, tasks_ready
+from .services import MADE_BESIDE, swarm_service, tasks_ready
 from .steps import control_command, script
 from .swarm import SwarmCluster
 
@@ -76,12 +76,7 @@ class Monitoring(pulumi.ComponentResource):
         # control moves them, and monitoring, in place; a new machine there runs them again.
         here = [control.identity]
         self._on_manager = pulumi.ResourceOptions(parent=self, provider=flink.provider)
-        # A config or secret named by a digest is created anew beside the old one, which goes once the
-        # service has moved: the bridge would delete a named resource first (pulumi-terraform-bridge
-        # tfbridge/schema.go), replacing every service that uses it too; the resource's own option
-        # wins (pulumi pkg/resource/deploy/step_generator.go:2043-2046).
-        self._named = pulumi.ResourceOptions.merge(self._on_manager, pulumi.ResourceOptions(
-            delete_before_replace=False))
+        self._named = pulumi.ResourceOptions.merge(self._on_manager, MADE_BESIDE)  # configs, the secret
         pulled = {image: control_command(self, f"{step}-pull", control, script("image-pull", image),
                                          depends_on=docker_runs, triggers=here)
                   for step, image in ((PROMETHEUS, spec.prometheus_image), (NODE_EXPORTER, spec.node_exporter_image),

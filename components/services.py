@@ -21,6 +21,11 @@ from .machines import Node
 from .steps import node_command, script
 
 HOST_NETWORK = "host"  # swarm's predefined network: a task on it shares its node's network stack
+# A Docker config or secret named by a digest of its content is made anew beside the old one, which goes
+# once the services have moved: the bridge would delete a named resource first (pulumi-terraform-bridge
+# tfbridge/schema.go), and with it replace every service that uses it; the resource's own option wins
+# (pulumi pkg/resource/deploy/step_generator.go:2043-2046).
+MADE_BESIDE = pulumi.ResourceOptions(delete_before_replace=False)
 READY_TIMEOUT = 600  # seconds each readiness step waits (flink-ready, flink-serving) before it fails
 
 
