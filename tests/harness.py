@@ -13,6 +13,7 @@ import json
 import runpy
 import shlex
 import shutil
+import signal
 import threading
 import time
 import uuid
@@ -51,6 +52,13 @@ def unwrap(value: Any) -> Any:
     if isinstance(value, list):
         return [unwrap(v) for v in value]
     return value
+
+
+def as_from_a_terminal() -> None:
+    """A child's preexec_fn: SIGINT as a terminal's shell leaves it (a shell running the tests in the
+    background, `cmd &`, starts them with SIGINT ignored, which Python then keeps), so that a test's
+    Ctrl-C (SIGINT) reaches the command as a user's would."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def is_secret(value: Any) -> bool:

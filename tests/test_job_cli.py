@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness import as_from_a_terminal
 from tests.test_flink_tool import (JAR_BYTES, JM, calls, flink, jar, json_body, link, node_rest,  # noqa: F401
                                    ssh_options, stack)
 
@@ -652,7 +653,7 @@ def test_the_ssh_agent_mode_passes_no_key_file(flink, stack, monkeypatch, capsys
 def ui(stack, flink, *args: str) -> subprocess.Popen:
     env = {**stack.env, "FAKE_NODE_REST": node_rest(flink)}
     return subprocess.Popen([str(console_command()), "ui", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+                            text=True, env=env, preexec_fn=as_from_a_terminal)
 
 
 def test_ui_keeps_the_tunnel_open_until_ctrl_c(flink, stack):

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests.harness import as_from_a_terminal
 from tests.test_flink_tool import FAKE_PULUMI, JM, executable, ssh_options
 
 TOOLS = Path(__file__).resolve().parent.parent / "tools"
@@ -214,7 +215,7 @@ def test_logs_passes_ssh_failing_on(nodes, capfd, monkeypatch):
 def test_logs_follow_streams_until_ctrl_c_then_exits_0(nodes):
     command = Path(sysconfig.get_path("scripts")) / "flink-swarm"
     proc = subprocess.Popen([str(command), "logs", "jobmanager", "-f", "--tail", "5"], env=nodes.env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=as_from_a_terminal)
     try:
         lines = [proc.stdout.readline() for _ in range(5)]
         assert lines == [f"jobmanager.1.x@node | line {i}\n" for i in range(5)], proc.stderr.read()

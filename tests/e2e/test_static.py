@@ -16,6 +16,7 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Optional
 
 import pytest
 import yaml
@@ -280,9 +281,10 @@ def scraped(cluster) -> list[tuple[str, str, str]]:
                   for t in prometheus(cluster, "/api/v1/targets")["activeTargets"])
 
 
-def records_out(cluster) -> float:
-    (sample,) = prometheus(cluster, "/api/v1/query", query="sum(flink_taskmanager_job_task_numRecordsOut)")["result"]
-    return float(sample["value"][1])
+def records_out(cluster) -> Optional[float]:
+    """The running tasks' records out, once Prometheus has scraped a task (None before)."""
+    found = prometheus(cluster, "/api/v1/query", query="sum(flink_taskmanager_job_task_numRecordsOut)")["result"]
+    return float(found[0]["value"][1]) if found else None
 
 
 def test_prometheus_scrapes_every_flink_process_and_node_and_the_dashboard_answers(cluster, ticker_jar):
@@ -297,7 +299,7 @@ def test_prometheus_scrapes_every_flink_process_and_node_and_the_dashboard_answe
                    *(("node", name, "up") for name in NAMES), ("prometheus", "", "up")])
     wait("every target scraped and up", lambda: scraped(cluster) == want, 90, interval=2, diagnose=lambda: "\n".join(
         f"{t['scrapeUrl']}: {t['health']} {t['lastError']}" for t in prometheus(cluster, "/api/v1/targets")["activeTargets"]))
-    first = records_out(cluster)
+    first = wait("the job's tasks scraped, their records out counted", lambda: records_out(cluster), 60, interval=2)
     flink_rest.wait_checkpoint(rest, job, after=0)  # the checkpoint panels have a value
     wait("the job's records out counted higher", lambda: records_out(cluster) > first, 30, interval=2)
     time.sleep(6)  # a scrape after the checkpoint (scrapeInterval 5s)
