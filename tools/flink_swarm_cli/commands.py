@@ -18,92 +18,12 @@ JSON (times are Flink's, milliseconds since the epoch; `url` is the job's page i
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 from . import jobs, python_job, remote
-from .errors import Refused
-from .rest import Rest, check_url
-from .stack import flink_rest, identity, outputs, ssh_target
-from .tunnel import Tunnel
-
-UI_PORT = 8081  # the local port `flink-swarm ui` takes when it is free; the job links printed point there
-
-
-@dataclass
-class Outcome:
-    data: Any  # what --output json prints (None: nothing)
-    text: str  # what it prints otherwise
-    code: int = 0
-
-
-class Cluster:
-    """The cluster the command works on: --url, or the stack's outputs (read once, when needed): a local
-    stack's URL, else an SSH tunnel to the jobmanager's node (open until the command ends: `with`)."""
-
-    def __init__(self, args: argparse.Namespace):
-        self.args = args
-        self._outputs: dict | None = None
-        self._rest: Rest | None = None
-        self.tunnel: Tunnel | None = None
-
-    def __enter__(self) -> "Cluster":
-        return self
-
-    def __exit__(self, *_) -> None:
-        if self.tunnel is not None:
-            self.tunnel.close()
-
-    def outputs(self) -> dict:
-        if self._outputs is None:
-            self._outputs = outputs(self.args.stack, self.args.cwd)
-        return self._outputs
-
-    def ssh_outputs(self, why: str) -> dict:
-        """The stack's outputs for a command that works over SSH (`why`), which --url cannot stand for."""
-        try:
-            return self.outputs()
-        except Refused as err:
-            raise Refused(f"{why} over SSH, so it needs the stack's outputs (`--url` is not enough): {err}") from None
-
-    def url(self, local_port: int = 0) -> str:
-        """Where this machine reaches Flink's REST API: --url, a local stack's URL, or a tunnel's end
-        (on `local_port` when it is free)."""
-        if self.args.url:
-            return self.args.url
-        if self.tunnel is None:
-            stack_outputs = self.outputs()
-            where = flink_rest(stack_outputs)
-            if where.url:
-                return where.url
-            self.tunnel = Tunnel(ssh_target(stack_outputs, where.node), identity(stack_outputs), where.port,
-                                 local_port)
-            self.tunnel.open()
-        return self.tunnel.url
-
-    def rest(self) -> Rest:
-        if self._rest is None:
-            self._rest = Rest(self.url())
-        return self._rest
-
-    def page(self, job_id: str) -> str:
-        """The job's page in the web UI. Through a tunnel: where `flink-swarm ui` serves it (this
-        command's tunnel is gone once it ends), without opening one for it."""
-        if self.args.url:
-            base = check_url(self.args.url)
-        else:
-            base = check_url(flink_rest(self.outputs()).url or f"http://127.0.0.1:{UI_PORT}")
-        return job_link(base, job_id)
-
-
-def job_link(url: str, job_id: str) -> str:
-    # The web UI's route for a job (hash routing): flink-runtime-web/web-dashboard/src/app/pages/job/
-    # routes.ts ('running' > ':jid') and modules/running-job/routes.ts ('overview'); its
-    # running-job.guard.ts sends a job that has ended on to #/job/completed/<jid>.
-    return f"{url}/#/job/running/{job_id}/overview"
-
+from .cluster import Cluster, Outcome, serve
+from .stack import flink_rest, identity, ssh_target
 
 def submitted(cluster: Cluster, job_id: str, **more) -> dict:
     return {"job_id": job_id, **more, "url": cluster.page(job_id)}
@@ -198,18 +118,7 @@ def ui(cluster: Cluster, args: argparse.Namespace) -> Outcome:
     """Flink's web UI and REST API at a local URL: an SSH tunnel to the jobmanager's node, kept open
     until Ctrl-C (a local stack's URL, or --url, is only printed)."""
     url = cluster.url(args.port)
-    tunnel = cluster.tunnel
-    data = {"url": url, "tunnel": tunnel is not None, "node": tunnel.target.node if tunnel else None}
-    if tunnel is None:
-        return Outcome(data, url)
-    args.show(Outcome(data, url))
-    print(f"Flink's UI and REST API on {tunnel.target.node}, through SSH; Ctrl-C closes the tunnel",
-          file=sys.stderr, flush=True)
-    try:
-        said = tunnel.wait()
-    except KeyboardInterrupt:
-        return Outcome(None, "")
-    raise Refused(f"{tunnel.where()} closed: {said or 'ssh said nothing'}")
+    return serve(args, url, cluster.tunnel, "Flink's UI and REST API")
 
 
 def logs(cluster: Cluster, args: argparse.Namespace) -> Outcome:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from . import __doc__ as USAGE
 from . import remote
-from .commands import COMMANDS, UI_PORT, Cluster, Outcome
+from .cluster import UI_PORT, Cluster, Outcome
+from .commands import COMMANDS
 from .errors import Refused
 
 # The value-taking options that may come before the command word (and before `run`'s jar).

@@ -1,7 +1,8 @@
 """The stack's outputs (`pulumi stack output --json`), read as data: where Flink's REST API is
-(`flinkRest`), where each node's SSH answers (`ssh`), the stack whose key files this machine has
-(`sshIdentity`), the nodes' roles (`nodes`) and the swarm's control manager (`dockerHost`). No output
-is ever run as a command line or handed to a shell.
+(`flinkRest`), where Flink's SQL gateway is (`flinkSqlGateway`, null when the stack runs none), where
+Spark's standalone master is (`spark`, null when the stack runs no Spark), where each node's SSH answers
+(`ssh`), the stack whose key files this machine has (`sshIdentity`), the nodes' roles (`nodes`) and the
+swarm's control manager (`dockerHost`). No output is ever run as a command line or handed to a shell.
 
 `--cwd DIR` is the Pulumi project's folder (passed on as Pulumi's own `--cwd`), so the CLI works from
 any directory; `--stack S` picks the stack (default: the selected one).
@@ -22,6 +23,8 @@ PROJECT = "flink-swarm"
 KEY_DIR_ENV = "FLINK_SWARM_KEY_DIR"  # as components/sshkey.py: the folder of the stack's SSH files
 KEY_DIR_DEFAULT = f".ssh/{PROJECT}"  # under the home folder
 DOCKER_HOST = re.compile(r"ssh://(?P<user>[^@]+)@(?P<host>.+):(?P<port>[0-9]+)")  # components/swarm.py's
+SPARK_MASTER = re.compile(r"spark://[A-Za-z0-9][A-Za-z0-9.-]*:[0-9]{1,5}")  # spark://spark-master:7077
+SERVICE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # a swarm service's name
 
 
 @dataclass(frozen=True)
@@ -43,13 +46,23 @@ class Identity:
 
 
 @dataclass(frozen=True)
-class FlinkRest:
-    """Where Flink's REST API is (the stack's output `flinkRest`): `url` when this machine reaches it
-    directly (a local stack), else `port` on the loopback of `node`, through SSH."""
+class Endpoint:
+    """Where an HTTP endpoint of the stack is (outputs `flinkRest`, `flinkSqlGateway`, `spark`): `url` when
+    this machine reaches it directly (a local stack), else `port` on the loopback of `node`, through SSH."""
 
     node: str
     port: int
     url: str | None
+
+
+@dataclass(frozen=True)
+class Spark:
+    """Spark's standalone master (the stack's output `spark`): its web UI (and JSON) at `ui`, its swarm
+    service (whose container runs the drivers of `spark submit`) and the master URL the drivers use."""
+
+    ui: Endpoint
+    service: str
+    master: str
 
 
 def pulumi_command(stack: str | None, cwd: str | None) -> list[str]:
@@ -88,22 +101,41 @@ def _word(value) -> str:
     return value
 
 
-def _output(stack_outputs: dict, name: str, read):
+def _output(stack_outputs: dict, name: str, read, instead: str = "give the cluster with --url"):
     try:
         return read(stack_outputs[name])
     except (KeyError, TypeError, ValueError) as err:
         found = "has none" if name not in stack_outputs else f"is not as this CLI reads it ({err})"
         raise Refused(f"the stack's output `{name}` {found}: is the stack deployed with this version of the "
-                      "program (`pulumi up`)? (or give the cluster with --url)") from None
+                      f"program (`pulumi up`)? (or {instead})") from None
 
 
-def flink_rest(stack_outputs: dict) -> FlinkRest:
-    def read(value: dict) -> FlinkRest:
-        url = value.get("url")
-        if url is not None and not isinstance(url, str):
-            raise ValueError(f"url {url!r}")
-        return FlinkRest(_word(value["node"]), _port(value["port"]), url or None)
-    return _output(stack_outputs, "flinkRest", read)
+def _endpoint(value: dict, port_field: str = "port") -> Endpoint:
+    url = value.get("url")
+    if url is not None and not isinstance(url, str):
+        raise ValueError(f"url {url!r}")
+    return Endpoint(_word(value["node"]), _port(value[port_field]), url or None)
+
+
+def flink_rest(stack_outputs: dict) -> Endpoint:
+    return _output(stack_outputs, "flinkRest", _endpoint)
+
+
+def sql_gateway(stack_outputs: dict) -> Endpoint | None:
+    """Flink's SQL gateway (output `flinkSqlGateway`); None when the stack turned it off (the output is null)."""
+    return _output(stack_outputs, "flinkSqlGateway", lambda value: None if value is None else _endpoint(value),
+                   "give the gateway with --gateway-url")
+
+
+def spark(stack_outputs: dict) -> Spark | None:
+    """Spark's standalone master (output `spark`); None when the stack runs no Spark (the output is null)."""
+    def read(value: dict | None) -> Spark | None:
+        if value is None:
+            return None
+        if not SPARK_MASTER.fullmatch(value["master"]) or not SERVICE.fullmatch(value["service"]):
+            raise ValueError(f"master {value['master']!r}, service {value['service']!r}")
+        return Spark(_endpoint(value, "uiPort"), value["service"], value["master"])
+    return _output(stack_outputs, "spark", read, "run `pulumi up`")
 
 
 def ssh_target(stack_outputs: dict, node: str) -> SshTarget:
