@@ -11,9 +11,12 @@
     flink-swarm [GLOBAL OPTIONS] ui [--port N]
     flink-swarm [GLOBAL OPTIONS] logs SERVICE_OR_TASK [-f] [--since S] [--tail N] [--timestamps]
     flink-swarm [GLOBAL OPTIONS] shell [jobmanager|taskmanager] [--node NODE] [-- COMMAND...]
+    flink-swarm [GLOBAL OPTIONS] sql FILE.sql [--max-rows N] [--timeout SECONDS] [--gateway-url URL]
+    flink-swarm [GLOBAL OPTIONS] sql -e STATEMENT [--max-rows N] [--timeout SECONDS] [--gateway-url URL]
 
 GLOBAL OPTIONS (before or after the command word, not after run's JAR): --stack S, --cwd DIR (the
-Pulumi project's folder), --url http://host:port, --output json, -v/--verbose.
+Pulumi project's folder), --url http://host:port, --output json, -v/--verbose; and for sql,
+--gateway-url http://host:port.
 
 The cluster is found through the stack's outputs (`pulumi stack output --json [--stack S] [--cwd DIR]`,
 so the Pulumi CLI is needed unless `--url` is given). Flink's REST API has no authentication and runs
@@ -39,6 +42,14 @@ reached through SSH. `logs` runs `docker service logs` on the swarm's control ma
 prints its lines as they come (`-f`: until Ctrl-C); `shell` opens a shell in the jobmanager's or a
 taskmanager's container over SSH (`ssh -t`, `docker exec -it`), or runs COMMAND there and exits with
 its exit code. Both need the stack's outputs, even with `--url`.
+
+`sql` runs Flink SQL through the stack's SQL gateway (output `flinkSqlGateway`, on the jobmanager
+node's 127.0.0.1:8083, reached as Flink's REST API is; `--gateway-url` instead): the file's statements
+(separated by `;` outside quotes and comments; `-` reads stdin), or -e's, in order, in one session of
+the gateway, closed at the end whatever happens. It prints `OK` for a statement such as SET or CREATE
+(a SHOW's table), `job <id>` and its page for an INSERT, a query's rows as a table (a changelog
+materialised, as Flink's SQL client's table mode shows it), at most --max-rows (default 1000) of them.
+A statement the gateway refuses stops the run: its number and first line, and Flink's root cause.
 
 A refusal prints one line: what failed and Flink's root cause (the last "Caused by" of its Java
 trace); `--verbose` prints the whole trace. An HTTP error that does not come from Flink (a proxy's

@@ -13,6 +13,10 @@ JSON (times are Flink's, milliseconds since the epoch; `url` is the job's page i
     stop       {"job_id", "savepoint", "stopped": true, "url"}
     ui         {"url", "tunnel": bool, "node": str | null}   printed once the tunnel listens
     logs, shell  nothing of their own: the remote command's output as it comes, its exit code
+    sql        {"session", "statements": [{"statement", "kind": "ok" | "job" | "rows",
+                "job_id", "url"                  (a job: an INSERT; url null when no stack says where)
+                "columns", "rows", "truncated"}]}  (a query, its changelog materialised; a SHOW's table
+               without "truncated"); at the end, or beside the error when a statement fails
     (error)    {"error", "trace": str | null, "exit_code"}
 """
 from __future__ import annotations
@@ -21,7 +25,7 @@ import argparse
 import time
 from typing import Callable
 
-from . import jobs, python_job, remote
+from . import jobs, python_job, remote, sql
 from .cluster import Cluster, Outcome, serve
 from .stack import flink_rest, identity, ssh_target
 
@@ -131,7 +135,7 @@ def shell(cluster: Cluster, args: argparse.Namespace) -> Outcome:
 
 COMMANDS: dict[str, Callable[[Cluster, argparse.Namespace], Outcome]] = {
     "run": run, "list": list_jobs, "describe": describe, "wait": wait, "cancel": cancel,
-    "savepoint": savepoint, "stop": stop, "ui": ui, "logs": logs, "shell": shell}
+    "savepoint": savepoint, "stop": stop, "ui": ui, "logs": logs, "shell": shell, "sql": sql.run}
 
 
 def clock(ms) -> str:

@@ -23,13 +23,15 @@ MOST = 400  # characters of one line
 class Refused(RuntimeError):
     """Flink (or SSH, or Pulumi, or whatever answered) said no.
 
-    str(): the one line a user reads; `trace`: the full text behind it (printed with --verbose)."""
+    str(): the one line a user reads; `trace`: the full text behind it (printed with --verbose); `data`:
+    what the command did before (--output json prints it with the error)."""
 
     exit_code = 1
 
     def __init__(self, message: str, trace: str | None = None):
         super().__init__(message)
         self.trace = trace
+        self.data: dict | None = None
 
 
 class TimedOut(Refused):

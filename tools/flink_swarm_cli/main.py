@@ -13,14 +13,14 @@ import sys
 from pathlib import Path
 
 from . import __doc__ as USAGE
-from . import remote
+from . import remote, sql
 from .cluster import UI_PORT, Cluster, Outcome
 from .commands import COMMANDS
 from .errors import Refused
 
 # The value-taking options that may come before the command word (and before `run`'s jar).
-GLOBAL_OPTIONS = {"--stack": True, "--cwd": True, "--url": True, "--output": True, "--verbose": False,
-                  "-v": False, "-h": False, "--help": False}
+GLOBAL_OPTIONS = {"--stack": True, "--cwd": True, "--url": True, "--gateway-url": True, "--output": True,
+                  "--verbose": False, "-v": False, "-h": False, "--help": False}
 # `run`'s own options (True: takes a value), Flink's `flink run` names beside the long ones.
 RUN_OPTIONS = {"--class": True, "-c": True, "--parallelism": True, "-p": True, "--savepoint": True,
                "--fromSavepoint": True, "-s": True, "--allow-non-restored-state": False,
@@ -133,12 +133,15 @@ def parser(prog: str = "flink-swarm") -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog=prog, description=USAGE, allow_abbrev=False,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     _global_options(top, None)
+    top.add_argument("--gateway-url", metavar="URL",
+                     help="for sql: the SQL gateway's REST URL (http://host:port) instead of the stack's")
     common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     _global_options(common, argparse.SUPPRESS)
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _run_parser(commands, common, prog)
     _job_parsers(commands, common)
     remote.add_parsers(commands, common)
+    sql.add_parser(commands, common)
     return top
 
 
@@ -150,6 +153,8 @@ def parse(argv: list[str], prog: str) -> argparse.Namespace:
     args.args = program_args
     if args.command == "run" and (args.jar is None) == (args.python is None):
         top.error("run takes a JAR or --python JOB.py (one of them)")
+    if args.command == "sql" and (args.file is None) == (args.execute is None):
+        top.error("sql takes a FILE.sql or -e STATEMENT (one of them)")
     return args
 
 
@@ -169,7 +174,8 @@ def report_error(err: Refused, args: argparse.Namespace, prog: str) -> None:
     if args.verbose and err.trace:
         print(err.trace.rstrip(), file=sys.stderr)
     if args.output == "json":
-        print(json.dumps({"error": str(err), "trace": err.trace, "exit_code": err.exit_code}, indent=2))
+        print(json.dumps({**(err.data or {}), "error": str(err), "trace": err.trace, "exit_code": err.exit_code},
+                         indent=2))
 
 
 def main(argv: list[str] | None = None, prog: str = "flink-swarm", python_word: str = "run --python") -> int:

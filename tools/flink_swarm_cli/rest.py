@@ -15,6 +15,14 @@ import urllib.request
 
 from .errors import Refused, summary
 
+
+class FlinkRefused(Refused):
+    """Flink's own refusal (an ErrorResponseBody): `status`, and its text in `trace`."""
+
+    def __init__(self, message: str, trace: str, status: int):
+        super().__init__(message, trace)
+        self.status = status
+
 TIMEOUT = 120  # seconds for one call (an upload of a large jar included)
 
 
@@ -49,10 +57,12 @@ def first_line(text: str) -> str:
 
 
 class Rest:
-    """Calls to one cluster's REST endpoint, e.g. Rest("http://203.0.113.7:8081")."""
+    """Calls to one cluster's REST endpoint, e.g. Rest("http://203.0.113.7:8081"); `name` says what
+    answers there in errors (Flink's SQL gateway answers as Flink's REST API does)."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, name: str = "Flink"):
         self.url = check_url(url)
+        self.name = name
 
     def call(self, method: str, path: str, body: bytes | None = None,
              content_type: str = "application/json") -> dict:
@@ -65,15 +75,15 @@ class Rest:
         except urllib.error.HTTPError as err:
             raise self.refusal(method, path, err) from None
         except urllib.error.URLError as err:
-            raise Refused(f"cannot reach Flink at {self.url}: {err.reason}") from None
+            raise Refused(f"cannot reach {self.name} at {self.url}: {err.reason}") from None
         except (OSError, http.client.HTTPException) as err:  # reset, timeout, not HTTP
-            raise Refused(f"cannot reach Flink at {self.url}: {err!r}") from None
+            raise Refused(f"cannot reach {self.name} at {self.url}: {err!r}") from None
         try:
             answer = json.loads(text) if text.strip() else {}
         except ValueError:
             answer = None
         if not isinstance(answer, dict):
-            raise Refused(f"{method} {path}: {self.url} is not Flink's REST API? It answered: {text[:300]!r}")
+            raise Refused(f"{method} {path}: {self.url} is not {self.name}'s REST API? It answered: {text[:300]!r}")
         return answer
 
     def refusal(self, method: str, path: str, err: urllib.error.HTTPError) -> Refused:
@@ -83,10 +93,11 @@ class Rest:
         if errors is None:
             content_type = err.headers.get("Content-Type") or "no content type"
             return Refused(f"{method} {path}: {self.url} answered HTTP {err.code} {err.reason} "
-                           f"({content_type}), which is not an error of Flink's REST API (a proxy, or "
-                           f"not Flink at this address?): {first_line(text)}", trace=text)
+                           f"({content_type}), which is not an error of {self.name}'s REST API (a proxy, "
+                           f"or not {self.name} at this address?): {first_line(text)}", trace=text)
         full = "\n".join(errors)
-        return Refused(f"Flink refused {method} {path} (HTTP {err.code}): {summary(full)}", trace=full)
+        return FlinkRefused(f"{self.name} refused {method} {path} (HTTP {err.code}): {summary(full)}", full,
+                            err.code)
 
     def get(self, path: str) -> dict:
         return self.call("GET", path)
@@ -95,8 +106,8 @@ class Rest:
         return self.call("POST", path, json.dumps(body).encode())
 
 
-def field(answer: dict, name: str, call: str):
-    """answer[name], or Refused naming the call when Flink's answer lacks it."""
+def field(answer: dict, name: str, call: str, who: str = "Flink"):
+    """answer[name], or Refused naming the call when the answer (of `who`) lacks it."""
     if answer.get(name) is None:
-        raise Refused(f"{call}: Flink's answer has no {name!r}: {json.dumps(answer)[:300]}")
+        raise Refused(f"{call}: {who}'s answer has no {name!r}: {json.dumps(answer)[:300]}")
     return answer[name]
