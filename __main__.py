@@ -13,6 +13,7 @@ from components import config, ports  # noqa: E402
 from components.flink import FlinkCluster  # noqa: E402
 from components.monitoring import Monitoring  # noqa: E402
 from components.nodes import Nodes  # noqa: E402
+from components.spark import SparkCluster  # noqa: E402
 from components.sshkey import KEY_DIR_DEFAULT, SshKey  # noqa: E402
 from components.state import StateBucket  # noqa: E402
 from components.steps import destroy_guard  # noqa: E402
@@ -26,7 +27,8 @@ ssh_options = key.ssh_options(key.known_hosts(nodes.known_hosts()))  # the docke
 bucket = StateBucket("flink-state", settings) if settings.flink.state != "node" else None
 flink = FlinkCluster("flink", swarm, nodes.nodes, ssh_options, settings, bucket)
 monitoring = Monitoring("monitoring", swarm, flink, nodes.nodes, settings) if settings.monitoring.enabled else None
-destroy_guard(key, [flink, *([monitoring] if monitoring else [])])  # a destroy that lacks the files the docker provider needs stops first, saying why
+spark = SparkCluster("spark", swarm, flink, nodes.nodes, settings) if settings.spark.enabled else None
+destroy_guard(key, [flink, *([monitoring] if monitoring else []), *([spark] if spark else [])])  # a destroy that lacks the files the docker provider needs stops first, saying why
 
 pulumi.export("nodes", nodes.table())
 # Where each node's SSH answers, as data (the job CLI builds its ssh command lines from it), and the
@@ -51,6 +53,11 @@ pulumi.export("dockerHost", swarm.docker_host)
 # machine's loopback (local.uiPort).
 pulumi.export("flinkRest", {"node": flink.jobmanager_node.name, "port": ports.FLINK_UI, "url": flink.ui_url})
 pulumi.export("flinkUi", flink.ui_url or f"flink-swarm ui --stack {settings.stack}")
+# Flink's SQL gateway (`flink-swarm sql`), and Spark's master (`flink-swarm spark`): on the jobmanager
+# node's loopback as Flink's REST API, or null when off.
+pulumi.export("flinkSqlGateway", {"node": flink.jobmanager_node.name, "port": ports.SQL_GATEWAY,
+                                  "url": flink.sql_gateway_url} if flink.sql_gateway else None)
+pulumi.export("spark", spark.access if spark else None)
 pulumi.export("jobmanagerAddress", flink.jobmanager_address)
 pulumi.export("flinkState", flink.state_location)
 # Prometheus and Grafana on the control manager, open to adminCidrs (docs/monitoring.md); Grafana's

@@ -11,8 +11,9 @@ LAYERS = {  # component type -> layer of everything it parents (and of itself)
     "flink-swarm:index:SwarmCluster": "swarm",
     "flink-swarm:index:FlinkCluster": "flink",
     "flink-swarm:index:Monitoring": "monitoring",
+    "flink-swarm:index:SparkCluster": "spark",
 }
-LAYER_NAMES = ("nodes", "swarm", "flink", "monitoring")
+LAYER_NAMES = ("nodes", "swarm", "flink", "monitoring", "spark")
 COMMAND = "command:remote:Command"
 SERVICE = "docker:index/service:Service"
 
@@ -33,7 +34,7 @@ def count_layers(run) -> dict[str, int]:
 
 
 def services_of(run, layer: str) -> list:
-    """The swarm services of a layer: Flink's (`flink`) or monitoring's."""
+    """The swarm services of a layer: Flink's (`flink`), monitoring's or Spark's."""
     by_urn = {r.urn: r for r in run.resources}
     return [s for s in run.of_type(SERVICE) if layer_of(s, by_urn) == layer]
 

@@ -43,7 +43,7 @@ class AzureNodes(pulumi.ComponentResource):
 
     def _rules(self, cluster_sources: pulumi.Input[list[str]]) -> list[network.SecurityRuleArgs]:
         rules = []
-        for index, rule in ports.cloud_rules_for(self._settings.network, self._settings.monitoring):
+        for index, rule in ports.cloud_rules_for(self._settings):
             sources = cluster_sources if rule.scope == ports.CLUSTER else list(self._settings.admin_cidrs)
             # A protocol without ports (ESP) takes "*" in the single-value field: Azure refuses "*" in
             # the list (SecurityRuleInvalidPortRange: "Value should be an integer OR integer range").

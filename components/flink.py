@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_docker as docker
@@ -25,25 +24,19 @@ from . import hostargs, ports
 from .config import Settings
 from .config.types import NetworkSpec
 from .config.topology import FLINK_ROLES, JOBMANAGER, WORKER
+from .flinkstate import STATE_BIND, STATE_MOUNT, TASKMANAGER, FlinkState, flink_state
 from .machines import Node
-from .services import MADE_BESIDE, flink_properties, readiness, swarm_service
+from .services import flink_properties, readiness, swarm_service
 from .state import StateBucket
 from .steps import node_command, script, script_text
 from .swarm import SwarmCluster
 
 MTU_OPTION = "com.docker.network.driver.mtu"  # moby libnetwork/drivers/overlay/ov_network.go:128-135
-TASKMANAGER = "taskmanager"
 ZOOKEEPER = "zookeeper"
-STATE_DIR = "/var/lib/flink-swarm/state"  # the jobmanager's durable state, on its node ...
-STATE_MOUNT = "/flink-state"  # ... and in the jobmanager's and ZooKeeper's containers
-STATE_BIND = docker.ServiceTaskSpecContainerSpecMountArgs(type="bind", source=STATE_DIR, target=STATE_MOUNT)
-# The official images' flink user and group (apache/flink-docker 1.20/scala_2.12-java17-ubuntu/Dockerfile:54-55).
-FLINK_UID = 9999
-TASKMANAGER_HA_DIR = "/tmp/flink-swarm-ha"
-FLINK_HOME = "/opt/flink"  # the same Dockerfile's FLINK_HOME
-ENTRYPOINT = "/docker-entrypoint.sh"  # ... and its ENTRYPOINT (Dockerfile:101)
-STATE_KEY_FILE = "/run/secrets/flink-state-key"  # flink.state gcs/azure: the bucket's key, a Docker secret
 ZOOKEEPER_HEAP = "256m"
+SQL_GATEWAY = "sql-gateway"
+SQL_GATEWAY_HEAP = "512m"  # it plans statements and holds their results until fetched
+FLINK_HOME = "/opt/flink"  # the official images' (apache/flink-docker 1.20/scala_2.12-java17-ubuntu/Dockerfile:52)
 # flink.python: the image each Flink node builds (scripts/flink-python.sh), under a tag that no registry
 # serves ("localhost/"), so it never leaves the node.
 PYTHON_IMAGE = "localhost/flink-swarm-pyflink"
@@ -54,18 +47,6 @@ def python_image(image: str) -> str:
     that builds it, so a change of either builds anew (and updates the services)."""
     named = hashlib.sha256("\n".join([image, script_text("flink-python")]).encode())
     return f"{PYTHON_IMAGE}:{named.hexdigest()[:16]}"
-
-
-@dataclass
-class FlinkState:
-    """Where the cluster keeps its durable state, as the services see it (`FlinkCluster._state`)."""
-
-    step: pulumi.Resource  # `<jobmanager node>-state`: the directory on the node, before anything mounts it
-    location: pulumi.Output[str]  # the stack's `flinkState` output
-    ha_dirs: dict[str, pulumi.Input[str]]  # service -> high-availability.storageDir
-    options: dict[str, pulumi.Input[str]]  # the state.* Flink options, with flink.settings over them
-    run: dict[str, Any] = field(default_factory=dict)  # how the Flink services start (with a bucket: its key)
-    env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 class FlinkCluster(pulumi.ComponentResource):
@@ -89,17 +70,19 @@ class FlinkCluster(pulumi.ComponentResource):
         self.jobmanager_node = jobmanager_node = next(n for n in nodes if n.role == JOBMANAGER)
         image, flink_image, built = self._images(nodes, jobmanager_node)
         self.network = self._network(ssh_opts, settings.network)
-        state = self._state(jobmanager_node, bucket)
+        state = flink_state(self, jobmanager_node, bucket, self._flink, self._on_manager)
         self.zookeeper = self._zookeeper(image, state)
         self.jobmanager = self._jobmanager(jobmanager_node, flink_image, built, state)
         self.taskmanager = self._taskmanagers(flink_image, built, state)
+        self.sql_gateway = self._sql_gateway(flink_image, built, state) if self._flink.sql_gateway else None
         workers = sum(n.role == WORKER for n in nodes)
-        readiness(self, jobmanager_node, swarm.control, {
-            ZOOKEEPER: (self.zookeeper, 1), JOBMANAGER: (self.jobmanager, 1), TASKMANAGER: (self.taskmanager, workers)},
-            [n.identity for n in nodes if n.role in FLINK_ROLES], workers, workers * self._flink.task_slots)
+        tasks = {ZOOKEEPER: (self.zookeeper, 1), JOBMANAGER: (self.jobmanager, 1), TASKMANAGER: (self.taskmanager, workers),
+                 **({SQL_GATEWAY: (self.sql_gateway, 1)} if self.sql_gateway else {})}
+        readiness(self, jobmanager_node, swarm.control, tasks, [n.identity for n in nodes if n.role in FLINK_ROLES],
+                  workers, workers * self._flink.task_slots, ports.SQL_GATEWAY if self.sql_gateway else None)
 
-        ui = jobmanager_node.reach(ports.FLINK_UI)  # Flink's UI and REST API: a local node's; else through SSH
-        self.ui_url = pulumi.Output.concat("http://", ui[0], ":", str(ui[1])) if ui else None
+        # Flink's UI and REST API, and the SQL gateway's: a local node's; else through SSH
+        self.ui_url, self.sql_gateway_url = (jobmanager_node.url(port) for port in (ports.FLINK_UI, ports.SQL_GATEWAY))
         self.jobmanager_address: pulumi.Output[str] = jobmanager_node.public_ip
         self.state_location: pulumi.Output[str] = state.location
         self.register_outputs({"uiUrl": self.ui_url})
@@ -155,43 +138,6 @@ class FlinkCluster(pulumi.ComponentResource):
                 subnet=net.subnet, gateway=str(ipaddress.ip_network(net.subnet)[1]))],
             opts=pulumi.ResourceOptions.merge(self._on_manager, pulumi.ResourceOptions(ignore_changes=["options"])))
 
-    def _state(self, jobmanager_node: Node, bucket: Optional[StateBucket]) -> FlinkState:
-        """Durable jobs: Flink's own ZooKeeper server (same image) runs beside the jobmanager, keeping its
-        data in a directory on that node, and the jobs' checkpoints, savepoints and high-availability
-        metadata go to that directory too (`jobmanager` checkpoint storage: only the jobmanager writes
-        files) or to a bucket (flink.state gcs or azure), which the taskmanagers write to as well."""
-        step = node_command(self, jobmanager_node, "state", script(
-            "flink-state", STATE_DIR, FLINK_UID, STATE_MOUNT, ports.ZOOKEEPER_CLIENT))
-        if bucket is None:
-            # A taskmanager only reads the jobmanager's blobs from the HA directory, falling back to its blob
-            # server (AbstractBlobCache.getFileInternal); Flink before 1.18 also creates the directory as it
-            # starts (FileSystemBlobStore's constructor; lazy since FLINK-31656). So: a directory of its
-            # own container, which any flink.image can make, and where no state can hide.
-            return FlinkState(step, pulumi.Output.from_input(f"{jobmanager_node.name}:{STATE_DIR}"),
-                              {JOBMANAGER: f"file://{STATE_MOUNT}/ha", TASKMANAGER: f"file://{TASKMANAGER_HA_DIR}"},
-                              self._state_options(f"file://{STATE_MOUNT}", "jobmanager"))
-        # Docker secrets cannot change: a new key is a new secret (named by a digest of it, which tells
-        # nothing of it), which the services move to before the old one goes.
-        key = docker.Secret("flink-state-key", name=pulumi.Output.unsecret(bucket.credential.apply(
-            lambda c: "flink-state-key-" + hashlib.sha256(c.encode()).hexdigest()[:12])),
-            data=bucket.credential, opts=pulumi.ResourceOptions.merge(self._on_manager, MADE_BESIDE))
-        run = {"command": ["bash", "-c", script_text("flink-state-entry"), "flink-state-entry", bucket.plugin,
-                           STATE_KEY_FILE, bucket.azure_account or "-", ENTRYPOINT],
-               "secrets": [docker.ServiceTaskSpecContainerSpecSecretArgs(
-                   secret_id=key.id, secret_name=key.name, file_name=STATE_KEY_FILE, file_uid=str(FLINK_UID),
-                   file_gid=str(FLINK_UID), file_mode=0o400)]}
-        # GCS: the plugin reads the key file itself
-        env = {"GOOGLE_APPLICATION_CREDENTIALS": STATE_KEY_FILE} if bucket.azure_account is None else {}
-        return FlinkState(step, bucket.uri, dict.fromkeys((JOBMANAGER, TASKMANAGER), pulumi.Output.concat(
-            bucket.uri, "/ha")), self._state_options(bucket.uri, "filesystem"), run, env)
-
-    def _state_options(self, where: pulumi.Input[str], storage: str) -> dict[str, pulumi.Input[str]]:
-        """The state.* Flink options for checkpoints and savepoints under `where`, flink.settings over them."""
-        return dict(sorted({"state.checkpoint-storage": storage,
-                            "state.checkpoints.dir": pulumi.Output.concat(where, "/checkpoints"),
-                            "state.savepoints.dir": pulumi.Output.concat(where, "/savepoints"),
-                            **self._flink.settings}.items()))
-
     def _after_state(self, state: FlinkState, *more: pulumi.Resource) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions.merge(self._on_manager, pulumi.ResourceOptions(depends_on=[state.step, *more]))
 
@@ -245,6 +191,25 @@ class FlinkCluster(pulumi.ComponentResource):
                 "taskmanager.memory.process.size": self._flink.taskmanager_memory, **state.options}),
             **state.env},
             **state.run, mode=docker.ServiceModeArgs(global_=True), role=WORKER)
+
+    def _sql_gateway(self, image: pulumi.Input[str], built: list[pulumi.Resource], state: FlinkState) -> docker.Service:
+        """Flink's SQL gateway (its `sql-gateway.sh`, same image) beside the jobmanager: it plans SQL and
+        submits the jobs to the jobmanager's REST API, with the cluster's state and flink.settings options
+        (the jobs' checkpoints go where the jar jobs' go). Its REST endpoint is published on the node as
+        Flink's is, answering only on the node's loopback (ports.TABLE `flink-sql-gateway`)."""
+        return swarm_service(SQL_GATEWAY, image, self.network, self._after_state(state, *built), {
+            "FLINK_PROPERTIES": flink_properties({
+                # no high-availability options: the client finds the REST API by rest.address (not
+                # through ZooKeeper, where the jobmanager's 0.0.0.0 is all it would read)
+                "jobmanager.rpc.address": JOBMANAGER, "rest.address": JOBMANAGER, "rest.port": ports.FLINK_UI,
+                "execution.target": "remote", "sql-gateway.endpoint.rest.address": SQL_GATEWAY,
+                "sql-gateway.endpoint.rest.bind-address": "0.0.0.0",
+                "sql-gateway.endpoint.rest.port": ports.SQL_GATEWAY, **state.options}),
+            "JVM_ARGS": f"-Xms{SQL_GATEWAY_HEAP} -Xmx{SQL_GATEWAY_HEAP}", **state.env},
+            args=[f"{FLINK_HOME}/bin/sql-gateway.sh", "start-foreground"], **state.run,
+            published=[docker.ServiceEndpointSpecPortArgs(
+                name="sql", target_port=ports.SQL_GATEWAY, published_port=ports.SQL_GATEWAY, protocol="tcp",
+                publish_mode="host")])
 
     @staticmethod
     def _common() -> dict[str, object]:

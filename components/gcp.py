@@ -49,7 +49,7 @@ class GcpNodes(pulumi.ComponentResource):
                 allows=[compute.FirewallAllowArgs(protocol=rule.protocol, ports=list(rule.ports) or None)],
                 source_ranges=cluster_sources if rule.scope == ports.CLUSTER else list(s.admin_cidrs),
                 opts=self._child)
-            for _, rule in ports.cloud_rules_for(s.network, s.monitoring)]
+            for _, rule in ports.cloud_rules_for(s)]
         out = {}
         for spec in s.of_cloud(GCP):
             instance = compute.Instance(

@@ -88,6 +88,10 @@ class LocalNodes(pulumi.ComponentResource):
             published = {ports.SSH: (LOOPBACK, local.ssh_port + k)}
             if spec.role == JOBMANAGER:
                 published[ports.FLINK_UI] = (LOOPBACK, local.ui_port)
+                if s.flink.sql_gateway:
+                    published[ports.SQL_GATEWAY] = (LOOPBACK, local.sql_gateway_port)
+                if s.spark.enabled:
+                    published[ports.SPARK_UI] = (LOOPBACK, local.spark_ui_port)
             if spec.name == s.control_manager and s.monitoring.enabled:  # where monitoring runs
                 published[ports.PROMETHEUS] = (LOOPBACK, local.prometheus_port)
                 if s.monitoring.grafana:

@@ -65,6 +65,11 @@ class Node:
         node publishes it on this machine's loopback; elsewhere None (only through SSH: no firewall admits it)."""
         return self.published.get(port)
 
+    def url(self, port: int) -> Optional[pulumi.Output[str]]:
+        """`http://` where the deployer reaches the node's `port` directly (`reach`), or None."""
+        where = self.reach(port)
+        return pulumi.Output.concat("http://", where[0], ":", str(where[1])) if where else None
+
     @property
     def name(self) -> str:
         return self.spec.name

@@ -20,6 +20,10 @@ FLINK_METRICS = 9249  # Flink's Prometheus reporter, on every Flink container: i
 PROMETHEUS = 9090
 GRAFANA = 3000
 NODE_EXPORTER = 9100  # on every node's host network: Prometheus scrapes each node's address
+SQL_GATEWAY = 8083  # Flink's SQL gateway's REST endpoint (its default, SqlGatewayRestOptions.BIND_PORT)
+SPARK_MASTER = 7077  # a Spark standalone master's RPC port (Spark's default) ...
+SPARK_WORKER = 7078  # ... a worker's (Spark's is random: the program fixes it) ...
+SPARK_UI = 8080  # ... and the master's web UI: it kills applications, unauthenticated, so no firewall opens it
 
 CLUSTER = "cluster"  # every node's public IP /32 plus the private subnets
 ADMIN = "admin"  # flink-swarm:adminCidrs
@@ -38,7 +42,7 @@ class PortRule:
     protocol: str  # tcp | udp | esp
     ports: tuple[str, ...]
     scope: str  # CLUSTER | ADMIN | LOOPBACK
-    needs: str = ""  # "" always | "weave" | "encrypted-overlay" | "monitoring" | "grafana"
+    needs: str = ""  # "" always | "weave" | "encrypted-overlay" | "monitoring" | "grafana" | "sql-gateway" | "spark"
 
 
 TABLE: tuple[PortRule, ...] = (
@@ -57,6 +61,10 @@ TABLE: tuple[PortRule, ...] = (
     PortRule("node-exporter", "tcp", (str(NODE_EXPORTER),), CLUSTER, needs="monitoring"),
     PortRule("prometheus", "tcp", (str(PROMETHEUS),), ADMIN, needs="monitoring"),
     PortRule("grafana", "tcp", (str(GRAFANA),), ADMIN, needs="grafana"),
+    PortRule("flink-sql-gateway", "tcp", (str(SQL_GATEWAY),), LOOPBACK, needs="sql-gateway"),
+    PortRule("spark-master", "tcp", (str(SPARK_MASTER),), CLUSTER, needs="spark"),
+    PortRule("spark-worker", "tcp", (str(SPARK_WORKER),), CLUSTER, needs="spark"),
+    PortRule("spark-ui", "tcp", (str(SPARK_UI),), LOOPBACK, needs="spark"),
 )
 
 
@@ -67,26 +75,47 @@ class Network(Protocol):
     encrypted: bool
 
 
-class Monitoring(Protocol):
-    """What the table needs of the monitoring settings (config.MonitoringSpec)."""
+class Switch(Protocol):
+    """A part of the cluster that needs its own rules when on (config.MonitoringSpec, SparkSpec)."""
 
     enabled: bool
+
+
+class Monitoring(Switch, Protocol):
     grafana: bool
 
 
-def rules_for(network: Network, monitoring: Monitoring) -> list[tuple[int, PortRule]]:
-    """The rules this network and monitoring need, each with its index in TABLE (stable priorities)."""
+class Flink(Protocol):
+    sql_gateway: bool
+
+
+class Stack(Protocol):
+    """What the table needs of the settings (config.Settings): the network, and what runs on it."""
+
+    network: Network
+    flink: Flink
+    monitoring: Monitoring
+    spark: Switch
+
+
+def rules_for(stack: Stack) -> list[tuple[int, PortRule]]:
+    """The rules this stack needs, each with its index in TABLE (stable priorities)."""
+    network, monitoring = stack.network, stack.monitoring
     active = {"", network.driver}
     if network.driver == "overlay" and network.encrypted:
         active.add("encrypted-overlay")
     if monitoring.enabled:
         active.update({"monitoring", "grafana"} if monitoring.grafana else {"monitoring"})
+    if stack.flink.sql_gateway:
+        active.add("sql-gateway")
+    if stack.spark.enabled:
+        active.add("spark")
     return [(i, rule) for i, rule in enumerate(TABLE) if rule.needs in active]
 
 
-def cloud_rules_for(network: Network, monitoring: Monitoring) -> list[tuple[int, PortRule]]:
+def cloud_rules_for(stack: Stack) -> list[tuple[int, PortRule]]:
     """The rules a cloud firewall opens (an allow rule each): no LOOPBACK one, which no firewall opens."""
-    return [(i, rule) for i, rule in rules_for(network, monitoring) if rule.scope != LOOPBACK]
+    return [(i, rule) for i, rule in rules_for(stack) if rule.scope != LOOPBACK]
 
 
 def describe(rule: PortRule, world_open_admin: bool) -> str:

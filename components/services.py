@@ -84,11 +84,12 @@ def tasks_ready(tasks: dict[str, tuple[docker.Service, int]], machines: list[pul
 
 def readiness(parent: pulumi.Resource, jobmanager: Node, control: Node,
               tasks: dict[str, tuple[docker.Service, int]], machines: list[pulumi.Input[str]], taskmanagers: int,
-              slots: int) -> pulumi.Resource:
+              slots: int, sql_gateway: Optional[int] = None) -> pulumi.Resource:
     """`up` returns when Flink serves, or fails saying why: `<jobmanager node>-flink-ready`, on the
     control manager, waits until each service (`tasks`: by name, with how many tasks) runs its tasks of its current spec
     (scripts/flink-ready.sh); then `<jobmanager node>-flink-serving`, on the jobmanager's node, until
-    its REST API counts `taskmanagers` taskmanagers and `slots` slots (scripts/flink-serving.sh).
+    its REST API counts `taskmanagers` taskmanagers and `slots` slots, and the SQL gateway (on port
+    `sql_gateway`, if it runs) answers (scripts/flink-serving.sh).
 
     Not the provider's `convergeConfig`: in the bridged kreuzwerker v4.5.0 (internal/provider/
     resource_docker_service_funcs.go) it counts replicas only, failing a global service such as the
@@ -103,4 +104,5 @@ def readiness(parent: pulumi.Resource, jobmanager: Node, control: Node,
     ready = node_command(parent, jobmanager, "flink-ready", wait, on=control,
                          depends_on=[service for service, _ in tasks.values()])
     return node_command(parent, jobmanager, "flink-serving", script(
-        "flink-serving", READY_TIMEOUT, ports.FLINK_UI, JOBMANAGER, taskmanagers, slots, revision), depends_on=[ready])
+        "flink-serving", READY_TIMEOUT, ports.FLINK_UI, JOBMANAGER, taskmanagers, slots, revision,
+        *([sql_gateway] if sql_gateway else [])), depends_on=[ready])

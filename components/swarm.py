@@ -77,7 +77,7 @@ class SwarmCluster(pulumi.ComponentResource):
         """Static hosts get the port table on the host (cloud nodes have their cloud's firewall), before
         Docker opens any port, unless their owner manages their firewall (`firewall: false`)."""
         table = [f"{rule.protocol}:{','.join(rule.ports)}:{rule.scope}"
-                 for _, rule in ports.rules_for(settings.network, settings.monitoring)]
+                 for _, rule in ports.rules_for(settings)]
         rules = script("host-firewall", "apply", cluster_sources.apply(",".join), ",".join(settings.admin_cidrs),
                        *table)
         return {n.name: node_command(self, n, "firewall", rules, delete=script("host-firewall", "remove"),

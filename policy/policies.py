@@ -37,9 +37,13 @@ GCS_BUCKET = "gcp:storage/bucket:Bucket"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 
 # docs/architecture.md "Ports": open to the cluster's own addresses only. ESP (IP protocol 50) has no ports.
-CLUSTER_PORTS = frozenset({2377, 7946, 4789, 6783, 6784, *range(6123, 6128), 9100})  # 9100: the node exporters
-ADMIN_PORTS = frozenset({22, 8081, 9090, 3000})  # SSH, the Flink UI and REST API, Prometheus, Grafana
-FLINK_REST = frozenset({8081})  # no firewall opens it: the job CLI reaches it through SSH (flink-swarm ui)
+# 9100: the node exporters; 7077, 7078: Spark's master and workers
+CLUSTER_PORTS = frozenset({2377, 7946, 4789, 6783, 6784, *range(6123, 6128), 9100, 7077, 7078})
+# SSH, Prometheus, Grafana, and the LOOPBACK_PORTS
+ADMIN_PORTS = frozenset({22, 9090, 3000, 8081, 8083, 8080})
+# Flink's REST API, its SQL gateway, Spark's master UI: no firewall opens them, the job CLI reaches them
+# through SSH (flink-swarm ui, sql, spark)
+LOOPBACK_PORTS = frozenset({8081, 8083, 8080})
 OPT_IN = "flink-swarm:worldOpenAdmin"  # in a rule's description: world-open admin ports by the stack's choice
 PORT_PROTOCOLS = {"tcp", "udp", "6", "17", "all", "*"}  # protocols a port list narrows
 ESP_PROTOCOLS = {"esp", "50", "all", "*"}
@@ -159,14 +163,16 @@ def _open_to_world(ports: frozenset[int], esp: bool, why: str, opted_in: Optiona
 
 
 def flink_rest_closed(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    """No inbound allow rule admits anyone, adminCidrs included, to Flink's REST API (8081)."""
+    """No inbound allow rule admits anyone, adminCidrs included, to LOOPBACK_PORTS (Flink's REST API 8081,
+    its SQL gateway 8083, Spark's master UI 8080)."""
     for rule in ingress_rules(args):
-        hits = reached(rule, FLINK_REST, False)
+        hits = reached(rule, LOOPBACK_PORTS, False)
         if hits:
             sources = ", ".join(map(repr, rule.sources[:3])) or "its source tags"
-            report(f"{rule.where} admits {sources} to {hits[0]}: Flink's REST API has no authentication and runs "
-                   "any uploaded jar, and the jar would travel in clear text; reach it through SSH "
-                   "(`flink-swarm ui`, docs/jobs.md)")
+            report(f"{rule.where} admits {sources} to {hits[0]}: Flink's REST API and SQL gateway and Spark's "
+                   "master UI have no authentication, run any uploaded jar or statement (or kill applications), "
+                   "and what they receive would travel in clear text; reach them through SSH "
+                   "(`flink-swarm ui`, `sql`, `spark`: docs/jobs.md)")
 
 
 def azure_vm_keys_only(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -296,7 +302,8 @@ POLICIES = [
         ADVISORY),
     ResourceValidationPolicy(
         "flink-rest-not-opened",
-        "No firewall rule admits anyone, adminCidrs included, to Flink's REST API (8081): it is reached through SSH.",
+        "No firewall rule admits anyone, adminCidrs included, to Flink's REST API (8081), its SQL gateway (8083) or "
+        "Spark's master UI (8080): they are reached through SSH.",
         flink_rest_closed, MANDATORY),
     ResourceValidationPolicy(
         "ssh-password-login-disabled",

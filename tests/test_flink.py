@@ -161,18 +161,18 @@ def test_changing_flink_touches_only_the_services(program):
     changed = {key for key in before if before[key] != after[key]}
     pulls = {(CMD, f"{n}-pull") for n in ["azure-flink-jobmanager", "azure-swarm-worker-1", "azure-swarm-worker-2",
                                           "google-cloud-worker-1"]}
-    services = {(SERVICE, "jobmanager"), (SERVICE, "taskmanager"), (SERVICE, "zookeeper")}  # the image
+    services = {(SERVICE, name) for name in ("jobmanager", "taskmanager", "zookeeper", "sql-gateway")}  # the image
     assert changed == services | pulls | READINESS  # no node, no swarm step
 
 
-def test_a_flink_setting_updates_the_two_flink_services_only(program):
+def test_a_flink_setting_updates_the_flink_services_only(program):
     def inputs(run):
         return {(r.type, r.name): r.diffed_inputs for r in run.resources}
 
     before = inputs(program())
     after = inputs(program(flink={"settings": {"state.backend.type": "rocksdb"}}))
-    assert {key for key in before if before[key] != after[key]} == {
-        (SERVICE, "jobmanager"), (SERVICE, "taskmanager"), *READINESS}
+    assert {key for key in before if before[key] != after[key]} == {  # the SQL gateway's jobs take them too
+        (SERVICE, "jobmanager"), (SERVICE, "taskmanager"), (SERVICE, "sql-gateway"), *READINESS}
 
 
 def test_outputs(program):
@@ -261,7 +261,7 @@ def test_the_keys_the_program_writes_are_the_ones_a_stack_may_not_set_and_the_st
 
 
 def test_durable_jobs_state_on_the_jobmanager_node_and_zookeeper_beside_it(program):
-    from components import flink
+    from components import flinkstate as flink
 
     run = program()
     jm_ip = ip_of(run, "jobmanager")
@@ -355,7 +355,7 @@ def test_turning_python_on_touches_only_the_flink_services(program):
     assert added == {(CMD, f"{n}-python") for n in ["azure-flink-jobmanager", "azure-swarm-worker-1",
                                                      "azure-swarm-worker-2", "google-cloud-worker-1"]}
     assert {key for key in before if before[key] != after[key]} == {
-        (SERVICE, "jobmanager"), (SERVICE, "taskmanager"), *READINESS}
+        (SERVICE, "jobmanager"), (SERVICE, "taskmanager"), (SERVICE, "sql-gateway"), *READINESS}
 
 
 def test_up_returns_when_every_service_runs_and_flink_counts_every_taskmanager(program):
@@ -366,11 +366,11 @@ def test_up_returns_when_every_service_runs_and_flink_counts_every_taskmanager(p
     assert serving.inputs["connection"]["host"] == ip_of(run, "jobmanager")  # Flink's port is open on its node only
     words = shlex.split(ready.inputs["create"])
     assert words[5] == "flink-ready" and words[6] == "600" and re.fullmatch(r"[0-9a-f]{16}", words[7])
-    assert words[8:] == ["zookeeper=1", "jobmanager=1", "taskmanager=3"]  # the blog's three workers
+    assert words[8:] == ["zookeeper=1", "jobmanager=1", "taskmanager=3", "sql-gateway=1"]  # the blog's three workers
     serving_words = shlex.split(serving.inputs["create"])
-    # port, service, 3 taskmanagers with 3 slots each, the same revision
-    assert serving_words[5:] == ["flink-serving", "600", "8081", "jobmanager", "3", "9", words[7]]
-    for name in ("zookeeper", "jobmanager", "taskmanager"):
+    # port, service, 3 taskmanagers with 3 slots each, the same revision, the SQL gateway's port
+    assert serving_words[5:] == ["flink-serving", "600", "8081", "jobmanager", "3", "9", words[7], "8083"]
+    for name in ("zookeeper", "jobmanager", "taskmanager", "sql-gateway"):
         assert run.depends_on(ready, run.get(name, SERVICE))
     assert run.depends_on(serving, ready)
 

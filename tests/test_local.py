@@ -44,7 +44,7 @@ def test_the_local_topology_is_four_containers_on_the_programs_network(local_sta
     assert [row["publicIp"] for row in run.outputs["nodes"]] == [f"10.213.0.{11 + k}" for k in range(4)]
 
 
-def test_only_ssh_the_flink_ui_and_monitoring_are_published_and_only_on_loopback(local_stack):
+def test_only_ssh_flink_its_sql_gateway_and_monitoring_are_published_and_only_on_loopback(local_stack):
     run = local_stack()
     published = {r.inputs["hostname"]: r.inputs["ports"] for r in run.of_type(CONTAINER)}
     assert published == {
@@ -52,18 +52,25 @@ def test_only_ssh_the_flink_ui_and_monitoring_are_published_and_only_on_loopback
                           {"internal": 3000, "external": 3000, "ip": "127.0.0.1"},  # Grafana and
                           {"internal": 9090, "external": 9090, "ip": "127.0.0.1"}],  # Prometheus
         "local-jobmanager": [{"internal": 22, "external": 2223, "ip": "127.0.0.1"},
-                             {"internal": 8081, "external": 8081, "ip": "127.0.0.1"}],
+                             {"internal": 8081, "external": 8081, "ip": "127.0.0.1"},
+                             {"internal": 8083, "external": 8083, "ip": "127.0.0.1"}],
         "local-worker-1": [{"internal": 22, "external": 2224, "ip": "127.0.0.1"}],
         "local-worker-2": [{"internal": 22, "external": 2225, "ip": "127.0.0.1"}]}
     # the job CLI reaches Flink there directly, no SSH tunnel
     assert run.outputs["flinkRest"] == {"node": "local-jobmanager", "port": 8081, "url": "http://127.0.0.1:8081"}
     assert run.outputs["flinkUi"] == "http://127.0.0.1:8081"
+    assert run.outputs["flinkSqlGateway"] == {"node": "local-jobmanager", "port": 8083, "url": "http://127.0.0.1:8083"}
+    assert run.outputs["spark"] is None
     assert run.outputs["sshCommands"]["local-worker-2"].endswith("-p 2225 ubuntu@127.0.0.1")
     assert run.outputs["dockerHost"] == "ssh://ubuntu@127.0.0.1:2222"
     assert run.outputs["monitoring"] == {"prometheus": "http://127.0.0.1:9090", "grafana": "http://127.0.0.1:3000"}
-    off = local_stack(monitoring={"enabled": False}, local={"prometheusPort": 19090})
-    assert [p["internal"] for r in off.of_type(CONTAINER) if r.inputs["hostname"] == "local-manager"
-            for p in r.inputs["ports"]] == [22]
+    off = local_stack(monitoring={"enabled": False}, local={"prometheusPort": 19090},
+                      flink={"sqlGateway": False}, spark={"enabled": True})
+    internal = {r.inputs["hostname"]: [p["internal"] for p in r.inputs["ports"]] for r in off.of_type(CONTAINER)}
+    assert internal["local-manager"] == [22] and internal["local-jobmanager"] == [22, 8080, 8081]
+    assert off.outputs["flinkSqlGateway"] is None
+    assert off.outputs["spark"] == {"node": "local-jobmanager", "service": "spark-master", "master": "spark://spark-master:7077",
+                                    "uiPort": 8080, "url": "http://127.0.0.1:8080"}
 
 
 def test_the_swarm_advertises_the_containers_own_addresses(local_stack):

@@ -3,6 +3,8 @@ import json
 import os
 import stat
 
+from types import SimpleNamespace
+
 import pytest
 import yaml
 
@@ -39,6 +41,12 @@ def network(driver="weave", encrypted=True):
 
 def monitoring(enabled=True, grafana=True):
     return MonitoringSpec(enabled, grafana, "p", "n", "g", "15s", "15d")
+
+
+def stack(network_spec, monitoring_spec, sql_gateway=True, spark=False):
+    """What ports.rules_for reads of the settings."""
+    return SimpleNamespace(network=network_spec, monitoring=monitoring_spec,
+                           flink=SimpleNamespace(sql_gateway=sql_gateway), spark=SimpleNamespace(enabled=spark))
 
 
 def test_blog_topology_machines_and_static_ips(program):
@@ -91,7 +99,7 @@ def test_size_is_overridable_per_group(program, tmp_path):
 def test_azure_nsg_follows_the_port_table(program, driver, encrypted):
     run = program(network={"driver": driver, "encrypted": encrypted})
     rules = {r["name"]: r for r in run.of_type(NSG)[0].inputs["securityRules"]}
-    expected = ports.cloud_rules_for(network(driver, encrypted), monitoring())
+    expected = ports.cloud_rules_for(stack(network(driver, encrypted), monitoring()))
     assert set(rules) == {rule.name for _, rule in expected} and "flink-ui" not in rules  # reached over SSH
     for index, rule in expected:
         got = rules[rule.name]
@@ -112,7 +120,7 @@ def test_azure_nsg_follows_the_port_table(program, driver, encrypted):
 def test_gcp_firewall_follows_the_port_table(program, driver, encrypted):
     run = program(network={"driver": driver, "encrypted": encrypted})
     firewalls = {f.inputs["name"]: f.inputs for f in run.of_type(FIREWALL)}
-    expected = ports.cloud_rules_for(network(driver, encrypted), monitoring())
+    expected = ports.cloud_rules_for(stack(network(driver, encrypted), monitoring()))
     assert set(firewalls) == {f"test-{rule.name}" for _, rule in expected} and "test-flink-ui" not in firewalls
     for _, rule in expected:
         got = firewalls[f"test-{rule.name}"]
@@ -128,16 +136,21 @@ def test_port_table_matches_design():
     table = {(r.protocol, p) for r in ports.TABLE for p in (r.ports or ("",))}
     assert {("tcp", "2377"), ("tcp", "7946"), ("udp", "7946"), ("udp", "4789"), ("esp", ""), ("tcp", "6783"),
             ("udp", "6783-6784"), ("tcp", "6123-6125"), ("tcp", "6126-6127"), ("tcp", "8081"),
-            ("tcp", "22"), ("tcp", "9100"), ("tcp", "9090"), ("tcp", "3000")} == table
+            ("tcp", "22"), ("tcp", "9100"), ("tcp", "9090"), ("tcp", "3000"), ("tcp", "8083"), ("tcp", "7077"),
+            ("tcp", "7078"), ("tcp", "8080")} == table
     assert {r.name for r in ports.TABLE if r.scope == ports.ADMIN} == {"ssh", "prometheus", "grafana"}
-    # Flink's REST API runs any jar uploaded to it: no firewall opens it, SSH tunnels reach it
-    assert {r.name for r in ports.TABLE if r.scope == ports.LOOPBACK} == {"flink-ui"}
-    assert [rule.name for _, rule in ports.cloud_rules_for(network("weave", True), monitoring())] == [
-        r.name for r in ports.TABLE if r.scope != ports.LOOPBACK and r.needs in ("", "weave", "monitoring", "grafana")]
-    assert [rule.name for _, rule in ports.cloud_rules_for(network("weave", True), monitoring(grafana=False))] == [
-        r.name for r in ports.TABLE if r.scope != ports.LOOPBACK and r.needs in ("", "weave", "monitoring")]
-    assert [rule.name for _, rule in ports.cloud_rules_for(network("weave", True), monitoring(enabled=False))] == [
-        r.name for r in ports.TABLE if r.scope != ports.LOOPBACK and r.needs in ("", "weave")]
+    # Flink's REST API and SQL gateway run any jar or statement, Spark's master UI kills applications:
+    # no firewall opens them, SSH tunnels reach them
+    assert {r.name for r in ports.TABLE if r.scope == ports.LOOPBACK} == {"flink-ui", "flink-sql-gateway", "spark-ui"}
+    weave = network("weave", True)
+    for settings, needs in ((stack(weave, monitoring()), ("", "weave", "monitoring", "grafana")),
+                            (stack(weave, monitoring(grafana=False)), ("", "weave", "monitoring")),
+                            (stack(weave, monitoring(enabled=False)), ("", "weave")),
+                            (stack(weave, monitoring(), spark=True), ("", "weave", "monitoring", "grafana", "spark"))):
+        assert [rule.name for _, rule in ports.cloud_rules_for(settings)] == [
+            r.name for r in ports.TABLE if r.scope != ports.LOOPBACK and r.needs in needs]
+    assert "flink-sql-gateway" in [rule.name for _, rule in ports.rules_for(stack(weave, monitoring()))]
+    assert "flink-sql-gateway" not in [rule.name for _, rule in ports.rules_for(stack(weave, monitoring(), False))]
 
 
 def test_nothing_is_open_to_the_world(program):

@@ -4,6 +4,8 @@ import copy
 import runpy
 
 import pulumi_policy
+import re
+
 import pytest
 import yaml
 from pulumi_policy import (EnforcementLevel, PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions,
@@ -11,7 +13,7 @@ from pulumi_policy import (EnforcementLevel, PolicyCustomTimeouts, PolicyResourc
 from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UnknownValueError, unknown_checking_proxy
 
 from components import ports
-from policy.policies import ADMIN_PORTS, CLUSTER_PORTS, OPT_IN, POLICIES, Ingress, reached
+from policy.policies import ADMIN_PORTS, CLUSTER_PORTS, LOOPBACK_PORTS, OPT_IN, POLICIES, Ingress, reached
 from tests.harness import ROOT
 
 NSG, RULE, FIREWALL = ("azure-native:network:NetworkSecurityGroup", "azure-native:network:SecurityRule",
@@ -100,7 +102,7 @@ def test_azure_rules_that_open_no_cluster_port_to_the_world_pass(rule):
 def test_violation_names_the_rule_the_source_and_the_ports():
     rule = azure_rule(name="oops", sourceAddressPrefix="Internet", destinationPortRanges=["7000-8000", "2377"])
     [message] = violations("cluster-ports-not-public", RULE, rule)
-    assert message.startswith("security rule 'oops' admits 'Internet' to tcp/2377, tcp/7946:")
+    assert message.startswith("security rule 'oops' admits 'Internet' to tcp/2377, tcp/7077, tcp/7078, tcp/7946:")
 
 
 @pytest.mark.parametrize("props", [
@@ -149,6 +151,10 @@ def test_every_port_table_rule_opened_to_the_world_is_caught_only_if_cluster_sco
 def test_every_port_table_rule_for_admins_is_an_admin_port_of_the_pack(rule):
     hits = reached(Ingress("rule", ("*",), rule.protocol, rule.ports), ADMIN_PORTS, esp=False)
     assert bool(hits) == (rule.scope in (ports.ADMIN, ports.LOOPBACK))
+
+
+def test_the_ports_no_firewall_opens_are_the_port_tables_loopback_ones():
+    assert LOOPBACK_PORTS == {int(p) for r in ports.TABLE if r.scope == ports.LOOPBACK for p in r.ports}
 
 
 # admin-ports-not-public, admin-ports-world-open-by-choice -----------------------------------------
@@ -203,10 +209,13 @@ def test_admin_ports_from_own_networks_pass_and_the_marker_opens_no_cluster_port
     (NSG, {"securityRules": [azure_rule(sourceAddressPrefixes=["203.0.113.7/32"], destinationPortRanges=["22", "8081"])]}),
     (NSG, {"securityRules": [dict(azure_rule(sourceAddressPrefixes=["0.0.0.0/0"], destinationPortRanges=["8081"]),
                                   description=MARKED)]}),  # the world-open opt-in does not cover it either
+    (FIREWALL, firewall(["203.0.113.7/32"], {"protocol": "tcp", "ports": ["8083"]})),  # the SQL gateway
+    (RULE, azure_rule(sourceAddressPrefix="203.0.113.7/32", destinationPortRange="8080")),  # Spark's master UI
 ])
 def test_flink_rest_opened_to_anyone_is_a_mandatory_violation(typ, props):
     [message] = violations("flink-rest-not-opened", typ, props)
-    assert "/8081: Flink's REST API has no authentication" in message and "flink-swarm ui" in message
+    assert re.search(r"/80(80|81|83): Flink's REST API and SQL gateway and Spark's master UI have no authentication",
+                     message) and "flink-swarm ui" in message
 
 
 def test_flink_rest_closed_passes():

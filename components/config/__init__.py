@@ -4,7 +4,7 @@
 `Settings`, reading config/defaults.yaml and the topology file but nothing of a Pulumi program, so
 every rule is testable without an engine; `load()` feeds it from `pulumi.Config`. Every error names the
 field, the bad value and the fix. One module per subject: `access` (SSH, admin networks, names),
-`network`, `flink`, `monitoring`, `clouds`, `swarm`; `topology` expands the nodes; `checks` the field checks
+`network`, `flink`, `monitoring`, `spark`, `clouds`, `swarm`; `topology` expands the nodes; `checks` the field checks
 and `ConfigError`; `yamlfile` the strict YAML reader; `types` what `parse()` returns.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, Collection, Mapping, Optional
 
 import pulumi
 
-from . import access, clouds, flink, monitoring, network, stackkeys, swarm
+from . import access, clouds, flink, monitoring, network, spark, stackkeys, swarm
 from .checks import ConfigError, fail
 from .topology import DEFAULT_TOPOLOGY, NodeSpec, expand_topology
 from .types import OWN, PROJECT, ROOT, Settings
@@ -53,12 +53,14 @@ def parse(cfg: Mapping[str, Any], providers: Mapping[str, Optional[str]], stack:
     local = clouds.local(cfg, defaults, nodes)
     network.check_subnets(network_spec, nodes, azure, gcp, local)
     flink.check_state(flink_spec, azure, gcp)
-    clouds.check_capacity(nodes, network_spec, monitoring_spec, admin_cidrs, azure, gcp)
-    return Settings(stack, access.name_prefix(cfg, stack), nodes, admin_cidrs, ssh_user, public, private,
-                    cfg.get("weavePassword"), docker_install, docker_version, network_spec, flink_spec, azure, gcp,
-                    access.ssh(cfg, defaults), monitoring_spec,
-                    clouds.quota_warnings(nodes) + swarm.manager_warnings(nodes), agent,
-                    world_open, swarm.control_manager(cfg, nodes), local)
+    settings = Settings(stack, access.name_prefix(cfg, stack), nodes, admin_cidrs, ssh_user, public, private,
+                        cfg.get("weavePassword"), docker_install, docker_version, network_spec, flink_spec, azure,
+                        gcp, access.ssh(cfg, defaults), monitoring_spec, spark.read(cfg, defaults),
+                        clouds.quota_warnings(nodes) + swarm.manager_warnings(nodes), agent,
+                        world_open, swarm.control_manager(cfg, nodes), local)
+    clouds.check_capacity(settings)
+    spark.check_memory(settings)
+    return settings
 
 
 def _topology(cfg: Mapping[str, Any], ssh_user: str) -> tuple[NodeSpec, ...]:

@@ -2,20 +2,29 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any, Mapping, Optional
 
 from ..ports import ADMIN, CLUSTER, rules_for
 from .checks import container_subnet, fail, image, mapping, positive_int
 from .topology import AZURE, GCP, LOCAL, STATIC, NodeSpec
-from .types import FIRST_LOCAL_HOST, OWN, AzureSpec, GcpSpec, LocalSpec, MonitoringSpec, NetworkSpec
+from .types import FIRST_LOCAL_HOST, OWN, AzureSpec, GcpSpec, LocalSpec
 from .yamlfile import deep_merge
 
 AZURE_NSG_SOURCES = 4000  # Azure: addresses and ranges in one network security group's rules
 AZURE_PUBLIC_IPS = 10  # Azure: default quota of Standard public IPs per region and subscription (docs/configuration.md "Quotas to check before a large first `up`")
 RESERVED_ADDRESSES = {AZURE: 5, GCP: 4}  # per subnet
+# Memory (MiB) by machine size, for the memory budget (config/spark.py): the clouds' size tables as a
+# rule per family (Azure "Sizes for virtual machines", GCP "Machine families resource guide").
+AZURE_SIZE = re.compile(r"Standard_([A-Z]+)([0-9]+)([a-z]*)_v[0-9]+", re.IGNORECASE)
+AZURE_GIB_PER_VCPU = {"D": 4, "DL": 2, "E": 8, "F": 2}  # D2s_v5: 2 vCPU, 8 GiB; D2ls_v5 4 GiB; E2s_v5 16; F2s_v2 4
+AZURE_B_SERIES_GIB = {"B1s": 1, "B1ms": 2, "B2s": 4, "B2ms": 8, "B4ms": 16, "B8ms": 32, "B12ms": 48, "B16ms": 64}
+GCP_SIZE = re.compile(r"(e2|n1|n2|n2d|n4|c2|c2d|c3|c3d|t2d)-(standard|highmem|highcpu)-([0-9]+)")
+GCP_GB_PER_VCPU = {"standard": 4, "highmem": 8, "highcpu": 1}  # n1-standard: 3.75
+GCP_SHARED_GB = {"e2-micro": 1, "e2-small": 2, "e2-medium": 4}
 DOCKER_HOSTS = ("unix://", "npipe://", "tcp://", "ssh://")  # what a docker provider's `host` takes
-LOCAL_PORTS = (1024, 65535)  # local.sshPort, uiPort, prometheusPort, grafanaPort: unprivileged, on 127.0.0.1
-SINGLE_PORTS = ("uiPort", "prometheusPort", "grafanaPort")  # one port each (sshPort: one a node)
+LOCAL_PORTS = (1024, 65535)  # local.sshPort and SINGLE_PORTS: unprivileged, on 127.0.0.1
+SINGLE_PORTS = ("uiPort", "prometheusPort", "grafanaPort", "sqlGatewayPort", "sparkUiPort")  # one port each (sshPort: one a node)
 HOST_PORTS = {2375: "the Docker Engine's API", 2376: "the Docker Engine's TLS API", 2377: "swarm management",
               7946: "swarm gossip"}  # what this machine's own Docker may listen on
 
@@ -65,13 +74,12 @@ def local(cfg: Mapping[str, Any], defaults: Mapping[str, Any], nodes: tuple[Node
     if count > room:
         fail(f"{field}.subnet", subnet, f"holds {max(room, 0)} local nodes from its {FIRST_LOCAL_HOST}th address, "
              f"not {count}", "use a larger private range, e.g. 10.213.0.0/24 (the default)")
-    ssh_port, (ui_port, prometheus_port, grafana_port) = _local_ports(loc, count)
+    ssh_port, single = _local_ports(loc, count)
     host = loc.get("dockerHost")
     if host is not None and (not isinstance(host, str) or not host.startswith(DOCKER_HOSTS)):
         fail(f"{field}.dockerHost", host, "not a Docker Engine address",
              "write it as DOCKER_HOST takes it, e.g. unix:///var/run/docker.sock, or unset it")
-    return LocalSpec(image(f"{field}.baseImage", loc["baseImage"]), subnet, ssh_port, ui_port, prometheus_port,
-                     grafana_port, host)
+    return LocalSpec(image(f"{field}.baseImage", loc["baseImage"]), subnet, ssh_port, *single, docker_host=host)
 
 
 def _local_ports(loc: Mapping[str, Any], count: int) -> tuple[int, tuple[int, ...]]:
@@ -98,9 +106,9 @@ def _local_ports(loc: Mapping[str, Any], count: int) -> tuple[int, tuple[int, ..
     return ssh_port, tuple(single)
 
 
-def check_capacity(nodes: tuple[NodeSpec, ...], network: NetworkSpec, monitoring: MonitoringSpec,
-                   admin_cidrs: tuple[str, ...], azure: AzureSpec, gcp: GcpSpec) -> None:
+def check_capacity(settings: Settings) -> None:
     """No more nodes than a cloud's subnet holds, nor sources than Azure's NSG takes."""
+    nodes, admin_cidrs, azure, gcp = settings.nodes, settings.admin_cidrs, settings.azure, settings.gcp
     for cloud, subnet in ((AZURE, azure.subnet), (GCP, gcp.subnet)):
         count = sum(node.cloud == cloud for node in nodes)
         room = ipaddress.ip_network(subnet).num_addresses - RESERVED_ADDRESSES[cloud]
@@ -109,7 +117,7 @@ def check_capacity(nodes: tuple[NodeSpec, ...], network: NetworkSpec, monitoring
                  f"holds ({room})", f"use fewer nodes or a larger `{cloud}.subnet` in config/defaults.yaml")
     if any(node.cloud == AZURE for node in nodes):
         # cluster rules list every node's /32 and each cloud's private subnet; admin rules the adminCidrs
-        rules = [rule.scope for _, rule in rules_for(network, monitoring)]
+        rules = [rule.scope for _, rule in rules_for(settings)]
         subnets = len({node.cloud for node in nodes} - {STATIC})
         admin = rules.count(ADMIN) * len(admin_cidrs)
         sources = rules.count(CLUSTER) * (len(nodes) + subnets) + admin
@@ -127,3 +135,23 @@ def quota_warnings(nodes: tuple[NodeSpec, ...]) -> tuple[str, ...]:
     return (f"{azure} Azure nodes need {azure} Standard public IPs in one region; the default quota is "
             f"{AZURE_PUBLIC_IPS} per region (1000 on Enterprise Agreements). Check yours with "
             "`az network list-usages --location <region>` and ask for more before `pulumi up`.",)
+
+
+def machine_memory_mb(node: NodeSpec, settings: Any) -> Optional[int]:
+    """A cloud node's memory in MiB by its size (the node's, or its cloud's default from `settings`);
+    None for a size the rules above do not know, and for static and local nodes (their own machines)."""
+    if node.cloud == AZURE:
+        size = node.size or settings.azure.size
+        if f"{size}".removeprefix("Standard_") in AZURE_B_SERIES_GIB:
+            return AZURE_B_SERIES_GIB[size.removeprefix("Standard_")] * 1024
+        match = AZURE_SIZE.fullmatch(size)
+        family = match and match[1].upper() + ("L" if "l" in match[3].lower() else "")
+        return int(match[2]) * AZURE_GIB_PER_VCPU[family] * 1024 if family in AZURE_GIB_PER_VCPU else None
+    if node.cloud == GCP:
+        size = node.size or settings.gcp.size
+        match = GCP_SIZE.fullmatch(size)
+        if match:
+            return int(int(match[3]) * (3.75 if match[1] == "n1" and match[2] == "standard"
+                                        else GCP_GB_PER_VCPU[match[2]]) * 1024)
+        return GCP_SHARED_GB[size] * 1024 if size in GCP_SHARED_GB else None
+    return None

@@ -34,6 +34,7 @@ def read(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> FlinkSpec:
         parallelism=positive_int(f"{OWN}flink.parallelism", merged["parallelism"], 1, MAX_PARALLELISM,
                                  "Flink's largest"),
         settings=settings,
+        sql_gateway=boolean(f"{OWN}flink.sqlGateway", merged["sqlGateway"]),
         python=boolean(f"{OWN}flink.python", merged["python"]),
         state=state,
     )

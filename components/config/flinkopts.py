@@ -46,7 +46,9 @@ OWN_KEYS = {
     **{key.lower(): fix for key, fix in WRITTEN.items()},
     **dict.fromkeys(("jobmanager.rpc.bind-port", "jobmanager.bind-host", "rest.bind-port", "rest.address",
                      "rest.bind-address", "taskmanager.host", "taskmanager.bind-host", "taskmanager.rpc.bind-port",
-                     "taskmanager.data.bind-port"), _PORTS),
+                     "taskmanager.data.bind-port", *(f"sql-gateway.endpoint.rest.{name}" for name in (
+                         "address", "bind-address", "port", "bind-port"))), _PORTS),
+    "execution.target": "the SQL gateway submits to the cluster flink-swarm runs (remote): leave it out",
     "high-availability": _HA,  # the deprecated name of high-availability.type
 }
 HA_FAMILY = "high-availability."  # all refused (cluster-id, zookeeper.path.root, storageDir...) but these tunables

@@ -13,7 +13,7 @@ from .checks import did_you_mean, fail
 from .types import OWN, PROJECT
 
 TEXT = ("topology", "sshUser", "dockerInstall", "dockerVersion", "namePrefix", "sshPublicKey", "controlManager")
-OBJECTS = ("adminCidrs", "network", "flink", "ssh", "worldOpenAdmin", "local", "monitoring")
+OBJECTS = ("adminCidrs", "network", "flink", "ssh", "worldOpenAdmin", "local", "monitoring", "spark")
 SECRETS = ("sshPrivateKey", "weavePassword")  # `pulumi config set --secret`; secret Outputs end to end
 KNOWN = TEXT + OBJECTS + SECRETS
 SET_SECRET = {"sshPrivateKey": f"`pulumi config set --secret {OWN}sshPrivateKey < key`",

@@ -32,6 +32,7 @@ class FlinkSpec:
     jobmanager_memory: str
     parallelism: int
     settings: Mapping[str, str]  # Flink options for both services: flink.settings, and the reporter monitoring adds
+    sql_gateway: bool = True  # Flink's SQL gateway runs beside the jobmanager (docs/jobs.md "SQL")
     python: bool = False  # the Flink nodes run the image with Python and PyFlink added (docs/jobs.md "Python jobs")
     state: str = "node"  # where checkpoints, savepoints and HA metadata live: node, gcs or azure (docs/jobs.md "Durable state")
 
@@ -71,6 +72,8 @@ class LocalSpec:
     ui_port: int  # 127.0.0.1:<ui_port> reaches the Flink UI on the jobmanager node
     prometheus_port: int  # 127.0.0.1:<prometheus_port> reaches Prometheus on the control manager (monitoring)
     grafana_port: int  # ... and 127.0.0.1:<grafana_port> Grafana
+    sql_gateway_port: int  # 127.0.0.1:<sql_gateway_port> reaches Flink's SQL gateway on the jobmanager node ...
+    spark_ui_port: int  # ... and 127.0.0.1:<spark_ui_port> Spark's master UI (spark)
     docker_host: Optional[str] = None  # the Engine the nodes run on; None: DOCKER_HOST or the default socket
 
     @property
@@ -94,6 +97,17 @@ class MonitoringSpec:
     grafana_image: str
     scrape_interval: str  # a Prometheus duration, e.g. 15s
     retention: str  # e.g. 15d
+
+
+@dataclass(frozen=True)
+class SparkSpec:
+    """flink-swarm:spark: a Spark standalone master beside the jobmanager, a worker on every worker node."""
+
+    enabled: bool
+    image: str
+    worker_cores: int  # what each worker offers its executors
+    worker_memory_mb: int
+    settings: Mapping[str, str]  # spark-defaults options, for the master, the workers and submitted applications
 
 
 @dataclass(frozen=True)
@@ -124,6 +138,7 @@ class Settings:
     gcp: GcpSpec
     ssh: SshSpec
     monitoring: MonitoringSpec
+    spark: SparkSpec
     warnings: tuple[str, ...] = ()  # shown by `pulumi preview` and `up`, refusing nothing
     ssh_agent: bool = False  # only sshPublicKey given: connect with the deployer's ssh-agent's keys
     world_open_admin: bool = False  # flink-swarm:worldOpenAdmin: the stack opts in to world-open adminCidrs
