@@ -13,6 +13,11 @@
     flink-swarm [GLOBAL OPTIONS] shell [jobmanager|taskmanager] [--node NODE] [-- COMMAND...]
     flink-swarm [GLOBAL OPTIONS] sql FILE.sql [--max-rows N] [--timeout SECONDS] [--gateway-url URL]
     flink-swarm [GLOBAL OPTIONS] sql -e STATEMENT [--max-rows N] [--timeout SECONDS] [--gateway-url URL]
+    flink-swarm [GLOBAL OPTIONS] spark submit [--class CLASS] [--name NAME] [--conf KEY=VALUE]...
+                [--executor-memory M] [--total-executor-cores N] APP.jar|APP.py [ARG...]
+    flink-swarm [GLOBAL OPTIONS] spark list
+    flink-swarm [GLOBAL OPTIONS] spark kill APP_ID
+    flink-swarm [GLOBAL OPTIONS] spark ui [--port N]
 
 GLOBAL OPTIONS (before or after the command word, not after run's JAR): --stack S, --cwd DIR (the
 Pulumi project's folder), --url http://host:port, --output json, -v/--verbose; and for sql,
@@ -50,6 +55,15 @@ the gateway, closed at the end whatever happens. It prints `OK` for a statement 
 (a SHOW's table), `job <id>` and its page for an INSERT, a query's rows as a table (a changelog
 materialised, as Flink's SQL client's table mode shows it), at most --max-rows (default 1000) of them.
 A statement the gateway refuses stops the run: its number and first line, and Flink's root cause.
+
+`spark` works on the stack's Spark standalone cluster (output `spark`: its master's web UI on the
+jobmanager node's 127.0.0.1:8080, reached as Flink's REST API is). `spark submit` copies the
+application over SSH into the master's container and runs spark-submit there in client mode (the
+driver in that container, the executors on the workers), its output as it comes, then says the
+application's id and page (on stderr: stdout is the application's); every word after APP is the
+application's; its exit code is spark-submit's. `spark list` prints the applications, newest first,
+and the workers; `spark kill` kills a running application through the master's UI and waits until it
+has ended; `spark ui` is `ui` for the master's UI (local port 8080). They need the stack's outputs.
 
 A refusal prints one line: what failed and Flink's root cause (the last "Caused by" of its Java
 trace); `--verbose` prints the whole trace. An HTTP error that does not come from Flink (a proxy's

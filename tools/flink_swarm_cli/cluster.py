@@ -12,13 +12,15 @@ from typing import Any
 
 from .errors import Refused
 from .rest import Rest, check_url
-from .stack import Endpoint, flink_rest, identity, outputs, sql_gateway, ssh_target
+from .stack import Endpoint, Spark, flink_rest, identity, outputs, spark_master, sql_gateway, ssh_target
 from .tunnel import Tunnel
 
 UI_PORT = 8081  # the local port `flink-swarm ui` takes when it is free; the job links printed point there
 SQL_GATEWAY_OFF = ("the stack runs no SQL gateway (its output `flinkSqlGateway` is null): turn it on with "
                    "`pulumi config set --path flink-swarm:flink.sqlGateway true` and `pulumi up`, or give one "
                    "with --gateway-url")
+SPARK_OFF = ("the stack runs no Spark (its output `spark` is null): turn it on with `pulumi config set --path "
+             "flink-swarm:spark.enabled true` and `pulumi up`")
 
 
 @dataclass
@@ -89,6 +91,13 @@ class Cluster:
         if where is None:
             raise Refused(SQL_GATEWAY_OFF)
         return self.reach(where)[0]
+
+    def spark(self) -> Spark:
+        """Spark's standalone master, from the stack's outputs (refused when the stack runs no Spark)."""
+        found = spark_master(self.ssh_outputs("spark reaches Spark's master"))
+        if found is None:
+            raise Refused(SPARK_OFF)
+        return found
 
     def rest(self) -> Rest:
         if self._rest is None:

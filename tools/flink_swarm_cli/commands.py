@@ -17,6 +17,13 @@ JSON (times are Flink's, milliseconds since the epoch; `url` is the job's page i
                 "job_id", "url"                  (a job: an INSERT; url null when no stack says where)
                 "columns", "rows", "truncated"}]}  (a query, its changelog materialised; a SHOW's table
                without "truncated"); at the end, or beside the error when a statement fails
+    spark submit  {"app_id": str | null, "url": str | null, "exit_code"}   after the driver's output (all of
+                  it on stderr with --output json); url: the application's page in the master's UI
+    spark list    {"apps": [{"app_id", "name", "state", "cores", "memory_per_executor_mb", "start_time",
+                   "duration_ms", "url"}], "workers": [{"id", "host", "state", "cores", "cores_used",
+                   "memory_mb", "memory_used_mb"}]}   apps newest first (times: Spark's, ms)
+    spark kill    {"app_id", "state", "killed": bool, "url"}   (killed false: it had already ended)
+    spark ui      as ui
     (error)    {"error", "trace": str | null, "exit_code"}
 """
 from __future__ import annotations
@@ -25,7 +32,7 @@ import argparse
 import time
 from typing import Callable
 
-from . import jobs, python_job, remote, sql
+from . import jobs, python_job, remote, spark, sql
 from .cluster import Cluster, Outcome, serve
 from .stack import flink_rest, identity, ssh_target
 
@@ -135,7 +142,8 @@ def shell(cluster: Cluster, args: argparse.Namespace) -> Outcome:
 
 COMMANDS: dict[str, Callable[[Cluster, argparse.Namespace], Outcome]] = {
     "run": run, "list": list_jobs, "describe": describe, "wait": wait, "cancel": cancel,
-    "savepoint": savepoint, "stop": stop, "ui": ui, "logs": logs, "shell": shell, "sql": sql.run}
+    "savepoint": savepoint, "stop": stop, "ui": ui, "logs": logs, "shell": shell, "sql": sql.run,
+    "spark": spark.run}
 
 
 def clock(ms) -> str:

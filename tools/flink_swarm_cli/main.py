@@ -2,8 +2,9 @@
 
 Arguments as Flink's own `flink run` takes them: `run`'s options come before the jar (or before the
 end of `--python JOB.py`); every word after it is the program's, as it is, options included, with no
-`--` needed (a `--` right after the jar is dropped; anything else goes to the program). `shell`'s
-COMMAND is every word after its first `--`.
+`--` needed (a `--` right after the jar is dropped; anything else goes to the program). `spark
+submit` takes its options and its application likewise, as spark-submit does. `shell`'s COMMAND is
+every word after its first `--`.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import sys
 from pathlib import Path
 
 from . import __doc__ as USAGE
-from . import remote, sql
+from . import remote, spark, sql
 from .cluster import UI_PORT, Cluster, Outcome
 from .commands import COMMANDS
 from .errors import Refused
@@ -26,6 +27,9 @@ RUN_OPTIONS = {"--class": True, "-c": True, "--parallelism": True, "-p": True, "
                "--fromSavepoint": True, "-s": True, "--allow-non-restored-state": False,
                "--allowNonRestoredState": False, "-n": False}
 PYTHON_OPTIONS = ("--python", "-py")
+# `spark submit`'s own options, spark-submit's names
+SPARK_SUBMIT_OPTIONS = {"--class": True, "--name": True, "--conf": True, "--executor-memory": True,
+                        "--total-executor-cores": True}
 
 
 def _takes_value(word: str, options: dict) -> int:
@@ -38,33 +42,39 @@ def _takes_value(word: str, options: dict) -> int:
     return 0
 
 
+def _file_end(argv: list[str], i: int, options: dict, file_options: tuple[str, ...] = ()) -> int | None:
+    """The index after the file word (a jar, or `--python JOB.py`'s job) that the options from `i` on lead
+    to; None when there is none."""
+    while i < len(argv):
+        word = argv[i]
+        if word.split("=", 1)[0] in file_options:
+            return i + (1 if "=" in word else 2)
+        if word == "--":  # the end of the options: the file is next
+            return i + 2
+        taken = _takes_value(word, options)
+        if not taken and not word.startswith("-"):  # the file
+            return i + 1
+        i += taken or 1  # an unknown option: argparse refuses it
+    return None
+
+
 def split_program_args(argv: list[str]) -> tuple[list[str], list[str]]:
     """(this CLI's words, the program's arguments) of a command line: the program's arguments are
-    every word after `run`'s jar (or after `--python JOB.py`), or after `shell`'s `--`; they are not parsed."""
+    every word after `run`'s jar (or after `--python JOB.py`) or `spark submit`'s application, or after
+    `shell`'s `--`; they are not parsed."""
     i = 0
     while i < len(argv) and argv[i] not in COMMANDS:
         i += _takes_value(argv[i], GLOBAL_OPTIONS) or 1
     if i < len(argv) and argv[i] == "shell" and "--" in argv[i:]:
         end = argv.index("--", i)
         return argv[:end], argv[end + 1:]
-    if i == len(argv) or argv[i] != "run":
-        return argv, []
-    options = {**GLOBAL_OPTIONS, **RUN_OPTIONS}
-    i += 1
-    while i < len(argv):
-        word = argv[i]
-        if word.split("=", 1)[0] in PYTHON_OPTIONS:
-            end = i + (1 if "=" in word else 2)
-            break
-        if word == "--":  # the end of the options: the jar is next
-            end = i + 2
-            break
-        taken = _takes_value(word, options)
-        if not taken and not word.startswith("-"):  # the jar
-            end = i + 1
-            break
-        i += taken or 1  # an unknown option: argparse refuses it
+    if argv[i:i + 1] == ["run"]:
+        end = _file_end(argv, i + 1, {**GLOBAL_OPTIONS, **RUN_OPTIONS}, PYTHON_OPTIONS)
+    elif argv[i:i + 2] == ["spark", "submit"]:
+        end = _file_end(argv, i + 2, {**GLOBAL_OPTIONS, **SPARK_SUBMIT_OPTIONS})
     else:
+        return argv, []
+    if end is None:
         return argv, []
     rest = argv[end:]
     return argv[:end], rest[1:] if rest[:1] == ["--"] else rest
@@ -142,6 +152,7 @@ def parser(prog: str = "flink-swarm") -> argparse.ArgumentParser:
     _job_parsers(commands, common)
     remote.add_parsers(commands, common)
     sql.add_parser(commands, common)
+    spark.add_parser(commands, common)
     return top
 
 

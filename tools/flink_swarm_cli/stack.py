@@ -127,7 +127,7 @@ def sql_gateway(stack_outputs: dict) -> Endpoint | None:
                    "give the gateway with --gateway-url")
 
 
-def spark(stack_outputs: dict) -> Spark | None:
+def spark_master(stack_outputs: dict) -> Spark | None:
     """Spark's standalone master (output `spark`); None when the stack runs no Spark (the output is null)."""
     def read(value: dict | None) -> Spark | None:
         if value is None:
