@@ -98,10 +98,11 @@ def apply(result: Result, kind: str, fields: list) -> None:
 def take(result: Result, answer: dict, max_rows: int) -> None:
     """What a PAYLOAD or EOS answer brings, into `result`; it stops taking rows at `max_rows` (a query's)."""
     # FetchResultsResponseBody (.../rest/message/statement/FetchResultsResponseBody.java), as .../rest/serde/
-    # FetchResultsResponseBodySerializer.java writes it: "resultType" (NOT_READY, PAYLOAD, EOS), then, unless
-    # NOT_READY, "isQueryResult", "jobID" (when a job runs it), "resultKind" (SUCCESS, SUCCESS_WITH_CONTENT)
-    # and "results"; "nextResultUri" until the end. "results" (ResultInfoSerializer.java): "columns"
-    # [ColumnInfo: "name", "logicalType", "comment"], "rowFormat", "data" [{"kind": RowKind, "fields": [...]}]
+    # FetchResultsResponseBodySerializer.java writes it (FIELD_* l.35-40 and serialize() in the copy read):
+    # "resultType" (NOT_READY, PAYLOAD, EOS), then, unless NOT_READY, "isQueryResult", "jobID" (when a job
+    # runs it), "resultKind" (SUCCESS, SUCCESS_WITH_CONTENT) and "results"; "nextResultUri" until the end.
+    # "results" (ResultInfoSerializer.java FIELD_NAME_* l.51-59): "columns" [ColumnInfo.java l.38-40: "name",
+    # "logicalType", "comment"], "rowFormat", "data" [{"kind": RowKind, "fields": [...]}]
     results = answer.get("results") or {}
     result.columns = [str(c.get("name")) for c in results.get("columns") or []] or result.columns
     result.job_id = answer.get("jobID") or result.job_id
