@@ -17,7 +17,7 @@ from tests.harness import BASE_CONFIG, ROOT
 BLOG = yaml.safe_load((ROOT / "config/topologies/blog.yaml").read_text())["nodes"]
 WORKER = "azure-swarm-worker-2"
 NODE_STEPS = ("docker", "join", "weave", "pull", "member")
-RESOURCES = 98  # of the blog topology (18 of them monitoring's)
+RESOURCES = 99  # of the blog topology (18 of them monitoring's, 1 the SQL gateway)
 # `up` returns when Flink serves: these run again whenever a service or a Flink node changes
 READY = {"azure-flink-jobmanager-flink-ready": "update", "azure-flink-jobmanager-flink-serving": "update"}
 # ... and when monitoring's services run: again whenever a node's machine changes
@@ -158,7 +158,8 @@ def test_the_only_manager_replaced_rebuilds_the_swarm_and_flink(stack):
     monitoring = {"swarm-prometheus-pull", "swarm-node-exporter-pull", "swarm-grafana-pull", "swarm-monitoring-data",
                   "prometheus", "node-exporter", "grafana"}
     assert plan.changed() == {**{name: "replace" for name in joins | members | leader | monitoring | {
-        "flink-net", "zookeeper", "jobmanager", "taskmanager"}}, "swarm-labels": "update", **READY, **WATCHED}
+        "flink-net", "zookeeper", "jobmanager", "taskmanager", "sql-gateway"}}, "swarm-labels": "update", **READY,
+        **WATCHED}
     ran = plan.ran()
     for join in joins:  # each node is removed (a manager demoted) on the manager before it leaves
         assert ran.index((join.replace("-join", "-member"), "delete")) < ran.index((join, "delete"))
@@ -169,7 +170,8 @@ def test_the_only_manager_replaced_rebuilds_the_swarm_and_flink(stack):
 def test_a_flink_change_updates_only_the_services_and_pulls(stack):
     plan = stack(flink={"image": "flink:1.20.2-java17", "taskSlots": 4})
     pulls = {f"{n}-pull" for n in ("azure-flink-jobmanager", "azure-swarm-worker-1", WORKER, "google-cloud-worker-1")}
-    assert plan.changed() == {**{name: "update" for name in pulls | {"zookeeper", "jobmanager", "taskmanager"}}, **READY}
+    assert plan.changed() == {**{name: "update" for name in pulls | {"zookeeper", "jobmanager", "taskmanager",
+                                                                     "sql-gateway"}}, **READY}
     assert stack(flink={"image": "flink:1.20.2-java17", "taskSlots": 4}).changed() == {}
 
 
@@ -297,10 +299,33 @@ def test_python_on_builds_on_the_flink_nodes_and_updates_the_services_in_place_a
     flink_nodes = ("azure-flink-jobmanager", "azure-swarm-worker-1", WORKER, "google-cloud-worker-1")
     builds = {f"{n}-python" for n in flink_nodes}
     plan = stack(flink={"python": True})
-    assert plan.changed() == {**{b: "create" for b in builds}, "jobmanager": "update", "taskmanager": "update", **READY}
+    services = {name: "update" for name in ("jobmanager", "taskmanager", "sql-gateway")}  # the image with Python
+    assert plan.changed() == {**{b: "create" for b in builds}, **services, **READY}
     assert stack(flink={"python": True}).changed() == {}
     plan = stack()
-    assert plan.changed() == {**{b: "delete" for b in builds}, "jobmanager": "update", "taskmanager": "update", **READY}
+    assert plan.changed() == {**{b: "delete" for b in builds}, **services, **READY}
+
+
+SPARK_NODES = ("azure-flink-jobmanager", "azure-swarm-worker-1", WORKER, "google-cloud-worker-1")
+SPARK = {"spark", "spark-defaults", "spark-master", "spark-worker", "azure-flink-jobmanager-spark-ready",
+         *(f"{n}-spark-pull" for n in SPARK_NODES)}
+# Spark's cluster ports (7077, 7078) in every cloud firewall: the NSG's rules, GCP's firewalls of their own
+SPARK_FIREWALL = {"nsg": "update", "fw-spark-master": "create", "fw-spark-worker": "create"}
+
+
+def test_spark_on_adds_only_spark_and_its_firewall_rules_then_follows_the_workers_and_goes(stack):
+    plan = stack(spark={"enabled": True})
+    assert plan.changed() == {**{name: "create" for name in SPARK}, **SPARK_FIREWALL}  # nothing of Flink
+    assert stack(spark={"enabled": True}).changed() == {}
+    plan = stack(spark={"enabled": True, "workerMemory": "1g", "image": "spark:3.5.6-scala2.12-java17-python3-ubuntu"})
+    assert {n: a for n, a in plan.changed().items() if n not in SPARK} == {}  # only Spark's own
+    assert plan.changed()["spark-worker"] == "update" and plan.changed()["spark-master"] == "update"
+    plan = stack(workers=3, spark={"enabled": True})
+    assert plan.changed()["azure-swarm-worker-3-spark-pull"] == "create"
+    assert plan.changed()["azure-flink-jobmanager-spark-ready"] == "update"  # waits for the new node's worker
+    plan = stack(workers=3)  # Spark off again: all of it goes, its firewall rules with it
+    assert plan.changed() == {**{name: "delete" for name in SPARK | {"azure-swarm-worker-3-spark-pull"}},
+                              "nsg": "update", "fw-spark-master": "delete", "fw-spark-worker": "delete"}
 
 
 def test_the_plan_tells_where_the_time_went(stack):

@@ -15,12 +15,14 @@ AZURE_NSG_SOURCES = 4000  # Azure: addresses and ranges in one network security 
 AZURE_PUBLIC_IPS = 10  # Azure: default quota of Standard public IPs per region and subscription (docs/configuration.md "Quotas to check before a large first `up`")
 RESERVED_ADDRESSES = {AZURE: 5, GCP: 4}  # per subnet
 # Memory (MiB) by machine size, for the memory budget (config/spark.py): the clouds' size tables as a
-# rule per family (Azure "Sizes for virtual machines", GCP "Machine families resource guide").
-AZURE_SIZE = re.compile(r"Standard_([A-Z]+)([0-9]+)([a-z]*)_v[0-9]+", re.IGNORECASE)
-AZURE_GIB_PER_VCPU = {"D": 4, "DL": 2, "E": 8, "F": 2}  # D2s_v5: 2 vCPU, 8 GiB; D2ls_v5 4 GiB; E2s_v5 16; F2s_v2 4
+# rule per family (Azure "Sizes for virtual machines", GCP "Machine families resource guide"); a size no
+# rule covers (Azure's v2 D and E sizes among them) is not known.
+AZURE_SIZE = re.compile(r"Standard_([A-Z]+)([0-9]+)([a-z]*)_v([0-9]+)", re.IGNORECASE)
+AZURE_GIB_PER_VCPU = {"D": (4, 3), "DL": (2, 5), "E": (8, 3), "F": (2, 2)}  # family: (GiB a vCPU, from version)
 AZURE_B_SERIES_GIB = {"B1s": 1, "B1ms": 2, "B2s": 4, "B2ms": 8, "B4ms": 16, "B8ms": 32, "B12ms": 48, "B16ms": 64}
 GCP_SIZE = re.compile(r"(e2|n1|n2|n2d|n4|c2|c2d|c3|c3d|t2d)-(standard|highmem|highcpu)-([0-9]+)")
-GCP_GB_PER_VCPU = {"standard": 4, "highmem": 8, "highcpu": 1}  # n1-standard: 3.75
+GCP_GB_PER_VCPU = {"standard": 4, "highmem": 8, "highcpu": 1}
+GCP_N1_GB_PER_VCPU = {"standard": 3.75, "highmem": 6.5, "highcpu": 0.9}
 GCP_SHARED_GB = {"e2-micro": 1, "e2-small": 2, "e2-medium": 4}
 DOCKER_HOSTS = ("unix://", "npipe://", "tcp://", "ssh://")  # what a docker provider's `host` takes
 LOCAL_PORTS = (1024, 65535)  # local.sshPort and SINGLE_PORTS: unprivileged, on 127.0.0.1
@@ -137,21 +139,24 @@ def quota_warnings(nodes: tuple[NodeSpec, ...]) -> tuple[str, ...]:
             "`az network list-usages --location <region>` and ask for more before `pulumi up`.",)
 
 
-def machine_memory_mb(node: NodeSpec, settings: Any) -> Optional[int]:
-    """A cloud node's memory in MiB by its size (the node's, or its cloud's default from `settings`);
-    None for a size the rules above do not know, and for static and local nodes (their own machines)."""
-    if node.cloud == AZURE:
-        size = node.size or settings.azure.size
-        if f"{size}".removeprefix("Standard_") in AZURE_B_SERIES_GIB:
+def machine_size(node: NodeSpec, settings: Any) -> Optional[str]:
+    """A cloud node's machine size: its own, or its cloud's default (`settings`); None elsewhere."""
+    return node.size or {AZURE: settings.azure.size, GCP: settings.gcp.size}.get(node.cloud)
+
+
+def machine_memory_mb(cloud: str, size: str) -> Optional[int]:
+    """A cloud machine size's memory in MiB; None for a size the rules above do not know."""
+    if cloud == AZURE:
+        if size.removeprefix("Standard_") in AZURE_B_SERIES_GIB:
             return AZURE_B_SERIES_GIB[size.removeprefix("Standard_")] * 1024
         match = AZURE_SIZE.fullmatch(size)
         family = match and match[1].upper() + ("L" if "l" in match[3].lower() else "")
-        return int(match[2]) * AZURE_GIB_PER_VCPU[family] * 1024 if family in AZURE_GIB_PER_VCPU else None
-    if node.cloud == GCP:
-        size = node.size or settings.gcp.size
+        if family in AZURE_GIB_PER_VCPU and int(match[4]) >= AZURE_GIB_PER_VCPU[family][1]:
+            return int(match[2]) * AZURE_GIB_PER_VCPU[family][0] * 1024
+    elif cloud == GCP:
         match = GCP_SIZE.fullmatch(size)
         if match:
-            return int(int(match[3]) * (3.75 if match[1] == "n1" and match[2] == "standard"
-                                        else GCP_GB_PER_VCPU[match[2]]) * 1024)
+            per_vcpu = (GCP_N1_GB_PER_VCPU if match[1] == "n1" else GCP_GB_PER_VCPU)[match[2]]
+            return int(int(match[3]) * per_vcpu * 1024)
         return GCP_SHARED_GB[size] * 1024 if size in GCP_SHARED_GB else None
     return None

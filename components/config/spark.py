@@ -6,7 +6,7 @@ import re
 from typing import Any, Mapping
 
 from .checks import boolean, fail, image, mapping, positive_int
-from .clouds import machine_memory_mb
+from .clouds import machine_memory_mb, machine_size
 from .flinkopts import FLINK_KEY, MAX_KEY, MAX_VALUE, NOT_SENSITIVE, SENSITIVE
 from .topology import WORKER
 from .types import OWN, SparkSpec
@@ -20,6 +20,10 @@ DAEMON_MEMORY_MB = 512  # each Spark daemon's heap (SPARK_DAEMON_MEMORY; Spark's
 NODE_RESERVE_MB = 1024  # what a worker node keeps for its system, Docker and the node exporter
 # The spark-defaults options the program writes itself (components/spark.py) and why a stack may not.
 WRITTEN = {"spark.master": "the program points every application at its master: leave it out",
+           # the master reads it over its --webui-port (core deploy/master/MasterArguments.scala)
+           "spark.master.ui.port": "the master's UI is published on port 8080 of its node: leave it out",
+           "spark.master.rest.enabled": "Spark's REST submission server would run any application sent to it, "
+                                        "unauthenticated: submit with `flink-swarm spark submit` instead",
            "spark.driver.host": "`flink-swarm spark submit` sets it to the master's container: leave it out",
            "spark.driver.bindaddress": "`flink-swarm spark submit` sets it: leave it out",
            "spark.ui.killenabled": "`flink-swarm spark kill` needs it: leave it out"}
@@ -59,8 +63,9 @@ def _settings(merged: Any) -> dict[str, str]:
         lower = key.lower()
         if lower in WRITTEN:
             fail(f"{field}.{key}", value, "set by flink-swarm itself", WRITTEN[lower])
-        if (any(fnmatch.fnmatchcase(lower, p) for p in SENSITIVE)
-                and not any(fnmatch.fnmatchcase(lower, p) for p in NOT_SENSITIVE)):
+        # Hadoop's options (the filesystems' keys among them) as Spark takes them: spark.hadoop.<option>
+        if any(any(fnmatch.fnmatchcase(name, p) for p in SENSITIVE) and not any(
+                fnmatch.fnmatchcase(name, p) for p in NOT_SENSITIVE) for name in (lower, lower.removeprefix("spark.hadoop."))):
             fail(f"{field}.{key}", None, "a secret, which spark.settings would keep in plain stack config",
                  "leave it out: secrets belong in your image", shown="value not shown")
         if value is None:
@@ -83,16 +88,19 @@ def check_memory(settings: Any) -> None:
     if not spark.enabled:
         return
     flink_mb = _flink_mb(settings.flink.taskmanager_memory)
+    need = flink_mb + spark.worker_memory_mb + DAEMON_MEMORY_MB + NODE_RESERVE_MB
     for node in settings.nodes:
-        total = machine_memory_mb(node, settings) if node.role == WORKER else None
-        need = flink_mb + spark.worker_memory_mb + DAEMON_MEMORY_MB + NODE_RESERVE_MB
-        if total is not None and need > total:
-            fail(f"{FIELD}.workerMemory", f"{spark.worker_memory_mb}m",
-                 f"worker node {node.name} ({node.size or 'its cloud default size'}, {total} MiB) cannot hold the "
-                 f"taskmanager's {flink_mb} MiB (flink.taskmanagerMemory) + the Spark worker's "
-                 f"{spark.worker_memory_mb} MiB + its daemon's {DAEMON_MEMORY_MB} MiB + {NODE_RESERVE_MB} MiB for the "
-                 f"system: {need} MiB", f"give Spark at most {total - need + spark.worker_memory_mb}m, a smaller "
-                 "flink.taskmanagerMemory, or larger worker machines")
+        size = machine_size(node, settings) if node.role == WORKER else None
+        total = machine_memory_mb(node.cloud, size) if size else None
+        if total is None or need <= total:
+            continue
+        room = total - need + spark.worker_memory_mb
+        fail(f"{FIELD}.workerMemory", f"{spark.worker_memory_mb}m",
+             f"worker node {node.name} ({size}, {total} MiB) cannot hold the taskmanager's {flink_mb} MiB "
+             f"(flink.taskmanagerMemory) + the Spark worker's {spark.worker_memory_mb} MiB + its daemon's "
+             f"{DAEMON_MEMORY_MB} MiB + {NODE_RESERVE_MB} MiB for the system: {need} MiB",
+             (f"give Spark at most {room}m, " if room >= WORKER_MEMORY_MB[0] else "no Spark worker fits beside this "
+              "taskmanager: use ") + "a smaller flink.taskmanagerMemory, or larger worker machines")
 
 
 def _flink_mb(size: str) -> int:
