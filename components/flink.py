@@ -51,15 +51,16 @@ def python_image(image: str) -> str:
 
 class FlinkCluster(pulumi.ComponentResource):
     """The Flink jobmanager (one replica on the `jobmanager` node, with Flink's own ZooKeeper server and
-    a state directory beside it, for high availability) and one taskmanager per worker node.
+    a state directory beside it, for high availability), one taskmanager per worker node, and Flink's
+    SQL gateway beside the jobmanager (unless flink.sqlGateway is false).
 
     Everything goes through a docker provider that reaches the control manager's Docker daemon over SSH
     with the stack's ssh options (its key, the nodes' host keys). The provider, the network and
     ZooKeeper need only the control manager in the swarm (with its plugin), so they are made while the
     other nodes join; the jobmanager and taskmanagers wait until the swarm is formed (every node
     joined, labelled, with its plugin), and on destroy are removed before any node leaves. The steps,
-    in order: images, network, state, ZooKeeper, jobmanager, taskmanagers, and the readiness steps:
-    `up` returns when Flink serves (services.readiness).
+    in order: images, network, state, ZooKeeper, jobmanager, taskmanagers, the SQL gateway, and the
+    readiness steps: `up` returns when Flink serves (services.readiness).
     """
 
     def __init__(self, name: str, swarm: SwarmCluster, nodes: Sequence[Node], ssh_opts: pulumi.Input[list[str]],
@@ -76,8 +77,10 @@ class FlinkCluster(pulumi.ComponentResource):
         self.taskmanager = self._taskmanagers(flink_image, built, state)
         self.sql_gateway = self._sql_gateway(flink_image, built, state) if self._flink.sql_gateway else None
         workers = sum(n.role == WORKER for n in nodes)
-        tasks = {ZOOKEEPER: (self.zookeeper, 1), JOBMANAGER: (self.jobmanager, 1), TASKMANAGER: (self.taskmanager, workers),
-                 **({SQL_GATEWAY: (self.sql_gateway, 1)} if self.sql_gateway else {})}
+        tasks = {ZOOKEEPER: (self.zookeeper, 1), JOBMANAGER: (self.jobmanager, 1),
+                 TASKMANAGER: (self.taskmanager, workers)}
+        if self.sql_gateway:
+            tasks[SQL_GATEWAY] = (self.sql_gateway, 1)
         readiness(self, jobmanager_node, swarm.control, tasks, [n.identity for n in nodes if n.role in FLINK_ROLES],
                   workers, workers * self._flink.task_slots, ports.SQL_GATEWAY if self.sql_gateway else None)
 

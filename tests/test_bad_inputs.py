@@ -130,6 +130,33 @@ for key, value in [("enabled", "false"), ("grafana", "no"), ("grafna", True), ("
     case(f"monitoring.{key}={value!r}", f"{OWN}monitoring.{key}", repr(value), fix, monitoring={key: value})
 case("monitoring-not-an-object", f"{OWN}monitoring", "False", "key: value pairs", monitoring=False)
 
+# the SQL gateway's endpoint and target are the program's; Spark's settings are checked as Flink's are ------
+for key in ("sql-gateway.endpoint.rest.port", "SQL-Gateway.Endpoint.Rest.Address", "execution.target"):
+    case(f"flink-own-{key}", f"{SETTINGS}.{key}", "'x'", "leave it out", flink={"settings": {key: "x"}})
+case("flink.sqlGateway='yes'", f"{OWN}flink.sqlGateway", "'yes'", "true or false", flink={"sqlGateway": "yes"})
+SPARK_SETTINGS = f"{OWN}spark.settings"
+for key in ("spark.master", "SPARK.MASTER.UI.PORT", "spark.master.rest.enabled"):
+    case(f"spark-own-{key}", f"{SPARK_SETTINGS}.{key}", "'x'", "leave it out", spark={"settings": {key: "x"}})
+for key in ("spark.authenticate.secret", "spark.hadoop.fs.azure.account.key.acct.dfs.core.windows.net",
+            "spark.ssl.keyPassword"):
+    case(f"spark-secret-{key}", f"{SPARK_SETTINGS}.{key}", HIDDEN, "secrets belong in your image",
+         spark={"settings": {key: SECRET_TEXT}})
+for value, shown in (("a\nb", "'a\\nb'"), ("", "''"), (" ", "' '"), ("x" * 1025, "'xxxx")):
+    case(f"spark-value-{value[:5]!r}", f"{SPARK_SETTINGS}.spark.executor.memory", shown, "one line",
+         spark={"settings": {"spark.executor.memory": value}})
+case("spark-nested-value", f"{SPARK_SETTINGS}.spark.executor", "memory", "write one value",
+     spark={"settings": {"spark.executor": {"memory": "1g"}}})
+case("spark-bad-key", SPARK_SETTINGS, "'spark executor'", "as Spark's docs name it",
+     spark={"settings": {"spark executor": "1"}})
+for key, value, fix in [("workerCores", 0, "from 1 to 1024"), ("workerCores", 1025, "from 1 to 1024"),
+                        ("workerMemory", "256m", "2048m or 2g"), ("workerMemory", "2tb", "2048m or 2g"),
+                        ("enabled", "on", "true or false"), ("image", "--help", "[registry/]name"),
+                        ("workerMemmory", "1g", "did you mean")]:
+    case(f"spark.{key}={value!r}", f"{OWN}spark.{key}", repr(value), fix,
+         spark={key: value})
+case("spark-memory-over-the-machine", f"{OWN}spark.workerMemory", "'4096m'", "give Spark at most 2560m",
+     spark={"enabled": True, "workerMemory": "4g"})
+
 # numbers out of bounds ----------------------------------------------------------------------------------
 for obj, key, values, fix in [
     ("ssh", "dialAttempts", (0, 1001, 10 ** 30, "30", True), "from 1 to 1000"),

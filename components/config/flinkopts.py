@@ -79,11 +79,16 @@ def check_key(key: Any, value: Any) -> None:
         written = lower in {name.lower() for name in WRITTEN}
         fail(f"{FIELD}.{key}", value, "set by flink-swarm itself" if written else "would break the cluster "
              "flink-swarm builds", OWN_KEYS.get(lower, _HA))
-    if (any(fnmatch.fnmatchcase(lower, pattern) for pattern in SENSITIVE)
-            and not any(fnmatch.fnmatchcase(lower, pattern) for pattern in NOT_SENSITIVE)):
+    if is_secret(lower):
         fail(f"{FIELD}.{key}", None, "a secret, which flink.settings would keep in plain stack config and in "
              "the services' spec", "leave it out: flink.state gcs or azure gives the cluster its bucket's "
              "credentials as a Docker secret; other secrets belong in your image", shown="value not shown")
+
+
+def is_secret(lower: str) -> bool:
+    """A lower-case option key that names a secret (SENSITIVE, but for NOT_SENSITIVE)."""
+    return (any(fnmatch.fnmatchcase(lower, pattern) for pattern in SENSITIVE)
+            and not any(fnmatch.fnmatchcase(lower, pattern) for pattern in NOT_SENSITIVE))
 
 
 def value_text(key: str, value: Any) -> str:

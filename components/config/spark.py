@@ -1,13 +1,12 @@
 """flink-swarm:spark: a Spark standalone cluster beside Flink (docs/spark.md), and each worker node's memory budget."""
 from __future__ import annotations
 
-import fnmatch
 import re
 from typing import Any, Mapping
 
 from .checks import boolean, fail, image, mapping, positive_int
 from .clouds import machine_memory_mb, machine_size
-from .flinkopts import FLINK_KEY, MAX_KEY, MAX_VALUE, NOT_SENSITIVE, SENSITIVE
+from .flinkopts import FLINK_KEY, MAX_KEY, MAX_VALUE, is_secret
 from .topology import WORKER
 from .types import OWN, SparkSpec
 from .yamlfile import deep_merge
@@ -18,15 +17,18 @@ WORKER_MEMORY_MB = (512, 1 << 20)
 MAX_CORES = 1024
 DAEMON_MEMORY_MB = 512  # each Spark daemon's heap (SPARK_DAEMON_MEMORY; Spark's default 1g)
 NODE_RESERVE_MB = 1024  # what a worker node keeps for its system, Docker and the node exporter
-# The spark-defaults options the program writes itself (components/spark.py) and why a stack may not.
-WRITTEN = {"spark.master": "the program points every application at its master: leave it out",
-           # the master reads it over its --webui-port (core deploy/master/MasterArguments.scala)
-           "spark.master.ui.port": "the master's UI is published on port 8080 of its node: leave it out",
-           "spark.master.rest.enabled": "Spark's REST submission server would run any application sent to it, "
-                                        "unauthenticated: submit with `flink-swarm spark submit` instead",
-           "spark.driver.host": "`flink-swarm spark submit` sets it to the master's container: leave it out",
-           "spark.driver.bindaddress": "`flink-swarm spark submit` sets it: leave it out",
-           "spark.ui.killenabled": "`flink-swarm spark kill` needs it: leave it out"}
+# The spark-defaults options a stack may not set: what the program writes itself (components/spark.py,
+# `flink-swarm spark submit`) or needs, and Spark's REST submission server; each with the problem and the fix.
+OWN = "set by flink-swarm itself"
+REFUSED = {
+    "spark.master": (OWN, "the program points every application at its master: leave it out"),
+    # the master reads it over its --webui-port (core deploy/master/MasterArguments.scala)
+    "spark.master.ui.port": (OWN, "the master's UI is published on port 8080 of its node: leave it out"),
+    "spark.driver.host": (OWN, "`flink-swarm spark submit` sets it to the master's container: leave it out"),
+    "spark.driver.bindaddress": (OWN, "`flink-swarm spark submit` sets it: leave it out"),
+    "spark.ui.killenabled": (OWN, "`flink-swarm spark kill` needs it: leave it out"),
+    "spark.master.rest.enabled": ("would start Spark's REST submission server, which runs any application "
+                                  "sent to it, unauthenticated", "leave it out: submit with `flink-swarm spark submit`")}
 
 
 def read(cfg: Mapping[str, Any], defaults: Mapping[str, Any]) -> SparkSpec:
@@ -59,13 +61,13 @@ def _settings(merged: Any) -> dict[str, str]:
     out = {}
     for key, value in merged.items():
         if not isinstance(key, str) or len(key) > MAX_KEY or not FLINK_KEY.fullmatch(key):
-            fail(field, key, "not a Spark option key", "write the key as Spark's docs name it, e.g. spark.executor.memory")
+            fail(field, key, "not a Spark option key",
+                 "write the key as Spark's docs name it, e.g. spark.executor.memory")
         lower = key.lower()
-        if lower in WRITTEN:
-            fail(f"{field}.{key}", value, "set by flink-swarm itself", WRITTEN[lower])
+        if lower in REFUSED:
+            fail(f"{field}.{key}", value, *REFUSED[lower])
         # Hadoop's options (the filesystems' keys among them) as Spark takes them: spark.hadoop.<option>
-        if any(any(fnmatch.fnmatchcase(name, p) for p in SENSITIVE) and not any(
-                fnmatch.fnmatchcase(name, p) for p in NOT_SENSITIVE) for name in (lower, lower.removeprefix("spark.hadoop."))):
+        if is_secret(lower) or is_secret(lower.removeprefix("spark.hadoop.")):
             fail(f"{field}.{key}", None, "a secret, which spark.settings would keep in plain stack config",
                  "leave it out: secrets belong in your image", shown="value not shown")
         if value is None:
