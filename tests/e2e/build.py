@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -30,6 +31,12 @@ LABEL = "flink-swarm-e2e"  # on every image, container, volume and network the t
 
 SUITE = "bookworm"
 FLINK_VERSION = "1.20.3"
+SPARK_VERSION = "3.5.7"  # the official image's (config/defaults.yaml spark.image), from the pyspark sdist
+MAVEN = "https://repo1.maven.org/maven2"
+# Jars from Maven Central (group, artifact, version): the SQL gateway, which the PyPI packages lack, and the
+# connector a team's image adds (images/flink-sql; Maven Central serves flink-sql-avro up to 1.20.0 for 1.20).
+SQL_GATEWAY_JAR = ("org.apache.flink", "flink-sql-gateway", FLINK_VERSION)
+CONNECTOR_JAR = ("org.apache.flink", "flink-sql-avro", "1.20.0")
 
 
 def _dockerd_answers() -> bool:
@@ -188,6 +195,53 @@ def _flink_home() -> Path:
     return home
 
 
+def _maven_jar(group: str, artifact: str, version: str) -> Path:
+    """A jar from Maven Central, checked against the SHA-1 it publishes beside it; cached."""
+    jar = CACHE / "maven" / f"{artifact}-{version}.jar"
+    if not jar.exists():
+        url = f"{MAVEN}/{group.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}.jar"
+        with phase(f"{artifact} {version} from Maven Central"), tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+            data = urllib.request.urlopen(url, timeout=120).read()
+            want = urllib.request.urlopen(url + ".sha1", timeout=60).read().decode().split()[0]
+            if hashlib.sha1(data).hexdigest() != want:
+                raise RuntimeError(f"{url}: SHA-1 {hashlib.sha1(data).hexdigest()}, Maven Central says {want}")
+            Path(tmp, "jar").write_bytes(data)
+            jar.parent.mkdir(exist_ok=True)
+            os.replace(Path(tmp, "jar"), jar)
+    return jar
+
+
+def _spark_home() -> Path:
+    """SPARK_HOME (bin, sbin, jars, python) from the pyspark sdist: its deps/ has Spark's scripts and jars;
+    PySpark goes to python/ and, zipped with py4j, to python/lib/ where Spark puts both on its Python
+    workers' path (core PythonUtils.sparkPythonPath: python/lib/pyspark.zip and the py4j zip)."""
+    home = CACHE / f"spark-home-{SPARK_VERSION}"
+    if home.exists():
+        return home
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        run(sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:", "--dest", tmp,
+            f"pyspark=={SPARK_VERSION}", timeout=1800)
+        staging = Path(tmp, "spark")
+        with tarfile.open(next(Path(tmp).glob("pyspark-*.tar.gz"))) as sdist:
+            for member in sdist.getmembers():
+                match = re.match(r"[^/]+/(?:deps/((?:bin|sbin|jars)/.*)|(pyspark/.*)|lib/(py4j-[^/]+\.zip))$",
+                                 member.name)
+                if member.isfile() and match:
+                    name = match[1] or (f"python/{match[2]}" if match[2] else f"python/lib/{match[3]}")
+                    member.name = name
+                    sdist.extract(member, staging, filter="data")
+        for script in (staging / "bin").iterdir():
+            script.chmod(0o755)
+        for script in (staging / "sbin").iterdir():
+            script.chmod(0o755)
+        with zipfile.ZipFile(staging / "python" / "lib" / "pyspark.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted((staging / "python" / "pyspark").rglob("*.py")):
+                archive.write(path, path.relative_to(staging / "python"))
+        (staging / "RELEASE").write_text(f"Spark {SPARK_VERSION} (from the pyspark sdist)\n")
+        os.rename(staging, home)
+    return home
+
+
 def _local_base(base: str, registry: str) -> str:
     """The tests' `local.baseImage`: the imported Debian with python3 (the docker stand-in reaches a
     node's Engine API with it: tests/plugins), whose Docker Engine (once the node image has installed
@@ -206,8 +260,9 @@ def _local_base(base: str, registry: str) -> str:
 
 
 def build_images(mirror: str, local_registry: str) -> dict[str, str]:
-    """Build (or find cached) images; returns {"local-base"|"node"|"host"|"vm"|"flink"|"registry"|"mirror"|
-    "prometheus"|"node-exporter": tag} (the last two stand in for monitoring's official images).
+    """Build (or find cached) images; returns {"local-base"|"node"|"host"|"vm"|"flink"|"flink-sql"|"registry"|
+    "mirror"|"prometheus"|"node-exporter"|"spark": tag} (prometheus, node-exporter and spark stand in for
+    official images; flink-sql is a team's image on the Flink one, with a connector jar).
 
     local-base: what the tests give as `local.baseImage` (it trusts `local_registry`); node: the program's
     node image (components/local-host) built on it as the program builds it; host: a test host with Docker
@@ -229,7 +284,15 @@ def build_images(mirror: str, local_registry: str) -> dict[str, str]:
         images["vm"] = _build_image("vm", _context(HERE / "images" / "vm"), {"BASE": images["host"]})
         home = _flink_home()
         images["flink"] = _build_image("flink", {**_context(HERE / "images" / "flink"), "flink": home,
-                                                 **_context(home, "flink/")}, {"BASE": base, "MIRROR": mirror})
+                                                 **_context(home, "flink/"),
+                                                 "flink-sql-gateway.jar": _maven_jar(*SQL_GATEWAY_JAR)},
+                                       {"BASE": base, "MIRROR": mirror})
+        images["flink-sql"] = _build_image("flink-sql", {**_context(HERE / "images" / "flink-sql"),
+                                                         "connector.jar": _maven_jar(*CONNECTOR_JAR)},
+                                           {"BASE": images["flink"]})
+        spark = _spark_home()
+        images["spark"] = _build_image("spark", {**_context(HERE / "images" / "spark"), "spark": spark,
+                                                 **_context(spark, "spark/")}, {"BASE": base})
     return images
 
 

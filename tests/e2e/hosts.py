@@ -40,7 +40,7 @@ import yaml
 from components import local
 
 from . import ssh
-from .build import CACHE, FLINK_VERSION, LABEL, build_images, ensure_dockerd, python_wheels
+from .build import CACHE, FLINK_VERSION, LABEL, SPARK_VERSION, build_images, ensure_dockerd, python_wheels
 from .proc import phase, run, tail, wait
 
 NETWORK = "fs-e2e"
@@ -56,6 +56,9 @@ FLINK_IMAGE_RETAGGED = f"{FLINK_IMAGE}-b"  # the same image under another tag (a
 # monitoring's images, built from Debian's packages (images/prometheus, images/node-exporter)
 PROMETHEUS_IMAGE = f"{REGISTRY}/flink-swarm-e2e/prometheus:debian"
 NODE_EXPORTER_IMAGE = f"{REGISTRY}/flink-swarm-e2e/node-exporter:debian"
+# a team's Flink image: the Flink one with a SQL connector jar (images/flink-sql); Spark's (images/spark)
+FLINK_SQL_IMAGE = f"{REGISTRY}/flink-swarm-e2e/flink-sql:{FLINK_VERSION}"
+SPARK_IMAGE = f"{REGISTRY}/flink-swarm-e2e/spark:{SPARK_VERSION}"
 
 # What the WordCount job (jobs/WordCount.java) must count; see flink_rest.word_counts.
 WORDCOUNT_COUNTS = {
@@ -121,7 +124,7 @@ def _wait_host(host: Host, timeout: float = 180) -> None:
 
 def _start_registry(images: dict[str, str]) -> None:
     """Run the registry at REGISTRY and push the Flink image to it as FLINK_IMAGE (and its second tag),
-    and monitoring's images.
+    monitoring's images, the team's SQL image and Spark's.
 
     Its storage is kept in CACHE, so pushing an unchanged image again is quick.
     """
@@ -134,7 +137,7 @@ def _start_registry(images: dict[str, str]) -> None:
          lambda: run("docker", "logs", name, check=False))
     # The outer engine pushes via loopback (insecure by default); hosts pull via REGISTRY.
     for built, image in (("flink", FLINK_IMAGE), ("flink", FLINK_IMAGE_RETAGGED), ("prometheus", PROMETHEUS_IMAGE),
-                         ("node-exporter", NODE_EXPORTER_IMAGE)):
+                         ("node-exporter", NODE_EXPORTER_IMAGE), ("flink-sql", FLINK_SQL_IMAGE), ("spark", SPARK_IMAGE)):
         local = f"127.0.0.1:{port}/{image.split('/', 1)[1]}"
         run("docker", "tag", images[built], local)
         run("docker", "push", local)

@@ -154,7 +154,7 @@ def test_a_flink_change_updates_only_the_services_rolling(lab, ticker):
     plan = lab.up("image tag and slots changed", flink=NEW_FLINK)
     pulls = {f"{n}-pull" for n in (JOBMANAGER, f"{AZURE_WORKER}-1", GCP_WORKER)}
     assert plan.changed() == {"jobmanager": "update", "taskmanager": "update", "zookeeper": "update",
-                              **{p: "update" for p in pulls}, **READY}
+                              "sql-gateway": "update", **{p: "update" for p in pulls}, **READY}
     service = json.loads(lab.ssh(MANAGER, "docker service inspect taskmanager"))[0]
     assert service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"].startswith(hosts.FLINK_IMAGE_RETAGGED + "@sha256:")
     assert service["UpdateStatus"]["State"] in ("updating", "completed")  # rolled, not replaced

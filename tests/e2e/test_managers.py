@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 MANAGERS = ["ha-mgr-1", "ha-mgr-2", "ha-mgr-3"]
 NODE_STEP = ("-join", "-docker", "-pull", "-vm", "-ip", "-nic", "-host-key")
-FLINK = {"flink-net", "zookeeper", "jobmanager", "taskmanager"}
+FLINK = {"flink-net", "zookeeper", "jobmanager", "taskmanager", "sql-gateway"}
 
 
 class Cluster(VmStack):

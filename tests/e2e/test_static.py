@@ -6,6 +6,8 @@ network and services go through the manager's Docker Engine API. Then everything
 hosts and Flink's REST API. Weave cannot be fetched here and the kernel has no ESP: the network is an
 unencrypted overlay.
 """
+import base64
+import collections
 import datetime
 import json
 import os
@@ -41,7 +43,7 @@ def static_nodes(test_hosts) -> list[dict]:
             for name, role, h in zip(NAMES, ROLES, test_hosts)]
 
 
-def program_config(tmp_path, nodes: list[dict], key: str, ssh=None) -> dict:
+def program_config(tmp_path, nodes: list[dict], key: str, ssh=None, spark: bool = False) -> dict:
     topology = tmp_path / "topology.yaml"
     topology.write_text(yaml.safe_dump({"nodes": nodes}))
     public_key = hosts.public_key_of(key)
@@ -52,7 +54,8 @@ def program_config(tmp_path, nodes: list[dict], key: str, ssh=None) -> dict:
         "flink-swarm:sshPrivateKey": key,
         "flink-swarm:dockerInstall": "docker.io",
         "flink-swarm:network": {"driver": "overlay", "encrypted": False},
-        "flink-swarm:flink": {"image": hosts.FLINK_IMAGE, "taskSlots": 2, "jobmanagerMemory": "1024m",
+        # a team's image: Flink's with a SQL connector jar from Maven Central (images/flink-sql)
+        "flink-swarm:flink": {"image": hosts.FLINK_SQL_IMAGE, "taskSlots": 2, "jobmanagerMemory": "1024m",
                               "taskmanagerMemory": "1280m",
                               # quicker than the defaults, for a test: a checkpoint every 5 s, and a killed
                               # taskmanager missed after 20 s instead of 50
@@ -62,6 +65,9 @@ def program_config(tmp_path, nodes: list[dict], key: str, ssh=None) -> dict:
         # (its service is proven under mocks, tests/test_monitoring.py)
         "flink-swarm:monitoring": {"prometheusImage": hosts.PROMETHEUS_IMAGE, "nodeExporterImage": hosts.NODE_EXPORTER_IMAGE,
                                    "grafana": False, "scrapeInterval": "5s"},
+        # Spark beside Flink, its image built here from the pyspark sdist and Debian's Java (images/spark)
+        "flink-swarm:spark": {"enabled": spark, "image": hosts.SPARK_IMAGE, "workerCores": 1, "workerMemory": "768m",
+                              "settings": {"spark.executor.memory": "512m"}},
     }
 
 
@@ -90,7 +96,7 @@ def cluster(tmp_path_factory):
     rest = None
     try:
         config = program_config(tmp_path_factory.mktemp("program"), static_nodes(test_hosts),
-                                test_hosts[0].private_key)
+                                test_hosts[0].private_key, spark=True)
         project = stack(tmp_path_factory.mktemp("e2e"), "e2e", config)
         started = time.monotonic()
         with hosts.ProcessWatch() as watch:  # what any user of a host could see with `ps` meanwhile
@@ -409,6 +415,117 @@ def test_logs_and_a_shell_through_the_job_cli(cluster):
     assert unknown.returncode == 1 and "no-such-service" in unknown.stderr  # docker's own error, passed on
 
 
+SQL_NUMBERS = ("CREATE TABLE numbers (id BIGINT, word STRING) WITH ('connector' = 'datagen', "
+               "'number-of-rows' = '1000', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '1000', "
+               "'fields.word.length' = '3');")
+SQL_OUT = "/tmp/flink-swarm-sql/out"  # in each taskmanager's container
+
+
+def avro_rows(data: bytes) -> int:
+    """The rows of an Avro object container file: its header (magic, metadata map, sync marker), then blocks
+    of (row count, byte size, rows, sync marker) (Avro specification, "Object Container Files")."""
+    at = 0
+
+    def long() -> int:  # zig-zag varint
+        nonlocal at
+        shift = value = 0
+        while True:
+            byte = data[at]
+            at += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return (value >> 1) ^ -(value & 1)
+
+    assert data[:4] == b"Obj\x01"
+    at = 4
+    while (entries := long()) != 0:  # the metadata map's blocks of (string key, bytes value)
+        if entries < 0:
+            entries, _ = -entries, long()
+        for _ in range(2 * entries):
+            size = long()
+            at += size
+    at += 16
+    rows = 0
+    while at < len(data):
+        rows += long()
+        size = long()  # (not `at += long() + 16`: `at` would be read before long() moves it)
+        at += size + 16
+    return rows
+
+
+def test_sql_through_the_gateway_insert_select_and_a_bad_statement(cluster, tmp_path):
+    """The SQL gateway beside the jobmanager, through `flink-swarm sql` (SSH to its loopback port): a file
+    whose INSERT writes a datagen table into the filesystem in Avro (the team image's connector jar from
+    Maven Central) runs a job that writes every row; an aggregate SELECT prints the right rows; a bad
+    statement prints Flink's own error in one line and exits 1."""
+    script = tmp_path / "insert.sql"
+    # Streaming: each taskmanager commits its own files at checkpoints (the last as the bounded source ends);
+    # a batch job's files are committed by the jobmanager, which sees no taskmanager's file:// directory.
+    script.write_text(f"""-- datagen's 1000 rows into Avro files
+{SQL_NUMBERS}
+CREATE TABLE out_avro (id BIGINT, word STRING) WITH (
+  'connector' = 'filesystem', 'path' = 'file://{SQL_OUT}', 'format' = 'avro');
+INSERT INTO out_avro SELECT id, word FROM numbers;
+""")
+    done = cli(cluster, "--output", "json", "sql", str(script))
+    assert done.returncode == 0, done.stderr
+    [job] = [s for s in json.loads(done.stdout)["statements"] if s["kind"] == "job"]
+    assert flink_rest.wait_job(cluster["rest"], job["job_id"]) == "FINISHED"
+    rows = 0
+    for worker in ("lab-worker-1", "lab-worker-2"):
+        listed = cli(cluster, "shell", "taskmanager", "--node", worker, "--", "sh", "-c",
+                     f"for f in {SQL_OUT}/part-*; do [ -f \"$f\" ] && base64 -w0 \"$f\" && echo; done; true")
+        assert listed.returncode == 0, listed.stderr
+        rows += sum(avro_rows(base64.b64decode(line)) for line in listed.stdout.split())
+    assert rows == 1000
+    query = cli(cluster, "--output", "json", "sql", "-e", "SET 'execution.runtime-mode' = 'batch'; " + SQL_NUMBERS +
+                " SELECT id % 3 AS r, COUNT(*) AS n, SUM(id) AS s FROM numbers GROUP BY id % 3;")
+    assert query.returncode == 0, query.stderr
+    [result] = [s for s in json.loads(query.stdout)["statements"] if s["kind"] == "rows"]
+    assert result["columns"] == ["r", "n", "s"]
+    assert sorted(result["rows"]) == [[0, 333, 166833], [1, 334, 167167], [2, 333, 166500]]
+    text = cli(cluster, "sql", "-e", "SELECT 1 + 1 AS two;")
+    assert text.returncode == 0 and re.search(r"^\s*two\s*$", text.stdout, re.M) and "2" in text.stdout, text.stdout
+    bad = cli(cluster, "sql", "-e", "SELECT * FROM no_such_table;")
+    assert bad.returncode == 1 and "no_such_table" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+
+
+def spark_workers(cluster) -> list[dict]:
+    listed = cli(cluster, "--output", "json", "spark", "list")
+    assert listed.returncode == 0, listed.stderr
+    return [w for w in json.loads(listed.stdout)["workers"] if w.get("state") == "ALIVE"]
+
+
+def test_spark_runs_a_word_count_on_every_worker_while_a_flink_job_keeps_running(cluster, ticker_jar):
+    """Spark's master beside the jobmanager shows a worker per worker node with its cores and memory; a
+    PySpark word count submitted through `flink-swarm spark submit` prints the right counts, its tasks run
+    on both workers, and a Flink job running meanwhile keeps running and counting."""
+    workers = wait("two Spark workers alive", lambda: (found := spark_workers(cluster)) and len(found) == 2 and found,
+                   120, interval=3)
+    assert [(w["cores"], w["memory_mb"]) for w in workers] == [(1, 768), (1, 768)]
+    rest = cluster["rest"]
+    job = flink_rest.run_jar(rest, ticker_jar)
+    flink_rest.wait_running(rest, job)
+    before = flink_rest.gauge(rest, job, "largestSum")
+    lines = ["to be or not to be", "that is the question", "flink and spark on one swarm to be"]
+    started = time.monotonic()
+    submitted = subprocess.run([*flink_rest.CLI, "spark", "submit", str(Path(__file__).parent / "jobs" / "spark_word_count.py"),
+                                *lines], cwd=cluster["project"].dir, env=cluster["project"].env, capture_output=True,
+                               text=True, timeout=600)
+    TIMINGS["spark: a PySpark word count submitted and done"] = time.monotonic() - started
+    assert submitted.returncode == 0, submitted.stderr[-3000:]
+    printed = dict(line.rsplit(" ", 1) for line in submitted.stdout.splitlines() if re.fullmatch(r"\S+ \d+", line))
+    want = collections.Counter(word for line in lines for word in line.split())
+    assert {word: int(n) for word, n in printed.items() if word != "executors"} == want
+    assert printed["executors"] == "2"  # both workers ran its tasks
+    assert re.search(r"app-\d{14}-\d{4}", submitted.stdout + submitted.stderr)
+    assert flink_rest.job(rest, job)["state"] == "RUNNING"
+    # still counting (the REST API's metrics are fetched every 10 s: metrics.fetcher.update-interval)
+    wait("the Flink job counting on", lambda: flink_rest.gauge(rest, job, "largestSum") > before, 60, interval=3)
+    assert flink_rest.cli(rest, "cancel", job)["job_id"] == job
+
+
 def test_a_refresh_reads_the_swarm_back_and_the_program_still_matches_it(cluster):
     """`pulumi refresh`: the network and services read back through the manager's Engine API over SSH,
     as the provider reads them; the next preview changes nothing."""
@@ -438,9 +555,9 @@ def test_every_host_script_run_again_changes_nothing(cluster):
 
     before = state()
     reruns = commands(cluster, "create")
-    assert len(reruns) == 4 + 4 + 1 + 1 + 4 + 1 + 3 + 1 + 2 + 4  # firewall x4, docker x4, init, tokens, joins x4,
-    # labels, pulls x3, the jobmanager's state, its flink-ready and flink-serving; monitoring's pulls x2 (no
-    # Grafana), data directories and wait
+    assert len(reruns) == 4 + 4 + 1 + 1 + 4 + 1 + 3 + 1 + 2 + 4 + 4  # firewall x4, docker x4, init, tokens,
+    # joins x4, labels, pulls x3, the jobmanager's state, its flink-ready and flink-serving; monitoring's pulls x2
+    # (no Grafana), data directories and wait; Spark's pulls x3 and its wait
     for name, inputs, outputs in reruns:
         again, _ = run_again(name, "create", inputs)
         if name.endswith(("swarm-init", "-join", "swarm-tokens", "-pull")):
@@ -527,6 +644,7 @@ def test_a_stopped_worker_gets_its_taskmanager_back_and_jobs_still_run(cluster, 
     hosts.start_host(worker)
     flink_rest.wait_taskmanagers(cluster["rest"], 2, timeout=300)
     TIMINGS["worker back (host start to taskmanager registered)"] = time.monotonic() - started
+    wait("its Spark worker back", lambda: len(spark_workers(cluster)) == 2, 180, interval=3)
     job = flink_rest.run_jar(cluster["rest"], wordcount_jar)
     assert flink_rest.wait_job(cluster["rest"], job) == "FINISHED"
     assert flink_rest.word_counts(cluster["rest"], job) == hosts.WORDCOUNT_COUNTS
