@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 STACK = "e2e-local"
 NAMES = ["local-manager", "local-jobmanager", "local-worker-1", "local-worker-2"]
 SSH_PORT, UI_PORT = 22022, 18081  # off the defaults, so that a local stack of this machine's user is left alone
-PROMETHEUS_PORT = 19090
+PROMETHEUS_PORT, SQL_GATEWAY_PORT = 19090, 18083
 
 
 def engine_objects() -> dict[str, set[str]]:
@@ -58,7 +58,7 @@ def cluster(tmp_path_factory):
         project.pulumi("stack", "init", STACK)  # reads Pulumi.local.yaml's settings
         project.set_config({
             "flink-swarm:local": {"baseImage": base, "sshPort": SSH_PORT, "uiPort": UI_PORT,
-                                  "prometheusPort": PROMETHEUS_PORT},
+                                  "prometheusPort": PROMETHEUS_PORT, "sqlGatewayPort": SQL_GATEWAY_PORT},
             "flink-swarm:flink": {"taskSlots": 2,
                                   "image": f"{hosts.LOCAL_REGISTRY}/flink-swarm-e2e/flink:{FLINK_VERSION}"},
             "flink-swarm:ssh": {"dialAttempts": 30, "dialTimeoutSeconds": 5},
@@ -97,11 +97,16 @@ def test_the_program_made_its_nodes_as_containers_on_its_own_network(cluster):
         assert net[0] == f"{STACK}-nodes" and net[1]["IPAddress"] == f"10.213.0.{11 + k}"
         bound = {key: [(b["HostIp"], b["HostPort"]) for b in v] for key, v in found["NetworkSettings"]["Ports"].items()}
         assert bound["22/tcp"] == [("127.0.0.1", str(SSH_PORT + k))]  # loopback only
-        extra = {"local-jobmanager": {"8081/tcp"}, "local-manager": {"9090/tcp"}}  # Flink's UI, Prometheus
+        # Flink's UI and its SQL gateway, Prometheus
+        extra = {"local-jobmanager": {"8081/tcp", "8083/tcp"}, "local-manager": {"9090/tcp"}}
         assert set(bound) == {"22/tcp", *extra.get(name, set())}
         assert all(host == "127.0.0.1" for pairs in bound.values() for host, _ in pairs)  # loopback only
         assert not found["HostConfig"]["Privileged"]
     assert cluster["rest"] == cluster["project"].outputs()["flinkUi"] == f"http://127.0.0.1:{UI_PORT}"
+    gateway = cluster["project"].outputs()["flinkSqlGateway"]["url"]  # reached directly, as the job CLI does
+    assert gateway == f"http://127.0.0.1:{SQL_GATEWAY_PORT}"
+    with urllib.request.urlopen(f"{gateway}/v1/info", timeout=10) as answer:  # up returned: it serves
+        assert json.load(answer)["productName"] == "Apache Flink"
 
 
 def test_the_swarm_advertises_the_containers_addresses(cluster):
