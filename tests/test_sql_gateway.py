@@ -13,6 +13,7 @@ from components.config.flinkopts import HA_TUNABLES
 from tests.config_helpers import OWN_KEY, parse, refused, static  # noqa: F401 (parse: a fixture)
 from tests.harness import BASE_CONFIG, ROOT, run_program
 from tests.test_flink import properties
+from tests.test_spark import changes
 
 CMD, SERVICE, SECRET = "command:remote:Command", "docker:index/service:Service", "docker:index/secret:Secret"
 NSG, FIREWALL = "azure-native:network:NetworkSecurityGroup", "gcp:compute/firewall:Firewall"
@@ -79,15 +80,6 @@ def container(res):
 
 def words(step):
     return shlex.split(step.inputs["create"])
-
-
-def inputs(run):
-    return {(r.type, r.name): r.diffed_inputs for r in run.resources}
-
-
-def changes(before, after):
-    old, new = inputs(before), inputs(after)
-    return new.keys() - old.keys(), old.keys() - new.keys(), {k for k in old.keys() & new.keys() if old[k] != new[k]}
 
 
 def pinned(image):

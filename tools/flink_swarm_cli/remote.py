@@ -40,7 +40,7 @@ BASH_ELSE_SH = "if command -v bash >/dev/null 2>&1; then exec bash; fi; exec sh"
 KEEPALIVE = ("-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3")  # a node gone ends ssh in ~30 s
 
 
-def _checked(pattern: re.Pattern, what: str):
+def checked(pattern: re.Pattern, what: str):
     """An argparse type: the value if `pattern` matches it whole, else a usage error saying what it takes."""
     def check(value: str) -> str:
         if not pattern.fullmatch(value):
@@ -53,14 +53,14 @@ def add_parsers(commands, common) -> None:
     """The `logs` and `shell` subcommands."""
     logs = commands.add_parser("logs", parents=[common], allow_abbrev=False,
                                help="a service's or task's logs (docker service logs on the swarm's control manager)")
-    logs.add_argument("target", metavar="SERVICE_OR_TASK", type=_checked(NAME, (
+    logs.add_argument("target", metavar="SERVICE_OR_TASK", type=checked(NAME, (
         "a service name or task id (letters, digits, '.', '_' and '-', starting with a letter or digit): give "
         "one such as jobmanager, taskmanager or zookeeper, or a task id from `docker service ps`")))
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines until Ctrl-C")
-    logs.add_argument("--since", metavar="S", type=_checked(SINCE, (
+    logs.add_argument("--since", metavar="S", type=checked(SINCE, (
         "a time docker takes: give a duration (10m, 1h30m), a date or time (2026-12-07, 2026-12-07T13:23:37Z) "
         "or Unix seconds")), help="only lines since then: 10m, 2026-12-07T13:23:37Z, ...")
-    logs.add_argument("--tail", metavar="N", type=_checked(TAIL, "a number of lines: give 0, 1, 2, ... or all"),
+    logs.add_argument("--tail", metavar="N", type=checked(TAIL, "a number of lines: give 0, 1, 2, ... or all"),
                       help="only the last N lines of each task (default: all)")
     logs.add_argument("--timestamps", action="store_true", help="each line's time")
     shell = commands.add_parser(

@@ -26,6 +26,7 @@ import urllib.request
 from pathlib import Path
 
 from . import spark_submit
+from .remote import checked
 from .cluster import Cluster, Outcome, serve
 from .errors import Refused
 from .rest import check_url, first_line
@@ -37,14 +38,6 @@ KILL_WAIT, POLL_SECONDS = 10.0, 0.5
 # deploy/master/ApplicationState.scala: WAITING, RUNNING, FINISHED, FAILED, KILLED, UNKNOWN
 ENDED = ("FINISHED", "FAILED", "KILLED")
 MEMORY = re.compile(r"[0-9]+[kmgtp]?b?", re.IGNORECASE)  # a JVM memory size, as spark-submit takes it: 512m, 2g
-
-
-def _checked(pattern: re.Pattern, what: str):
-    def check(value: str) -> str:
-        if not pattern.fullmatch(value):
-            raise argparse.ArgumentTypeError(f"{value!r} is not {what}")
-        return value
-    return check
 
 
 def _conf(value: str) -> str:
@@ -72,7 +65,7 @@ def add_parser(commands, common) -> None:
     submit.add_argument("--name", help="the application's name (default: Spark's, from the file)")
     submit.add_argument("--conf", action="append", default=[], type=_conf, metavar="KEY=VALUE",
                         help="a Spark property (repeat it for more)")
-    submit.add_argument("--executor-memory", metavar="M", type=_checked(MEMORY, "a memory size: give 512m, 2g, ..."),
+    submit.add_argument("--executor-memory", metavar="M", type=checked(MEMORY, "a memory size: give 512m, 2g, ..."),
                         help="memory per executor (Spark's default: 1g)")
     submit.add_argument("--total-executor-cores", type=_cores, metavar="N", help="cores for all its executors")
     actions.add_parser("list", parents=[common], help="the applications, newest first, and the workers")
