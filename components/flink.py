@@ -209,6 +209,8 @@ class FlinkCluster(pulumi.ComponentResource):
                 "sql-gateway.endpoint.rest.bind-address": "0.0.0.0",
                 "sql-gateway.endpoint.rest.port": ports.SQL_GATEWAY, **state.options}),
             "JVM_ARGS": f"-Xms{SQL_GATEWAY_HEAP} -Xmx{SQL_GATEWAY_HEAP}", **state.env},
+            # the image's entrypoint applies FLINK_PROPERTIES, then runs a command it does not know as given
+            # (apache/flink-docker 1.20/scala_2.12-java17-ubuntu/docker-entrypoint.sh:153, 187-190)
             args=[f"{FLINK_HOME}/bin/sql-gateway.sh", "start-foreground"], **state.run,
             published=[docker.ServiceEndpointSpecPortArgs(
                 name="sql", target_port=ports.SQL_GATEWAY, published_port=ports.SQL_GATEWAY, protocol="tcp",
