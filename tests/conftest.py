@@ -1,5 +1,11 @@
 """Shared fixtures: the program's base config and a runner that gives each test a fresh mock run;
-each suite's (test file's) time, setup and teardown included, printed at the end."""
+each suite's (test file's) time, setup and teardown included, printed at the end.
+
+pytest.ini runs the tests in two pytest-xdist workers (`-n 2 --dist loadscope`): every end-to-end test
+(tests/e2e) in one scope, so they run in order in one worker (they share one dockerd, its test hosts and
+images), while the other worker runs the other suites, each test file a scope of its own (module
+fixtures: a file's tests run in order in one worker). The controller gets every test's report, so the
+time per suite is summed here as without xdist; the e2e report comes from the worker (tests/e2e/report.py)."""
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -9,8 +15,29 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.harness import BASE_CONFIG, run_program  # noqa: E402
+from tests.e2e import report as e2e_report  # noqa: E402
 
 SUITE_SECONDS: dict[str, float] = defaultdict(float)
+E2E_SUITES = "tests/e2e/"  # test ids are relative to the rootdir (pytest.ini's)
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(e2e_report, "flink-swarm-e2e-report")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """pytest.ini's `--dist loadscope`, with every end-to-end test in one scope (a test file each else)."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            suite = nodeid.split("::", 1)[0]
+            return "e2e" if suite.startswith(E2E_SUITES) else suite
+
+    return Scheduling(config, log)
 
 
 def pytest_runtest_logreport(report):

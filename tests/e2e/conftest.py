@@ -1,29 +1,14 @@
-"""Fixtures for the end-to-end tests on local, cloud-like test hosts (see hosts.py)."""
+"""Fixtures for the end-to-end tests on local, cloud-like test hosts (see hosts.py). Their report (plans,
+timings, figures) is printed by report.py, a plugin tests/conftest.py registers."""
 from pathlib import Path
 
 import pytest
 
 from tests.e2e import build
-from tests.e2e.proc import FIGURES, PLANS, TIMINGS
 
 
 def pytest_sessionfinish(session):
-    build.stop_dockerd()  # if the tests started it
-
-
-def pytest_terminal_summary(terminalreporter):
-    if PLANS:
-        terminalreporter.section("e2e plans")
-        for plan in PLANS:
-            terminalreporter.write_line(plan)
-    if TIMINGS:
-        terminalreporter.section("e2e timings")
-        for name, seconds in TIMINGS.items():
-            terminalreporter.write_line(f"[e2e] {name}: {seconds:.1f}s")
-    if FIGURES:
-        terminalreporter.section("e2e figures")
-        for name, figure in FIGURES.items():
-            terminalreporter.write_line(f"[e2e] {name}: {figure}")
+    build.stop_dockerd()  # if the tests started it, in this process (the xdist worker that ran them)
 
 
 @pytest.fixture(scope="session")
