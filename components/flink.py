@@ -135,7 +135,7 @@ class FlinkCluster(pulumi.ComponentResource):
                      if options else {})}
         return docker.Network(
             "flink-net", name="flink", attachable=True,
-            driver=net.weave_plugin if net.driver == "weave" else "overlay", options=options or None,
+            driver=net.weave_driver if net.driver == "weave" else "overlay", options=options or None,
             labels=[docker.NetworkLabelArgs(label=k, value=v) for k, v in labels.items()],
             ipam_configs=[docker.NetworkIpamConfigArgs(
                 subnet=net.subnet, gateway=str(ipaddress.ip_network(net.subnet)[1]))],

@@ -2,6 +2,8 @@
 scripts the SSH steps run (swarm.py, flink.py), and both take their arguments from here."""
 from __future__ import annotations
 
+from pulumi import Input
+
 from .config import NodeSpec, Settings
 from .config.topology import FLINK_ROLES
 
@@ -21,14 +23,21 @@ def image_pull(settings: Settings) -> list[str]:
     return [settings.flink.image]
 
 
-def weave_plugin(settings: Settings) -> list[object]:
-    """weave-plugin.sh's, with the Weave driver: the plugin, the containers' subnet and MTU."""
+def weave_pin(settings: Settings) -> list[str]:
+    """weave-pin.sh's, with the Weave driver: the plugin as the config gives it."""
+    return [settings.network.weave_plugin]
+
+
+def weave_plugin(settings: Settings, pinned: Input[str]) -> list[Input[object]]:
+    """weave-plugin.sh's, with the Weave driver: the plugin pinned (weave-pin.sh's), the containers'
+    subnet and MTU."""
     net = settings.network
-    return [net.weave_plugin, net.subnet, net.weave_mtu]
+    return [pinned, net.subnet, net.weave_mtu]
 
 
 def first_boot(spec: NodeSpec, settings: Settings) -> list[str]:
-    """first-boot.sh's: docker-install.sh's, then what the node's `-pull` and `-weave` steps will fetch (or -)."""
+    """first-boot.sh's: docker-install.sh's, then what the node's `-pull` and `-weave` steps will fetch (or -):
+    the plugin as the config gives it, the stack's pin being made later, on the control manager."""
     image = image_pull(settings)[0] if spec.role in FLINK_ROLES else "-"
-    plugin = weave_plugin(settings)[0] if settings.network.driver == "weave" else "-"
+    plugin = weave_pin(settings)[0] if settings.network.driver == "weave" else "-"
     return [*docker_install(settings, settings.ssh_user), image, plugin]

@@ -24,8 +24,9 @@ class SwarmCluster(pulumi.ComponentResource):
     Per node: `<node>-firewall` (static hosts), `<node>-docker` (install), `<node>-join` (every node,
     managers with the manager token), then `<node>-weave` (plugin). On the control manager
     (`controlManager`, default the first manager): `swarm-init` (initialises the swarm where none is;
-    prints its cluster id), `swarm-tokens`, one `swarm-labels` for all nodes, and per other node a
-    delete-only `<node>-member` (drain, demote, remove). Joins wait for the tokens, never for each other.
+    prints its cluster id), `swarm-tokens`, one `swarm-labels` for all nodes, `swarm-weave-pin` (the
+    plugin's digest), and per other node a delete-only `<node>-member` (drain, demote, remove). Joins
+    wait for the tokens, never for each other.
 
     Day two: a node's steps run again when its machine is new; a join follows the swarm it joins (its
     cluster id), so a swarm initialised anew is joined anew; `<node>-member` follows the node's id, so
@@ -56,7 +57,7 @@ class SwarmCluster(pulumi.ComponentResource):
         # A node is in the swarm once it has joined, the control manager once it has initialised it (its own
         # `-join` only checks, after the tokens): its plugin needs no more.
         in_swarm = {**joins, control.name: init}
-        plugins = self._weave(nodes, settings, in_swarm) if settings.network.driver == "weave" else {}
+        plugins = self._weave(control, nodes, settings, in_swarm) if settings.network.driver == "weave" else {}
 
         # every node joined, labelled, networked
         self.formed: list[pulumi.Resource] = [labels, *members, *plugins.values()]
@@ -113,16 +114,23 @@ class SwarmCluster(pulumi.ComponentResource):
                                            undoes_itself=True)
                       for n in nodes}
 
-    def _weave(self, nodes: Sequence[Node], settings: Settings,
+    def _weave(self, control: Node, nodes: Sequence[Node], settings: Settings,
                in_swarm: dict[str, remote.Command]) -> dict[str, remote.Command]:
         """The Weave Net plugin on every node once it is in the swarm (node name -> its step); the password
         on stdin. The plugin reads its peers, the swarm's managers, once as it starts (weaveworks/weave
-        prog/net-plugin/launch.sh:25-28, `weaveutil swarm-manager-peers`), so not before."""
+        prog/net-plugin/launch.sh:25-28, `weaveutil swarm-manager-peers`), so not before.
+
+        Every node installs one digest: `swarm-weave-pin` resolves the configured tag once, on the control
+        manager while the swarm forms, and prints it pinned; its output stays in the stack, so a node added
+        later gets the same plugin. It runs again when `weavePlugin` changes or control moves."""
         password = settings.weave_password
         if password is None:
             password = random.RandomPassword("weave-password", length=32, special=False,
                                              opts=pulumi.ResourceOptions(parent=self)).result
-        return {n.name: node_command(self, n, "weave", script("weave-plugin", *hostargs.weave_plugin(settings)),
+        pin = control_command(self, "weave-pin", control, script("weave-pin", *hostargs.weave_pin(settings)),
+                              depends_on=[self.installs[control.name]])
+        pinned = pin.stdout.apply(str.strip)
+        return {n.name: node_command(self, n, "weave", script("weave-plugin", *hostargs.weave_plugin(settings, pinned)),
                                      stdin=pulumi.Output.secret(pulumi.Output.concat(password, "\n")),
                                      depends_on=[in_swarm[n.name]])
                 for n in nodes}

@@ -165,7 +165,7 @@ class FakeCloud:
     def command_stdout(name: str, inputs: dict) -> str:
         if name.endswith("-tokens"):
             return "SWMTKN-1-mock-worker-token\nSWMTKN-1-mock-manager-token\n"
-        if name.endswith("-pull"):  # image-pull.sh prints the image pinned by digest
+        if name.endswith(("-pull", "-weave-pin")):  # image-pull.sh and weave-pin.sh print it pinned by digest
             image = shlex.split(inputs["create"])[-1]
             return image + "\n" if "@" in image else f"{image}@sha256:{hashlib.sha256(image.encode()).hexdigest()}\n"
         return f"nodeid-{hashlib.sha256(name.encode()).hexdigest()[:12]}\n"

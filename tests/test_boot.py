@@ -43,8 +43,9 @@ def test_every_cloud_vm_boots_the_docker_install_of_its_step_then_fetches_what_i
         assert plugin == ("weaveworks/net-plugin:latest_release" if driver == "weave" else "-")
         if roles[node] != "manager":
             assert step_args(run, f"{node}-pull") == [fetched_image]
-        if driver == "weave":
-            assert step_args(run, f"{node}-weave")[0] == plugin
+        if driver == "weave":  # the tag the stack's pin resolves; its step installs the digest over it
+            assert step_args(run, "swarm-weave-pin") == [plugin]
+            assert step_args(run, f"{node}-weave")[0].startswith(plugin + "@sha256:")
         encoded = vm.inputs["osProfile"]["customData"] if vm.type == AZURE_VM else ""
         assert len(base64.b64decode(encoded)) <= AZURE_LIMIT
 
@@ -96,7 +97,8 @@ def test_the_boot_installs_docker_then_fetches_in_the_background_under_locks_the
     assert time.monotonic() - started >= 3
     assert set(calls.read_text().splitlines()[1:]) == {
         "docker plugin inspect weaveworks/net-plugin:latest_release", "docker pull --quiet flink:1.20.3-java17",
-        "docker plugin install --grant-all-permissions --disable weaveworks/net-plugin:latest_release"}
+        "docker plugin install --grant-all-permissions --disable --alias weaveworks/net-plugin:latest_release "
+        "weaveworks/net-plugin:latest_release"}
 
 
 def test_a_manager_on_overlay_fetches_nothing_and_an_installed_plugin_is_kept(boot):
@@ -117,8 +119,8 @@ def test_the_steps_wait_for_the_boots_fetch(tmp_path, step, lock):
     time.sleep(0.3)
     started = time.monotonic()
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(tmp_path / "calls"), "FLINK_SWARM_LOCKS": str(locks)}
-    subprocess.run(["bash", str(SCRIPTS / f"{step}.sh"), "x:1", "172.30.0.0/16", "1376"], input="pw\n", env=env,
-                   capture_output=True, text=True, timeout=60)
+    subprocess.run(["bash", str(SCRIPTS / f"{step}.sh"), "x:1@sha256:" + "d" * 64, "172.30.0.0/16", "1376"],
+                   input="pw\n", env=env, capture_output=True, text=True, timeout=60)
     holder.wait()
     first_call = float((tmp_path / "calls").read_text().split()[-1])
     assert first_call >= time.time() - (time.monotonic() - started) + 1.5  # docker ran only once the lock was free

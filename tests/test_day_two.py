@@ -17,7 +17,7 @@ from tests.harness import BASE_CONFIG, ROOT
 BLOG = yaml.safe_load((ROOT / "config/topologies/blog.yaml").read_text())["nodes"]
 WORKER = "azure-swarm-worker-2"
 NODE_STEPS = ("docker", "join", "weave", "pull", "member")
-RESOURCES = 99  # of the blog topology (18 of them monitoring's, 1 the SQL gateway)
+RESOURCES = 100  # of the blog topology (18 of them monitoring's, 1 the SQL gateway, 1 the Weave pin)
 # `up` returns when Flink serves: these run again whenever a service or a Flink node changes
 READY = {"azure-flink-jobmanager-flink-ready": "update", "azure-flink-jobmanager-flink-serving": "update"}
 # ... and when monitoring's services run: again whenever a node's machine changes
@@ -263,6 +263,7 @@ def test_moving_control_changes_no_node_step_network_or_service(ha):
         "grafana": "update"}
     assert changed["manager"] == "update"  # the docker provider reaches mgr-2 now (in place: nothing under it moves)
     assert {"swarm-init", "swarm-tokens", "swarm-labels"} <= set(changed)  # run again, there
+    assert changed["swarm-weave-pin"] == "update"  # asks the registry again, there: the same digest, no -weave runs
     members = {n: op for n, op in changed.items() if n.endswith("-member")}
     assert set(members.values()) == {"update"} and len(members) == 6  # where they would run, in place
     assert not [n for n, op in plan.ran() if op == "delete"]  # nothing removed, nobody leaves

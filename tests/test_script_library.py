@@ -37,6 +37,7 @@ SCRIPT_INCLUDES = {
     "swarm-join": {"log", "engine-api"},
     "swarm-leave": {"log"},
     "swarm-tokens": {"swarm"},
+    "weave-pin": {"log", "engine-api"},
     "weave-plugin": {"log", "engine-api", "boot-locks"},
 }
 LIB_INCLUDES = {"log": set(), "apt": {"log"}, "boot-locks": {"log"}, "engine-api": set(), "swarm": {"log"},

@@ -79,8 +79,8 @@ def test_tokens_are_printed_both_or_not_at_all(run_script):
 
 
 def test_a_failing_weave_setting_never_prints_the_password_nor_puts_it_on_a_command_line(run_script):
-    code, printed = run_script("weave-plugin", "weaveworks/net-plugin:latest_release", "172.30.0.0/16", "1376",
-                               stdin=PASSWORD + "\n", fail="/set")
+    code, printed = run_script("weave-plugin", "weaveworks/net-plugin:latest_release@sha256:" + "d" * 64,
+                               "172.30.0.0/16", "1376", stdin=PASSWORD + "\n", fail="/set")
     assert code == 1 and "configuring weaveworks/net-plugin:latest_release failed" in printed
     assert PASSWORD not in printed and "<password>" in printed
     argv = run_script.argv.read_text()

@@ -116,11 +116,21 @@ def test_docker_is_pinned_and_speaks_to_the_weave_plugin(program):
     assert overlay[2] == ["docker.io", "-", "ubuntu", "-"]
 
 
+def pinned(reference: str) -> str:
+    """The harness's weave-pin stdout for a tag: the reference with a digest of its own."""
+    return f"{reference}@sha256:{hashlib.sha256(reference.encode()).hexdigest()}"
+
+
 def test_weave_plugin_on_every_node_once_it_is_in_the_swarm(program):
     run = program()
     plugins = {c.name.removesuffix("-weave"): c for c in run.of_type(CMD) if c.name.endswith("-weave")}
     assert sorted(plugins) == sorted(r["name"] for r in run.outputs["nodes"])
     control = "azure-swarm-manager"
+    # one pin for the stack, on the control manager as soon as its Docker runs (beside swarm-init)
+    pin = run.get("swarm-weave-pin", CMD)
+    assert pin.inputs["connection"]["host"] == public_ip(run, control)
+    assert run.depends_on(pin, run.get(f"{control}-docker")) and not run.depends_on(pin, run.get("swarm-init"))
+    assert step(run, "swarm-weave-pin")[2] == ["weaveworks/net-plugin:latest_release"]
     for node, plugin in plugins.items():
         # after its join; the control manager's after swarm-init put it in the swarm, not after its own
         # `-join` (a check that waits for the tokens): the network on it is made while the others join
@@ -128,10 +138,11 @@ def test_weave_plugin_on_every_node_once_it_is_in_the_swarm(program):
         assert run.depends_on(plugin, run.get(f"{node}-join")) == (node != control)
         assert run.depends_on(plugin, run.get("swarm-tokens")) == (node != control)
         _, text, args = parsed(plugin.inputs["create"])
-        assert args == ["weaveworks/net-plugin:latest_release", "172.30.0.0/16", "1376"]
+        assert args == [pinned("weaveworks/net-plugin:latest_release"), "172.30.0.0/16", "1376"]
+        assert run.depends_on(plugin, pin)
         assert plugin.inputs["connection"]["host"] == public_ip(run, node)
     _, text, _ = step(run, "azure-swarm-worker-1-weave")
-    install, set_, enable = (text.index(s) for s in ("plugin install --grant-all-permissions --disable",
+    install, set_, enable = (text.index(s) for s in ("plugin install --grant-all-permissions --disable --alias",
                                                       "if ! err=$(set_env)", "plugin enable"))
     assert install < set_ < enable
     # set through the Engine API, the password in the body on stdin (never on a command line)
@@ -140,12 +151,22 @@ def test_weave_plugin_on_every_node_once_it_is_in_the_swarm(program):
 
 def test_weave_subnet_and_plugin_come_from_config(program):
     run = program(network={"subnet": "10.32.0.0/12", "weavePlugin": "rajchaudhuri/net-plugin:2.9.0"})
-    assert step(run, "azure-swarm-worker-2-weave")[2] == ["rajchaudhuri/net-plugin:2.9.0", "10.32.0.0/12", "1376"]
+    assert step(run, "swarm-weave-pin")[2] == ["rajchaudhuri/net-plugin:2.9.0"]
+    assert step(run, "azure-swarm-worker-2-weave")[2] == [pinned("rajchaudhuri/net-plugin:2.9.0"), "10.32.0.0/12",
+                                                          "1376"]
+    assert run.get("flink-net", "docker:index/network:Network").inputs["driver"] == "rajchaudhuri/net-plugin:2.9.0"
+
+
+def test_a_plugin_pinned_in_the_config_is_installed_as_given_and_named_without_its_digest(program):
+    given = "rajchaudhuri/net-plugin:2.9.0@sha256:" + "e" * 64
+    run = program(network={"weavePlugin": given})
+    assert step(run, "azure-swarm-worker-2-weave")[2][0] == given  # weave-pin.sh prints it as it is
+    assert run.get("flink-net", "docker:index/network:Network").inputs["driver"] == "rajchaudhuri/net-plugin:2.9.0"
 
 
 def test_overlay_has_no_plugin(program):
     run = program(network={"driver": "overlay"})
-    assert not [c for c in run.of_type(CMD) if c.name.endswith("-weave")]
+    assert not [c for c in run.of_type(CMD) if c.name.endswith(("-weave", "-weave-pin"))]
     assert not [p for p in run.of_type("random:index/randomPassword:RandomPassword") if "weave" in p.name]
 
 
@@ -283,9 +304,9 @@ def test_commands_per_node(program, driver):
         if "create" in c.inputs:
             on_create[c.inputs["connection"]["host"]] = on_create.get(c.inputs["connection"]["host"], 0) + 1
     weave = driver == "weave"
-    # docker, init, tokens, its own join, labels (for all nodes), weave and the wait for the Flink services, and
-    # monitoring's pulls (3), data directories and wait: the same whatever the number of nodes
-    assert on_create.pop(public_ip(run, "azure-swarm-manager")) == 6 + weave + 5
+    # docker, init, tokens, its own join, labels (for all nodes), weave and its pin and the wait for the Flink
+    # services, and monitoring's pulls (3), data directories and wait: the same whatever the number of nodes
+    assert on_create.pop(public_ip(run, "azure-swarm-manager")) == 6 + 2 * weave + 5
     # docker, join, weave, and the Flink image pull; the jobmanager's node makes its state directory and
     # waits for Flink to serve too
     assert on_create.pop(public_ip(run, "azure-flink-jobmanager")) == 5 + weave

@@ -23,6 +23,11 @@ class NetworkSpec:
     weave_mtu: int  # the containers' MTU on Weave
     mtu: int = 1460  # the hosts' network MTU (Docker's overlay subtracts its own overhead)
 
+    @property
+    def weave_driver(self) -> str:
+        """The plugin's name on the nodes, the Weave network's driver: weave_plugin without a digest."""
+        return self.weave_plugin.partition("@")[0]
+
 
 @dataclass(frozen=True)
 class FlinkSpec:

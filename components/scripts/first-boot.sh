@@ -38,6 +38,8 @@ mkdir -p "$locks"
 if [ -n "$image" ]; then
   fetch image docker pull --quiet "$image"
 fi
-if [ -n "$plugin" ] && ! docker plugin inspect "$plugin" >/dev/null 2>&1; then
-  fetch plugin docker plugin install --grant-all-permissions --disable "$plugin"
+# The plugin under its name (<name>:<tag>, without a digest the config may give), as weave-plugin.sh
+# looks for it; that step installs the stack's pinned digest over it if this one differs.
+if [ -n "$plugin" ] && ! docker plugin inspect "${plugin%@*}" >/dev/null 2>&1; then
+  fetch plugin docker plugin install --grant-all-permissions --disable --alias "${plugin%@*}" "$plugin"
 fi
