@@ -7,9 +7,11 @@ private call into the Pulumi SDK is in `_fresh_runtime` and `_resolve`.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import ipaddress
 import json
+import os
 import runpy
 import shlex
 import shutil
@@ -20,7 +22,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 import pulumi
 import yaml
@@ -28,6 +30,9 @@ from pulumi.runtime import rpc, settings as rt_settings
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+from components.sshkey import KEY_DIR_ENV
+from tests.config_helpers import OWN_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "flink-swarm"
@@ -78,6 +83,7 @@ class Res:
     provider: str = ""  # "<provider urn>::<id>" when an explicit provider is used
     retain_on_delete: bool = False  # `pulumi destroy` leaves it in the cloud
     ignore_changes: tuple[str, ...] = ()  # input paths the engine keeps at their old value
+    delete_before_replace: Optional[bool] = None  # the option as the program gave it (None: unset)
 
     @property
     def inputs(self) -> dict:
@@ -210,7 +216,8 @@ class CaptureMonitor(MockMonitor):
                     deps.add(request.provider.rsplit("::", 1)[0])
                 self.capture(Res(request.type, request.name, response.urn, request.parent,
                                  rpc.deserialize_properties(request.object), deps, request.provider,
-                                 bool(request.retainOnDelete), tuple(request.ignoreChanges)))
+                                 bool(request.retainOnDelete), tuple(request.ignoreChanges),
+                                 request.deleteBeforeReplace if request.deleteBeforeReplaceDefined else None))
             return response
         finally:
             with self._lock:
@@ -304,6 +311,40 @@ def _resolve(value: Any) -> tuple[Any, bool]:
     """A stack output's value, and whether it is secret."""
     out = pulumi.Output.from_input(value)
     return _sync_await(out.future()), _sync_await(out.is_secret())
+
+
+@contextlib.contextmanager
+def program_runs(folder: Path) -> Iterator[Callable[..., Run]]:
+    """`runs(topology=None, **overrides) -> Run` for a module's fixture: BASE_CONFIG with `overrides`
+    (flink-swarm keys, or full keys), on the node list `topology` if given (one with a static node gets
+    the stack's own key pair, which static nodes need); each configuration run once. Key files go to
+    `folder`/keys."""
+    cache: dict[str, Run] = {}
+
+    def runs(topology: Optional[list] = None, **overrides: Any) -> Run:
+        key = json.dumps([topology, overrides], sort_keys=True)
+        if key not in cache:
+            config, secrets = dict(BASE_CONFIG), []
+            if topology is not None:
+                path = folder / f"topology-{hashlib.sha256(key.encode()).hexdigest()[:12]}.yaml"
+                path.write_text(yaml.safe_dump({"nodes": topology}))
+                config["flink-swarm:topology"] = str(path)
+                if any(node["cloud"] == "static" for node in topology):
+                    config.update({f"flink-swarm:{k}": v for k, v in OWN_KEY.items()})
+                    secrets = ["flink-swarm:sshPrivateKey"]
+            config.update({k if ":" in k else f"flink-swarm:{k}": v for k, v in overrides.items()})
+            cache[key] = run_program(config, secrets=secrets)
+        return cache[key]
+
+    before = os.environ.get(KEY_DIR_ENV)
+    os.environ[KEY_DIR_ENV] = str(folder / "keys")
+    try:
+        yield runs
+    finally:
+        if before is None:
+            os.environ.pop(KEY_DIR_ENV)
+        else:
+            os.environ[KEY_DIR_ENV] = before
 
 
 def run_program(config: dict[str, Any], secrets: Iterable[str] = (), stack: str = "test") -> Run:

@@ -2,15 +2,14 @@
 image, the spark-defaults config, the pulls, the readiness step, the output, the firewalls, and what
 turning Spark on or changing it touches."""
 import hashlib
-import json
 import shlex
 
 import pytest
 import yaml
 
 from components import ports
-from tests.config_helpers import OWN_KEY, static
-from tests.harness import BASE_CONFIG, ROOT, CaptureMonitor, run_program
+from tests.config_helpers import static
+from tests.harness import ROOT, program_runs
 
 CMD, SERVICE = "command:remote:Command", "docker:index/service:Service"
 CONFIG = "docker:index/serviceConfig:ServiceConfig"
@@ -27,40 +26,8 @@ LAB = static(name="lab", ip="192.0.2.10")  # a host of your own, with its firewa
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """runs(topology=None, **overrides) -> Run, each configuration run once for the module; every Run
-    also has `delete_before_replace`: (type, name) -> the option as the program registered it (None: unset)."""
-    folder = tmp_path_factory.mktemp("spark")
-    cache = {}
-    flags: dict = {}
-    register = CaptureMonitor.RegisterResource
-
-    def capturing(self, request):
-        flags[(request.type, request.name)] = (request.deleteBeforeReplace if request.deleteBeforeReplaceDefined
-                                               else None)
-        return register(self, request)
-
-    def run(topology=None, **overrides):
-        key = json.dumps([topology, overrides], sort_keys=True)
-        if key not in cache:
-            config, secrets = dict(BASE_CONFIG), []
-            if topology is not None:
-                path = folder / f"topology-{hashlib.sha256(key.encode()).hexdigest()[:12]}.yaml"
-                path.write_text(yaml.safe_dump({"nodes": topology}))
-                config["flink-swarm:topology"] = str(path)
-                if any(node["cloud"] == "static" for node in topology):
-                    config.update({f"flink-swarm:{k}": v for k, v in OWN_KEY.items()})
-                    secrets = ["flink-swarm:sshPrivateKey"]
-            config.update({f"flink-swarm:{k}": v for k, v in overrides.items()})
-            flags.clear()
-            result = run_program(config, secrets=secrets)
-            result.delete_before_replace = dict(flags)
-            cache[key] = result
-        return cache[key]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FLINK_SWARM_KEY_DIR", str(folder / "keys"))
-        patch.setattr(CaptureMonitor, "RegisterResource", capturing)
-        yield run
+    with program_runs(tmp_path_factory.mktemp("spark")) as runs:
+        yield runs
 
 
 @pytest.fixture(scope="module")
@@ -190,10 +157,10 @@ def test_the_config_is_named_by_its_text_and_made_beside_the_old_one(runs, on):
     changed, _ = defaults_config(runs(spark={**ON, "settings": {"spark.executor.memory": "1g"}}))
     assert changed.inputs["name"] != config.inputs["name"]
     # a Docker config cannot change: a new one is made before the old goes (services.MADE_BESIDE)
-    assert on.delete_before_replace[(CONFIG, "spark-defaults")] is False
+    assert on.get("spark-defaults", CONFIG).delete_before_replace is False
     # (the capture tells the option apart: the services leave it unset, the Azure VMs set it)
-    assert on.delete_before_replace[(SERVICE, "spark-master")] is None
-    assert on.delete_before_replace[("azure-native:compute:VirtualMachine", "azure-swarm-worker-1-vm")] is True
+    assert on.get("spark-master", SERVICE).delete_before_replace is None
+    assert on.get("azure-swarm-worker-1-vm", "azure-native:compute:VirtualMachine").delete_before_replace is True
 
 
 def test_every_spark_node_pulls_the_image_while_the_swarm_forms(on):

@@ -2,7 +2,6 @@
 port (which no firewall opens), the readiness steps, the output, the off switch, a bucket's key, and
 the flink.settings keys a stack may not set for it."""
 import hashlib
-import json
 import shlex
 
 import pytest
@@ -10,8 +9,8 @@ import yaml
 
 from components import ports
 from components.config.flinkopts import HA_TUNABLES
-from tests.config_helpers import OWN_KEY, parse, refused, static  # noqa: F401 (parse: a fixture)
-from tests.harness import BASE_CONFIG, ROOT, run_program
+from tests.config_helpers import parse, refused, static  # noqa: F401 (parse: a fixture)
+from tests.harness import ROOT, program_runs
 from tests.test_flink import properties
 from tests.test_spark import changes
 
@@ -37,27 +36,8 @@ HA_MODE = {"high-availability", "high-availability.type", "high-availability.zoo
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """runs(topology=None, **overrides) -> Run, each configuration run once for the module."""
-    folder = tmp_path_factory.mktemp("sql-gateway")
-    cache = {}
-
-    def run(topology=None, **overrides):
-        key = json.dumps([topology, overrides], sort_keys=True)
-        if key not in cache:
-            config, secrets = dict(BASE_CONFIG), []
-            if topology is not None:
-                path = folder / f"topology-{hashlib.sha256(key.encode()).hexdigest()[:12]}.yaml"
-                path.write_text(yaml.safe_dump({"nodes": topology}))
-                config["flink-swarm:topology"] = str(path)
-                config.update({f"flink-swarm:{k}": v for k, v in OWN_KEY.items()})
-                secrets = ["flink-swarm:sshPrivateKey"]
-            config.update({k if ":" in k else f"flink-swarm:{k}": v for k, v in overrides.items()})
-            cache[key] = run_program(config, secrets=secrets)
-        return cache[key]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FLINK_SWARM_KEY_DIR", str(folder / "keys"))
-        yield run
+    with program_runs(tmp_path_factory.mktemp("sql-gateway")) as runs:
+        yield runs
 
 
 @pytest.fixture(scope="module")
