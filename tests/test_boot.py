@@ -97,8 +97,7 @@ def test_the_boot_installs_docker_then_fetches_in_the_background_under_locks_the
     assert time.monotonic() - started >= 3
     assert set(calls.read_text().splitlines()[1:]) == {
         "docker plugin inspect weaveworks/net-plugin:latest_release", "docker pull --quiet flink:1.20.3-java17",
-        "docker plugin install --grant-all-permissions --disable --alias weaveworks/net-plugin:latest_release "
-        "weaveworks/net-plugin:latest_release"}
+        "docker plugin install --grant-all-permissions --disable weaveworks/net-plugin:latest_release"}
 
 
 def test_a_manager_on_overlay_fetches_nothing_and_an_installed_plugin_is_kept(boot):
@@ -118,7 +117,8 @@ def test_the_steps_wait_for_the_boots_fetch(tmp_path, step, lock):
     holder = subprocess.Popen(["flock", str(locks / f"{lock}.lock"), "sleep", "2"])
     time.sleep(0.3)
     started = time.monotonic()
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(tmp_path / "calls"), "FLINK_SWARM_LOCKS": str(locks)}
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(tmp_path / "calls"), "FLINK_SWARM_LOCKS": str(locks),
+           "FLINK_SWARM_WEAVE_RECORD": str(tmp_path / "weave-record")}
     subprocess.run(["bash", str(SCRIPTS / f"{step}.sh"), "x:1@sha256:" + "d" * 64, "172.30.0.0/16", "1376"],
                    input="pw\n", env=env, capture_output=True, text=True, timeout=60)
     holder.wait()

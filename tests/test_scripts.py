@@ -18,6 +18,7 @@ case "$*" in
   *LocalNodeState*) echo inactive ;;
   *"join-token -q worker"*) echo SWMTKN-1-worker-token ;;
   *"plugin inspect"*) exit 1 ;;
+  *"version -f"*) echo 28.5.2 ;;
 esac
 if [[ -n "$FAIL" && "$*" == *"$FAIL"* ]]; then echo "Error response from daemon: cannot do: $*" >&2; exit 1; fi
 '''
@@ -50,7 +51,8 @@ def run_script(tmp_path):
     def run(name, *args, stdin="", fail=""):
         done = subprocess.run(["bash", "-c", script_text(name), name, *args], input=stdin, capture_output=True,
                               text=True, env={"PATH": f"{bin_dir}:/usr/bin:/bin", "FAIL": fail,
-                                              "ARGV_LOG": str(argv)}, timeout=60)
+                                              "ARGV_LOG": str(argv),
+                                              "FLINK_SWARM_WEAVE_RECORD": str(tmp_path / "weave-record")}, timeout=60)
         return done.returncode, done.stdout + done.stderr
 
     run.argv = argv

@@ -4,7 +4,9 @@
 As the daemon does it (moby daemon/server/router/plugin/plugin_routes.go parseRemoteRef and getName;
 daemon/pkg/plugin/backend_linux.go Pull, Upgrade): a plugin installed from `<name>:<tag>@<digest>` is
 named `<name>:<tag>` and its reference is `docker.io/<name>@<digest>`; from a tag, the reference names
-the tag; `upgrade` needs it disabled; `/distribution/<name>/json` gives the tag's manifest descriptor.
+the tag; `upgrade` needs it disabled; a pull prints the manifest's digest (`Digest: ...`, plugin/fetch_linux.go
+withFetchProgress), and an Engine before 23.0.10, 24.x or 25.0.0-25.0.2 panics pulling by digest;
+`/distribution/<name>/json` gives the tag's manifest descriptor.
 """
 import json
 import subprocess
@@ -31,20 +33,29 @@ def put(key, value):
 def reference(remote):  # docker.io/<repository>@<digest>, or docker.io/<repository>:<tag>
     name, _, digest = remote.partition("@")
     return "docker.io/" + (name.rsplit(":", 1)[0] + "@" + digest if digest else name)
+def pull(remote):  # what the daemon prints, and how it fails, as the Engine $ENGINE does
+    if "@" in remote and os.environ["ENGINE"].startswith("20."):
+        sys.exit("Cannot connect to the Docker daemon at unix:///var/run/docker.sock (it panicked)")
+    print(remote.partition("@")[0].rsplit(":", 1)[1] + ": Pulling from weaveworks/net-plugin")
+    print("Digest: " + (remote.partition("@")[2] or os.environ["TAG_DIGEST"]))
 if args[:2] == ["plugin", "inspect"]:
     if not get("ref"):
         sys.exit("Error: No such plugin: " + args[-1])
     fmt = args[args.index("-f") + 1] if "-f" in args else ""
     print(get("ref") if "PluginReference" in fmt else get("enabled", "false") if "Enabled" in fmt
-          else get("env") if "Env" in fmt else "{}")
+          else get("env") if "Env" in fmt else get("id") if "Id" in fmt else "{}")
 elif args[:2] == ["plugin", "install"]:
     if get("ref"):
         sys.exit("Error response from daemon: plugin already exists")
-    put("ref", reference(args[-1])); put("enabled", "false"); put("env", "")
+    pull(args[-1])
+    put("ref", reference(args[-1])); put("enabled", "false"); put("env", ""); put("id", "f" * 64)
 elif args[:2] == ["plugin", "upgrade"]:
     if get("enabled") == "true":
         sys.exit("the plugin must be disabled before upgrading")
+    pull(args[-1])
     put("ref", reference(args[-1]))
+elif args[0] == "version":
+    print(os.environ["ENGINE"])
 elif args[:2] == ["plugin", "disable"]:
     put("enabled", "false")
 elif args[:2] == ["plugin", "enable"]:
@@ -82,11 +93,13 @@ def host(tmp_path):
     answer = json.dumps({"Descriptor": {"mediaType": "application/vnd.docker.distribution.manifest.v2+json",
                                         "digest": DIGEST, "size": 1047}, "Platforms": None}, separators=(",", ":"))
 
-    def run(name, *args, stdin=PASSWORD + "\n", answer=answer, fail=""):
+    def run(name, *args, stdin=PASSWORD + "\n", answer=answer, fail="", engine="28.5.2", tag_digest=DIGEST):
         done = subprocess.run(["bash", "-c", script_text(name), name, *args], input=stdin, capture_output=True,
                               text=True, timeout=60,
                               env={"PATH": f"{bin_dir}:/usr/bin:/bin", "STATE": str(state), "CALLS": str(calls),
-                                   "ANSWER": answer, "FAIL": fail, "FLINK_SWARM_LOCKS": str(tmp_path / "locks")})
+                                   "ANSWER": answer, "FAIL": fail, "FLINK_SWARM_LOCKS": str(tmp_path / "locks"),
+                                   "FLINK_SWARM_WEAVE_RECORD": str(tmp_path / "record"), "ENGINE": engine,
+                                   "TAG_DIGEST": tag_digest})
         return done.returncode, done.stdout, done.stderr
 
     def seen():
@@ -97,6 +110,7 @@ def host(tmp_path):
     run.calls = seen
     run.state = lambda key: (state / key).read_text() if (state / key).exists() else ""
     run.put = lambda key, value: (state / key).write_text(value)
+    run.record = tmp_path / "record"
     return run
 
 
@@ -130,22 +144,56 @@ def test_the_plugin_is_installed_from_its_digest_under_its_name_and_a_second_run
     assert calls[-1] == f"docker plugin enable {PLUGIN}" and f"curl http://localhost/plugins/{PLUGIN}/set" in calls
     assert host.state("ref") == f"docker.io/weaveworks/net-plugin@{DIGEST}" and host.state("enabled") == "true"
     assert host.state("env") == f"IPALLOC_RANGE=172.30.0.0/16\nWEAVE_MTU=1376\nWEAVE_PASSWORD={PASSWORD}\n"
-    assert PASSWORD not in err
+    assert host.record.read_text() == f"{'f' * 64} {DIGEST}\n"
+    assert f"{PLUGIN} is {DIGEST} (install by digest, Docker 28.5.2)" in err and PASSWORD not in err
     code, _, _ = host("weave-plugin", PINNED, "172.30.0.0/16", "1376")
     assert code == 0 and all(" inspect " in c for c in host.calls())  # only looked
 
 
 def test_a_plugin_the_boot_installed_from_its_tag_is_upgraded_to_the_pinned_digest(host):
     host("weave-plugin", PINNED, "172.30.0.0/16", "1376")
-    host.put("ref", f"docker.io/{PLUGIN}")  # as the first boot's `docker plugin install <tag>` leaves it
+    host.put("ref", f"docker.io/{PLUGIN}")  # as the first boot's `docker plugin install <tag>` leaves it ...
+    host.record.unlink()  # ... with no record of this step's
     host.calls()
     code, _, err = host("weave-plugin", PINNED, "172.30.0.0/16", "1376")
     assert code == 0, err
     calls = host.calls()
-    assert calls[calls.index(f"docker plugin disable --force {PLUGIN}") + 1] == \
-        f"docker plugin upgrade --grant-all-permissions --skip-remote-check {PLUGIN} {PINNED}"
+    assert calls[calls.index(f"docker plugin disable --force {PLUGIN}") + 1:][:2] == [
+        "docker version -f {{.Server.Version}}",
+        f"docker plugin upgrade --grant-all-permissions --skip-remote-check {PLUGIN} {PINNED}"]
     assert host.state("ref") == f"docker.io/weaveworks/net-plugin@{DIGEST}" and host.state("enabled") == "true"
-    assert f"upgraded {PLUGIN} to {DIGEST}" in err
+    assert f"{PLUGIN} is {DIGEST} (upgrade by digest" in err
+
+
+@pytest.mark.parametrize("engine", ["20.10.24+dfsg1", "24.0.7", "25.0.2", "23.0.9"])
+def test_an_engine_that_crashes_on_a_digest_pull_gets_the_tag_and_checks_its_digest(host, engine):
+    """Docker before 23.0.10, 24.x and 25.0.0-25.0.2 panic pulling a plugin by digest (moby 74d51e8553)."""
+    code, _, err = host("weave-plugin", PINNED, "172.30.0.0/16", "1376", engine=engine)
+    assert code == 0, err
+    assert f"docker plugin install --grant-all-permissions --disable --alias {PLUGIN} {PLUGIN}" in host.calls()
+    assert host.record.read_text() == f"{'f' * 64} {DIGEST}\n" and host.state("enabled") == "true"
+    assert f"{PLUGIN} is {DIGEST} (install by its tag, checked, Docker {engine})" in err
+    # its reference names the tag: the record says it is the pinned one, so a second run changes nothing
+    code, _, _ = host("weave-plugin", PINNED, "172.30.0.0/16", "1376", engine=engine)
+    assert code == 0 and all(" inspect " in c for c in host.calls())
+
+
+def test_a_tag_that_moved_is_refused_on_such_an_engine_and_left_disabled(host):
+    moved = "sha256:" + "9" * 64
+    code, out, err = host("weave-plugin", PINNED, "172.30.0.0/16", "1376", engine="20.10.24", tag_digest=moved)
+    assert code == 1 and out == ""
+    assert f"no longer the stack's pinned {DIGEST}" in err and f"Digest: {moved}" in err
+    assert "Docker 25.0.3" in err and "--replace" in err
+    assert host.state("enabled") == "false" and not host.record.exists()  # never enabled, never recorded
+    code, _, err = host("weave-plugin", PINNED, "172.30.0.0/16", "1376", engine="20.10.24", tag_digest=moved)
+    assert code == 1 and "no longer the stack's pinned" in err  # and so again: checked, not trusted
+
+
+@pytest.mark.parametrize("engine", ["23.0.10", "25.0.3", "26.1.4", "28.5.2", "29.1.3"])
+def test_an_engine_with_the_fix_pulls_the_digest_itself(host, engine):
+    code, _, err = host("weave-plugin", PINNED, "172.30.0.0/16", "1376", engine=engine)
+    assert code == 0, err
+    assert f"docker plugin install --grant-all-permissions --disable --alias {PLUGIN} {PINNED}" in host.calls()
 
 
 def test_a_reference_without_a_digest_is_refused_before_docker_is_asked(host):

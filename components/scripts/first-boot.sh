@@ -38,8 +38,9 @@ mkdir -p "$locks"
 if [ -n "$image" ]; then
   fetch image docker pull --quiet "$image"
 fi
-# The plugin under its name (<name>:<tag>, without a digest the config may give), as weave-plugin.sh
-# looks for it; that step installs the stack's pinned digest over it if this one differs.
+# The plugin from its tag (a digest the config may give left to the step: Docker before 25.0.3 crashes
+# pulling a plugin by digest, weave-plugin.sh), under its name, as weave-plugin.sh looks for it; that
+# step checks it is the stack's pinned digest, and fetches that over it if not.
 if [ -n "$plugin" ] && ! docker plugin inspect "${plugin%@*}" >/dev/null 2>&1; then
-  fetch plugin docker plugin install --grant-all-permissions --disable --alias "${plugin%@*}" "$plugin"
+  fetch plugin docker plugin install --grant-all-permissions --disable "${plugin%@*}"
 fi
