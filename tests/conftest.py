@@ -1,7 +1,7 @@
 """Shared fixtures: the program's base config and a runner that gives each test a fresh mock run;
 each suite's (test file's) time, setup and teardown included, printed at the end.
 
-pytest.ini runs the tests in two pytest-xdist workers (`-n 2 --dist loadscope`): every end-to-end test
+With `-n 2 --dist loadscope` the tests run in two pytest-xdist workers (pytest.ini): every end-to-end test
 (tests/e2e) in one scope, so they run in order in one worker (they share one dockerd, its test hosts and
 images), while the other worker runs the other suites, each test file a scope of its own (module
 fixtures: a file's tests run in order in one worker). The controller gets every test's report, so the
