@@ -1,8 +1,8 @@
 """The end-to-end tests' report: the plans, "[e2e]" timings and figures (proc.py's PLANS, TIMINGS,
 FIGURES), printed at the end of the session.
 
-A plugin that tests/conftest.py registers in every pytest process. Under pytest-xdist (pytest.ini runs
-two workers) the e2e tests run in one worker, whose module globals the controller does not see: each
+A plugin that tests/conftest.py registers in every pytest process. Under pytest-xdist (`-n 2`, see
+pytest.ini) the e2e tests run in one worker, whose module globals the controller does not see: each
 worker hands them over at its session's end (config.workeroutput), the controller gathers them as the
 worker goes down (pytest_testnodedown) and prints them with its own, in the same sections as a run
 without xdist (`-n 0`).
